@@ -1,0 +1,113 @@
+// Package registrytest runs a real registry (CNCF distribution, embedded)
+// with token authentication on loopback, and signs the bearer tokens it
+// trusts. Tests push into it with the production registry client; the
+// Charmhub test server hands out its tokens.
+package registrytest
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"os"
+	"path/filepath"
+
+	"github.com/distribution/distribution/v3/configuration"
+	"github.com/distribution/distribution/v3/registry/handlers"
+	"github.com/sirupsen/logrus"
+
+	// The token access controller and the storage drivers register
+	// themselves when imported.
+	_ "github.com/distribution/distribution/v3/registry/auth/token"
+	_ "github.com/distribution/distribution/v3/registry/storage/driver/filesystem"
+	_ "github.com/distribution/distribution/v3/registry/storage/driver/inmemory"
+)
+
+// Config says how to start a registry.
+type Config struct {
+	// Realm is the URL of the token endpoint announced in
+	// WWW-Authenticate challenges. Ignored without Issuer.
+	Realm string
+	// Issuer signs the tokens the registry trusts. Nil starts a registry
+	// without authentication.
+	Issuer *TokenIssuer
+	// Dir, when set, stores blobs on disk under it instead of in memory.
+	Dir string
+	// Log receives the registry's own log; nil discards it.
+	Log io.Writer
+}
+
+// Registry is a running registry.
+type Registry struct {
+	// URL is the base URL, e.g. http://127.0.0.1:34567.
+	URL string
+	// Host is URL's host:port, as used in image names.
+	Host string
+
+	srv     *httptest.Server
+	certDir string
+}
+
+// Start runs a registry on a loopback port.
+func Start(cfg Config) (*Registry, error) {
+	logrus.SetOutput(io.Discard)
+	if cfg.Log != nil {
+		logrus.SetOutput(cfg.Log)
+	}
+	conf := &configuration.Configuration{
+		Storage: configuration.Storage{"inmemory": configuration.Parameters{}},
+	}
+	conf.Log.AccessLog.Disabled = cfg.Log == nil
+	conf.Log.Level = "error"
+	if cfg.Dir != "" {
+		conf.Storage = configuration.Storage{"filesystem": configuration.Parameters{"rootdirectory": cfg.Dir}}
+	}
+	conf.Storage["delete"] = configuration.Parameters{"enabled": true}
+	conf.Storage["maintenance"] = configuration.Parameters{"uploadpurging": map[any]any{"enabled": false}}
+
+	r := &Registry{}
+	if cfg.Issuer != nil {
+		dir, err := os.MkdirTemp("", "registrytest-")
+		if err != nil {
+			return nil, err
+		}
+		r.certDir = dir
+		bundle := filepath.Join(dir, "root.pem")
+		if err := os.WriteFile(bundle, cfg.Issuer.CertPEM(), 0o600); err != nil {
+			r.Close()
+			return nil, err
+		}
+		conf.Auth = configuration.Auth{"token": configuration.Parameters{
+			"realm":          cfg.Realm,
+			"service":        cfg.Issuer.Service,
+			"issuer":         cfg.Issuer.Issuer,
+			"rootcertbundle": bundle,
+		}}
+	}
+
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		r.Close()
+		return nil, fmt.Errorf("listening for the registry: %w", err)
+	}
+	app := handlers.NewApp(context.Background(), conf)
+	r.srv = &httptest.Server{Listener: ln, Config: &http.Server{Handler: app}}
+	r.srv.Start()
+	r.URL = r.srv.URL
+	u, _ := url.Parse(r.URL)
+	r.Host = u.Host
+	return r, nil
+}
+
+// Close stops the registry and removes what it wrote.
+func (r *Registry) Close() {
+	if r.srv != nil {
+		r.srv.Close()
+	}
+	if r.certDir != "" {
+		_ = os.RemoveAll(r.certDir)
+	}
+}
