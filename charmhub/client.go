@@ -1,0 +1,169 @@
+package charmhub
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+)
+
+// maxJSON caps a JSON answer: Charmhub's are a few kilobytes.
+const maxJSON = 1 << 20
+
+// Client talks to Charmhub and its storage. It is safe for concurrent use.
+type Client struct {
+	apiURL, storageURL string
+	token, userAgent   string
+	hc                 *http.Client
+	schedule           []time.Duration
+	log                *debugLog
+}
+
+// New returns a Client configured by opts.
+func New(opts ...Option) (*Client, error) {
+	o := defaultOptions()
+	for _, opt := range opts {
+		if err := opt(o); err != nil {
+			return nil, err
+		}
+	}
+	c := &Client{
+		apiURL: o.apiURL, storageURL: o.storageURL,
+		token: o.token, userAgent: o.userAgent,
+		schedule: o.schedule,
+	}
+	if o.debug != nil {
+		c.log = &debugLog{w: o.debug}
+	}
+	c.hc = c.wrap(o)
+	return c, nil
+}
+
+// wrap copies the given HTTP client with the retry and debug layers
+// around its transport.
+func (c *Client) wrap(o *options) *http.Client {
+	hc := *o.httpClient
+	rt := hc.Transport
+	if rt == nil {
+		rt = http.DefaultTransport
+	}
+	if c.log != nil {
+		rt = &debugTransport{inner: rt, log: c.log}
+	}
+	hc.Transport = &retryTransport{inner: rt, attempts: o.attempts, baseDelay: o.baseDelay, log: c.log}
+	return &hc
+}
+
+// charmPath is the API path of a charm, or of something under it, with
+// each name escaped.
+func charmPath(charm string, rest ...string) string {
+	p := "/v1/charm/" + url.PathEscape(charm)
+	for _, r := range rest {
+		p += "/" + url.PathEscape(r)
+	}
+	return p
+}
+
+// newRequest builds an authenticated request; body, when not nil, is
+// sent as JSON.
+func (c *Client) newRequest(ctx context.Context, method, u string, body any) (*http.Request, error) {
+	if c.token == "" {
+		return nil, ErrNoCredentials
+	}
+	var r io.Reader
+	if body != nil {
+		data, err := json.Marshal(body)
+		if err != nil {
+			return nil, err
+		}
+		r = bytes.NewReader(data)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, u, r)
+	if err != nil {
+		return nil, errors.New("building the request: invalid URL")
+	}
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	req.Header.Set("Accept", "application/json")
+	req.Header.Set("Authorization", "Macaroon "+c.token)
+	req.Header.Set("User-Agent", c.userAgent)
+	return req, nil
+}
+
+// do sends req and decodes a JSON answer into v, unless v is nil.
+func (c *Client) do(req *http.Request, v any) error {
+	resp, err := c.hc.Do(req)
+	if err != nil {
+		return transportError(req, err)
+	}
+	defer drain(resp)
+	if err := checkResponse(resp); err != nil {
+		return err
+	}
+	if v == nil {
+		return nil
+	}
+	data, err := readCapped(resp.Body, maxJSON)
+	if err != nil {
+		return fmt.Errorf("%s %s: %w", req.Method, req.URL.Path, err)
+	}
+	if err := json.Unmarshal(data, v); err != nil {
+		return fmt.Errorf("%s %s: decoding the answer: %w", req.Method, req.URL.Path, err)
+	}
+	return nil
+}
+
+// readCapped reads all of r, failing past limit bytes.
+func readCapped(r io.Reader, limit int64) ([]byte, error) {
+	data, err := io.ReadAll(io.LimitReader(r, limit+1))
+	if err != nil {
+		return nil, fmt.Errorf("reading the answer: %w", err)
+	}
+	if int64(len(data)) > limit {
+		return nil, fmt.Errorf("the answer is larger than %d bytes", limit)
+	}
+	return data, nil
+}
+
+// transportError drops the URL (and its query) that net/http puts in
+// its errors, keeping the method, the path and the cause.
+func transportError(req *http.Request, err error) error {
+	if ue, ok := errors.AsType[*url.Error](err); ok {
+		err = ue.Err
+	}
+	return fmt.Errorf("%s %s: %w", req.Method, req.URL.Path, err)
+}
+
+// drain reads a little of what is left so the connection can be reused.
+func drain(resp *http.Response) {
+	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 4<<10))
+	resp.Body.Close()
+}
+
+// resolve turns a path answered by Charmhub into a URL under the API
+// base. An absolute URL is accepted only on the API host, so the token
+// is never sent elsewhere.
+func (c *Client) resolve(ref string) (string, error) {
+	u, err := url.Parse(ref)
+	if err != nil {
+		return "", errors.New("charmhub answered an invalid status URL")
+	}
+	if u.IsAbs() {
+		base, _ := url.Parse(c.apiURL)
+		if u.Scheme != base.Scheme || u.Host != base.Host {
+			return "", errors.New("charmhub answered a status URL on another host")
+		}
+		return u.String(), nil
+	}
+	if !strings.HasPrefix(u.Path, "/") {
+		return "", errors.New("charmhub answered a status URL that is not an absolute path")
+	}
+	return c.apiURL + u.String(), nil
+}

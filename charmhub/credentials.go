@@ -1,0 +1,65 @@
+package charmhub
+
+import (
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"strings"
+)
+
+// Environment variables read by OptionsFromEnv.
+const (
+	EnvAPIURL     = "CHARMCRAFT_STORE_API_URL"
+	EnvStorageURL = "CHARMCRAFT_UPLOAD_URL"
+	EnvAuth       = "CHARMCRAFT_AUTH"
+)
+
+// OptionsFromEnv returns the options that the environment overrides:
+// the API URL from CHARMCRAFT_STORE_API_URL and the storage URL from
+// CHARMCRAFT_UPLOAD_URL. Credentials are left to the caller (see
+// DecodeCredentials).
+func OptionsFromEnv(getenv func(string) string) []Option {
+	var opts []Option
+	if v := getenv(EnvAPIURL); v != "" {
+		opts = append(opts, WithAPIURL(v))
+	}
+	if v := getenv(EnvStorageURL); v != "" {
+		opts = append(opts, WithStorageURL(v))
+	}
+	return opts
+}
+
+// DecodeCredentials returns the token held in a CHARMCRAFT_AUTH value:
+// base64 of either the token itself or of {"t": "macaroon", "v": token}.
+// The value is never repeated in the error.
+func DecodeCredentials(s string) (string, error) {
+	s = strings.TrimSpace(s)
+	if s == "" {
+		return "", ErrNoCredentials
+	}
+	raw, err := base64.StdEncoding.DecodeString(s)
+	if err != nil {
+		raw, err = base64.URLEncoding.DecodeString(s)
+	}
+	if err != nil {
+		return "", errors.New("CHARMCRAFT_AUTH is not valid base64: export the credentials again with 'charmcraft login --export'")
+	}
+	text := strings.TrimSpace(string(raw))
+	if strings.HasPrefix(text, "{") {
+		var v struct {
+			T string `json:"t"`
+			V string `json:"v"`
+		}
+		if err := json.Unmarshal([]byte(text), &v); err != nil || v.V == "" {
+			return "", errors.New("CHARMCRAFT_AUTH holds JSON without a token in \"v\"")
+		}
+		if v.T != "" && v.T != "macaroon" {
+			return "", errors.New("CHARMCRAFT_AUTH holds credentials of an unknown type; only macaroons are supported")
+		}
+		text = strings.TrimSpace(v.V)
+	}
+	if text == "" {
+		return "", ErrNoCredentials
+	}
+	return text, nil
+}

@@ -1,0 +1,133 @@
+package charmhub
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+)
+
+// Sentinel errors, matched with errors.Is.
+var (
+	// ErrNoCredentials means the client has no token to send.
+	ErrNoCredentials = errors.New("no Charmhub credentials")
+	// ErrUnauthorized means Charmhub refused the credentials: they are
+	// invalid or expired and must be renewed.
+	ErrUnauthorized = errors.New("charmhub credentials are not valid")
+	// ErrPermission means the credentials are valid but give no right on
+	// the charm: only its owner or a collaborator may change it.
+	ErrPermission = errors.New("no permission on the charm")
+	// ErrNotFound means the charm or the resource does not exist.
+	ErrNotFound = errors.New("not found")
+	// ErrTemporary means Charmhub kept failing with a server error (5xx)
+	// or asked to slow down (429), even after retries.
+	ErrTemporary = errors.New("charmhub is temporarily unavailable")
+	// ErrUploadFailed means storage answered but did not accept the upload.
+	ErrUploadFailed = errors.New("storage did not accept the upload")
+	// ErrPollTimeout means the review of a revision did not end in time.
+	ErrPollTimeout = errors.New("timeout polling Charmhub for upload status")
+)
+
+// ErrorItem is one entry of Charmhub's error list.
+type ErrorItem struct {
+	Code    string `json:"code"`
+	Message string `json:"message"`
+}
+
+// APIError is an error answered by Charmhub or its storage.
+type APIError struct {
+	// StatusCode is the HTTP status of the answer.
+	StatusCode int
+	// Method and Path name the request; Path never holds a query.
+	Method, Path string
+	// Errors is the error list of the answer, possibly empty.
+	Errors []ErrorItem
+}
+
+// Error lists the status and every code: message pair of the answer.
+func (e *APIError) Error() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s %s: %d %s", e.Method, e.Path, e.StatusCode, http.StatusText(e.StatusCode))
+	for i, item := range e.Errors {
+		sep := "; "
+		if i == 0 {
+			sep = ": "
+		}
+		fmt.Fprintf(&b, "%s%s: %s", sep, printable(item.Code), printable(item.Message))
+	}
+	return b.String()
+}
+
+// Is matches the sentinels that describe the answer.
+func (e *APIError) Is(target error) bool {
+	switch target {
+	case ErrUnauthorized:
+		return e.StatusCode == http.StatusUnauthorized && !e.permissionCode()
+	case ErrPermission:
+		return e.StatusCode == http.StatusForbidden ||
+			(e.StatusCode == http.StatusUnauthorized && e.permissionCode())
+	case ErrNotFound:
+		return e.StatusCode == http.StatusNotFound
+	case ErrTemporary:
+		return e.StatusCode >= 500 || e.StatusCode == http.StatusTooManyRequests
+	}
+	return false
+}
+
+func (e *APIError) permissionCode() bool {
+	for _, item := range e.Errors {
+		if item.Code == "permission-required" || item.Code == "forbidden" {
+			return true
+		}
+	}
+	return false
+}
+
+// PollTimeoutError says how long the review was waited for. It matches
+// ErrPollTimeout.
+type PollTimeoutError struct {
+	// Waited is the sum of the poll schedule.
+	Waited float64
+}
+
+// Error is the message charmcraft gives, so that users recognise it.
+func (e *PollTimeoutError) Error() string {
+	return fmt.Sprintf("Timeout polling Charmhub for upload status (after %.1fs).", e.Waited)
+}
+
+// Is matches ErrPollTimeout.
+func (e *PollTimeoutError) Is(target error) bool { return target == ErrPollTimeout }
+
+// maxErrorBody caps what is read of an error answer.
+const maxErrorBody = 64 << 10
+
+// checkResponse returns nil for a 2xx answer, else an *APIError built
+// from at most maxErrorBody bytes of the body.
+func checkResponse(resp *http.Response) error {
+	if resp.StatusCode >= 200 && resp.StatusCode < 300 {
+		return nil
+	}
+	e := &APIError{StatusCode: resp.StatusCode, Method: resp.Request.Method, Path: resp.Request.URL.Path}
+	data, _ := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody))
+	var body struct {
+		Dash  []ErrorItem `json:"error-list"`
+		Under []ErrorItem `json:"error_list"`
+	}
+	if json.Unmarshal(data, &body) == nil {
+		e.Errors = append(body.Dash, body.Under...)
+	}
+	return e
+}
+
+// printable drops control characters, so a server's message cannot
+// drive the terminal.
+func printable(s string) string {
+	return strings.Map(func(r rune) rune {
+		if r < 0x20 || r == 0x7f {
+			return -1
+		}
+		return r
+	}, s)
+}

@@ -1,0 +1,150 @@
+package charmhub
+
+import (
+	"context"
+	"errors"
+	"io"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"strconv"
+	"time"
+)
+
+// Caps on waits between two attempts.
+const (
+	maxBackoff    = 30 * time.Second
+	maxRetryAfter = time.Minute
+)
+
+// replayKey marks a request that may be sent again in full although its
+// method is not idempotent: the storage upload, where each attempt is a
+// fresh upload with its own id.
+type replayKey struct{}
+
+func withReplay(ctx context.Context) context.Context {
+	return context.WithValue(ctx, replayKey{}, true)
+}
+
+// retryTransport sends a request again after a temporary failure: a 429
+// or 5xx answer or a connection error for idempotent requests, and only
+// a failure to connect (nothing was sent) for the others.
+type retryTransport struct {
+	inner     http.RoundTripper
+	attempts  int
+	baseDelay time.Duration
+	log       *debugLog
+}
+
+func (t *retryTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	for attempt := 1; ; attempt++ {
+		resp, err := t.inner.RoundTrip(req)
+		wait, reason, ok := t.retryAfter(req, resp, err, attempt)
+		if !ok {
+			return resp, err
+		}
+		if resp != nil {
+			_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, maxErrorBody))
+			resp.Body.Close()
+		}
+		t.log.printf("retrying %s %s after %s (%s), attempt %d of %d",
+			req.Method, req.URL.Path, wait.Round(time.Millisecond), reason, attempt+1, t.attempts)
+		if err := sleep(req.Context(), wait); err != nil {
+			return nil, err
+		}
+		if req, err = rewind(req); err != nil {
+			return nil, err
+		}
+	}
+}
+
+// retryAfter says whether to try again, after how long and why.
+func (t *retryTransport) retryAfter(req *http.Request, resp *http.Response, err error, attempt int) (time.Duration, string, bool) {
+	if attempt >= t.attempts || req.Context().Err() != nil || !rewindable(req) {
+		return 0, "", false
+	}
+	if _, ok := errors.AsType[*localError](err); ok {
+		return 0, "", false
+	}
+	replay := req.Method == http.MethodGet || req.Method == http.MethodHead || req.Context().Value(replayKey{}) != nil
+	switch {
+	case err != nil && (replay || dialError(err)):
+		return t.backoff(attempt), err.Error(), true
+	case err == nil && replay && retryableStatus(resp.StatusCode):
+		if d, ok := parseRetryAfter(resp.Header.Get("Retry-After")); ok {
+			return d, resp.Status, true
+		}
+		return t.backoff(attempt), resp.Status, true
+	}
+	return 0, "", false
+}
+
+// backoff doubles the base delay at each attempt; the wait is drawn
+// between half and all of it so that clients do not retry in step.
+func (t *retryTransport) backoff(attempt int) time.Duration {
+	d := min(t.baseDelay<<(attempt-1), maxBackoff)
+	if d <= 0 {
+		return 0
+	}
+	return d/2 + rand.N(d/2+1)
+}
+
+func retryableStatus(code int) bool {
+	switch code {
+	case http.StatusTooManyRequests, http.StatusInternalServerError, http.StatusBadGateway,
+		http.StatusServiceUnavailable, http.StatusGatewayTimeout:
+		return true
+	}
+	return false
+}
+
+// parseRetryAfter reads seconds or an HTTP date, capped at maxRetryAfter.
+func parseRetryAfter(v string) (time.Duration, bool) {
+	if v == "" {
+		return 0, false
+	}
+	var d time.Duration
+	if secs, err := strconv.Atoi(v); err == nil {
+		d = time.Duration(secs) * time.Second
+	} else if at, err := http.ParseTime(v); err == nil {
+		d = time.Until(at)
+	} else {
+		return 0, false
+	}
+	return min(max(d, 0), maxRetryAfter), true
+}
+
+// dialError reports a failure to connect: the request was not sent.
+func dialError(err error) bool {
+	var op *net.OpError
+	return errors.As(err, &op) && op.Op == "dial"
+}
+
+func rewindable(req *http.Request) bool {
+	return req.Body == nil || req.Body == http.NoBody || req.GetBody != nil
+}
+
+// rewind copies req with a fresh body.
+func rewind(req *http.Request) (*http.Request, error) {
+	r := req.Clone(req.Context())
+	if req.Body == nil || req.Body == http.NoBody {
+		return r, nil
+	}
+	body, err := req.GetBody()
+	if err != nil {
+		return nil, err
+	}
+	r.Body = body
+	return r, nil
+}
+
+func sleep(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}
