@@ -1,0 +1,117 @@
+package charmhub
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"time"
+)
+
+// Review statuses that end the wait for a revision.
+const (
+	StatusApproved = "approved"
+	StatusRejected = "rejected"
+)
+
+// RevisionRequest asks for a resource revision made of uploaded content.
+type RevisionRequest struct {
+	// UploadID is what Upload returned.
+	UploadID string `json:"upload-id"`
+	// Type is the resource's type: TypeFile or TypeOCIImage.
+	Type string `json:"type"`
+	// Bases the revision is for; nil means AllBases.
+	Bases []Base `json:"bases"`
+}
+
+// RevisionStatus is the state of the review of a new revision.
+type RevisionStatus struct {
+	// Status is StatusApproved, StatusRejected, or a status that keeps
+	// the review going, such as "still-scanning".
+	Status string `json:"status"`
+	// Revision is the revision created, 0 unless approved.
+	Revision int `json:"revision"`
+	// Errors says why a revision was rejected.
+	Errors []ErrorItem `json:"errors"`
+}
+
+// CreateRevision asks Charmhub to make a revision of a resource from an
+// upload, and returns the URL where its review is followed. The request
+// is not idempotent, so it is sent again only when it could not reach
+// the server at all.
+func (c *Client) CreateRevision(ctx context.Context, charm, resource string, r RevisionRequest) (string, error) {
+	statusURL, err := c.createRevision(ctx, charmPath(charm, "resources", resource, "revisions"), r)
+	if err != nil {
+		return "", fmt.Errorf("creating a revision of resource %q of charm %q: %w", resource, charm, err)
+	}
+	return statusURL, nil
+}
+
+func (c *Client) createRevision(ctx context.Context, path string, r RevisionRequest) (string, error) {
+	if r.UploadID == "" || r.Type == "" {
+		return "", errors.New("upload id and type are required")
+	}
+	if r.Bases == nil {
+		r.Bases = AllBases()
+	}
+	req, err := c.newRequest(ctx, http.MethodPost, c.apiURL+path, r)
+	if err != nil {
+		return "", err
+	}
+	var body struct {
+		StatusURL string `json:"status-url"`
+	}
+	if err := c.do(req, &body); err != nil {
+		return "", err
+	}
+	if body.StatusURL == "" {
+		return "", errors.New("charmhub answered no status URL")
+	}
+	return body.StatusURL, nil
+}
+
+// WaitForRevision polls the review at statusURL until it is approved or
+// rejected, waiting between polls as the poll schedule says, and fails
+// with a *PollTimeoutError once the schedule is spent. A rejection is
+// not an error: the status holds the reasons.
+func (c *Client) WaitForRevision(ctx context.Context, statusURL string) (*RevisionStatus, error) {
+	u, err := c.resolve(statusURL)
+	if err != nil {
+		return nil, fmt.Errorf("waiting for the review: %w", err)
+	}
+	var waited time.Duration
+	for i := 0; ; i++ {
+		st, err := c.pollRevision(ctx, u)
+		if err != nil {
+			return nil, fmt.Errorf("waiting for the review: %w", err)
+		}
+		if st.Status == StatusApproved || st.Status == StatusRejected {
+			return st, nil
+		}
+		if i == len(c.schedule) {
+			return nil, &PollTimeoutError{Waited: waited.Seconds()}
+		}
+		c.log.printf("review status %q, polling again in %s", st.Status, c.schedule[i])
+		if err := sleep(ctx, c.schedule[i]); err != nil {
+			return nil, fmt.Errorf("waiting for the review: %w", err)
+		}
+		waited += c.schedule[i]
+	}
+}
+
+func (c *Client) pollRevision(ctx context.Context, u string) (*RevisionStatus, error) {
+	req, err := c.newRequest(ctx, http.MethodGet, u, nil)
+	if err != nil {
+		return nil, err
+	}
+	var body struct {
+		Revisions []RevisionStatus `json:"revisions"`
+	}
+	if err := c.do(req, &body); err != nil {
+		return nil, err
+	}
+	if len(body.Revisions) != 1 {
+		return nil, fmt.Errorf("charmhub answered %d review statuses, expected one", len(body.Revisions))
+	}
+	return &body.Revisions[0], nil
+}
