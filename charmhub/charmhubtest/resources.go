@@ -1,0 +1,83 @@
+package charmhubtest
+
+import (
+	"net/http"
+)
+
+// defaultPermissions are those of a token made by "charmcraft login".
+var defaultPermissions = []string{"account-register-package", "account-view-packages", "package-manage", "package-view"}
+
+func (s *Server) whoami(w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	user, ok := s.user(w, r)
+	if !ok {
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{
+		"account":     map[string]string{"display-name": user, "id": "id-" + user, "username": user},
+		"packages":    nil,
+		"channels":    nil,
+		"permissions": defaultPermissions,
+	})
+}
+
+type resourceJSON struct {
+	Name     string `json:"name"`
+	Optional bool   `json:"optional"`
+	Revision *int   `json:"revision"`
+	Type     string `json:"type"`
+}
+
+func (s *Server) listResources(w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	t, ok := s.authorize(w, r)
+	if !ok {
+		return
+	}
+	list := []resourceJSON{}
+	for _, spec := range t.charm.Resources {
+		item := resourceJSON{Name: spec.Name, Optional: spec.Optional, Type: spec.Type}
+		if revs := t.charm.resources[spec.Name].revisions; len(revs) > 0 {
+			item.Revision = &revs[len(revs)-1].Revision
+		}
+		list = append(list, item)
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"resources": list})
+}
+
+type revisionJSON struct {
+	Name      string  `json:"name"`
+	Revision  int     `json:"revision"`
+	CreatedAt string  `json:"created-at"`
+	Size      int64   `json:"size"`
+	SHA256    string  `json:"sha256"`
+	SHA384    string  `json:"sha384"`
+	SHA512    string  `json:"sha512"`
+	SHA3384   string  `json:"sha3-384"`
+	Type      string  `json:"type"`
+	Bases     []Base  `json:"bases"`
+	UpdatedAt *string `json:"updated-at"`
+	UpdatedBy *string `json:"updated-by"`
+}
+
+func (s *Server) listRevisions(w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	t, ok := s.authorize(w, r)
+	if !ok {
+		return
+	}
+	list := []revisionJSON{}
+	for i := len(t.res.revisions) - 1; i >= 0; i-- {
+		rev := t.res.revisions[i]
+		d := s.uploads[rev.UploadID].digests
+		list = append(list, revisionJSON{
+			Name: t.res.Name, Revision: rev.Revision, Type: rev.Type, Bases: rev.Bases,
+			CreatedAt: rev.CreatedAt.UTC().Format("2006-01-02T15:04:05.000000+00:00"),
+			Size:      rev.Size, SHA256: rev.SHA256, SHA384: d.sha384, SHA512: d.sha512, SHA3384: d.sha3384,
+		})
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"revisions": list})
+}

@@ -1,0 +1,129 @@
+package charmhubtest
+
+import (
+	"net/http"
+	"net/http/httptest"
+	"sync"
+
+	"github.com/canonical/docker-charmcraft/registry/registrytest"
+)
+
+// DefaultContentLimit is how much of each upload is kept in memory.
+const DefaultContentLimit = 32 << 20
+
+// Server is a running test Charmhub. Its methods are safe for concurrent
+// use.
+type Server struct {
+	srv          *httptest.Server
+	issuer       *registrytest.TokenIssuer
+	contentLimit int64
+
+	mu           sync.Mutex
+	tokens       map[string]string // token -> username
+	expired      map[string]bool
+	charms       map[string]*charmState
+	uploads      map[string]*Upload
+	reviews      map[string]*review // by upload id
+	creds        map[string]*registryCred
+	registryHost string
+	reviewCfg    ReviewConfig
+	faults       []*Fault
+	requests     []Request
+}
+
+// Option configures a Server.
+type Option func(*Server)
+
+// WithContentLimit sets how many bytes of each upload are kept; larger
+// uploads keep only their size and digests. The default is
+// DefaultContentLimit.
+func WithContentLimit(n int64) Option {
+	return func(s *Server) { s.contentLimit = n }
+}
+
+// NewServer starts a server on a loopback port. It panics if it cannot
+// listen or make its signing key, as httptest.NewServer does.
+func NewServer(opts ...Option) *Server {
+	issuer, err := registrytest.NewTokenIssuer("charmhubtest", "registry.charmhubtest")
+	if err != nil {
+		panic("charmhubtest: " + err.Error())
+	}
+	s := &Server{
+		issuer:       issuer,
+		contentLimit: DefaultContentLimit,
+		tokens:       map[string]string{},
+		expired:      map[string]bool{},
+		charms:       map[string]*charmState{},
+		uploads:      map[string]*Upload{},
+		reviews:      map[string]*review{},
+		creds:        map[string]*registryCred{},
+		registryHost: "registry.jujucharms.com",
+	}
+	for _, opt := range opts {
+		opt(s)
+	}
+	s.srv = httptest.NewServer(s.record(s.routes()))
+	return s
+}
+
+func (s *Server) routes() http.Handler {
+	api := http.NewServeMux()
+	api.HandleFunc("GET /v1/tokens/whoami", s.whoami)
+	api.HandleFunc("GET /v1/charm/{charm}/resources", s.listResources)
+	api.HandleFunc("GET /v1/charm/{charm}/resources/{resource}/revisions", s.listRevisions)
+	api.HandleFunc("POST /v1/charm/{charm}/resources/{resource}/revisions", s.createRevision)
+	api.HandleFunc("GET /v1/charm/{charm}/resources/{resource}/revisions/review", s.reviewStatus)
+	api.HandleFunc("GET /v1/charm/{charm}/resources/{resource}/oci-image/upload-credentials", s.uploadCredentials)
+	api.HandleFunc("POST /v1/charm/{charm}/resources/{resource}/oci-image/blob", s.imageBlob)
+	api.HandleFunc("/", noEndpoint)
+
+	root := http.NewServeMux()
+	root.Handle("/api/", http.StripPrefix("/api", api))
+	root.HandleFunc("POST /storage/unscanned-upload/{$}", s.storageUpload)
+	root.HandleFunc("GET /registry/token", s.registryToken)
+	root.HandleFunc("/", noEndpoint)
+	return root
+}
+
+func noEndpoint(w http.ResponseWriter, r *http.Request) {
+	writeError(w, http.StatusNotFound, "not-found", "no endpoint "+r.Method+" "+r.URL.Path)
+}
+
+// Close stops the server.
+func (s *Server) Close() { s.srv.Close() }
+
+// URL is the server's root URL.
+func (s *Server) URL() string { return s.srv.URL }
+
+// APIURL is the base URL of the Charmhub API.
+func (s *Server) APIURL() string { return s.srv.URL + "/api" }
+
+// StorageURL is the base URL of the storage service.
+func (s *Server) StorageURL() string { return s.srv.URL + "/storage" }
+
+// RegistryTokenURL is the token endpoint a registry announces as realm.
+func (s *Server) RegistryTokenURL() string { return s.srv.URL + "/registry/token" }
+
+// TokenIssuer signs the registry tokens; a registry must trust it.
+func (s *Server) TokenIssuer() *registrytest.TokenIssuer { return s.issuer }
+
+// SetRegistryHost sets the host named in image names. The default is
+// registry.jujucharms.com.
+func (s *Server) SetRegistryHost(host string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.registryHost = host
+}
+
+// StartWithRegistry starts a server and a registry that trusts its
+// tokens, and names that registry in image names. Close both.
+func StartWithRegistry(opts ...Option) (*Server, *registrytest.Registry, error) {
+	s := NewServer(opts...)
+	reg, err := registrytest.Start(registrytest.Config{Realm: s.RegistryTokenURL(), Issuer: s.TokenIssuer()})
+	if err != nil {
+		s.Close()
+		return nil, nil, err
+	}
+	s.SetRegistryHost(reg.Host)
+	return s, reg, nil
+}
