@@ -1,0 +1,153 @@
+package registry_test
+
+import (
+	"maps"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/canonical/docker-charmcraft/registry"
+)
+
+func TestParseChallenge(t *testing.T) {
+	tests := []struct {
+		name    string
+		header  string
+		scheme  string
+		params  map[string]string
+		wantErr bool
+	}{
+		{
+			name:   "distribution bearer",
+			header: `Bearer realm="https://a/token",service="reg",scope="repository:x/y:pull,push"`,
+			scheme: "bearer",
+			params: map[string]string{"realm": "https://a/token", "service": "reg", "scope": "repository:x/y:pull,push"},
+		},
+		{
+			name:   "case-insensitive scheme and names",
+			header: `BEARER Realm="r", SERVICE=reg`,
+			scheme: "bearer",
+			params: map[string]string{"realm": "r", "service": "reg"},
+		},
+		{
+			name:   "escaped quotes and backslashes",
+			header: `Bearer realm="a \"quoted\" \\ realm", error="x\ty"`,
+			scheme: "bearer",
+			params: map[string]string{"realm": `a "quoted" \ realm`, "error": "xty"},
+		},
+		{
+			name:   "commas and equals inside quotes",
+			header: `Bearer scope="repository:a:pull,push,delete", realm="https://h/t?a=b,c=d"`,
+			scheme: "bearer",
+			params: map[string]string{"scope": "repository:a:pull,push,delete", "realm": "https://h/t?a=b,c=d"},
+		},
+		{
+			name:   "white space around the equals sign and empty list elements",
+			header: "  Bearer \trealm = \"r\" ,, ,service=\"s\" , ",
+			scheme: "bearer",
+			params: map[string]string{"realm": "r", "service": "s"},
+		},
+		{
+			name:   "insufficient scope",
+			header: `Bearer realm="r",service="s",scope="repository:a:pull",error="insufficient_scope"`,
+			scheme: "bearer",
+			params: map[string]string{"realm": "r", "service": "s", "scope": "repository:a:pull", "error": "insufficient_scope"},
+		},
+		{
+			name:   "basic",
+			header: `Basic realm="Registry Realm", charset="UTF-8"`,
+			scheme: "basic",
+			params: map[string]string{"realm": "Registry Realm", "charset": "UTF-8"},
+		},
+		{name: "scheme only", header: "Negotiate", scheme: "negotiate", params: map[string]string{}},
+		{
+			name:   "first of two challenges",
+			header: `Bearer realm="a", Basic realm="b"`,
+			scheme: "bearer",
+			params: map[string]string{"realm": "a"},
+		},
+		{
+			name:   "empty quoted value",
+			header: `Bearer realm="", service=s`,
+			scheme: "bearer",
+			params: map[string]string{"realm": "", "service": "s"},
+		},
+		{name: "empty", header: "", wantErr: true},
+		{name: "blank", header: "   ", wantErr: true},
+		{name: "garbage", header: `"}{`, wantErr: true},
+		{name: "missing value", header: `Bearer realm=`, wantErr: true},
+		{name: "missing equals sign", header: `Bearer realm`, wantErr: true},
+		{name: "token68", header: `Basic dXNlcjpwYXNz==`, wantErr: true},
+		{name: "unterminated quote", header: `Bearer realm="https://a/token`, wantErr: true},
+		{name: "escape at the end", header: `Bearer realm="a\`, wantErr: true},
+		{name: "missing comma", header: `Bearer realm="a" service="b"`, wantErr: true},
+		{name: "repeated parameter", header: `Bearer realm="a", REALM="b"`, wantErr: true},
+		{name: "control character", header: "Bearer realm=\"a\x01b\"", wantErr: true},
+		{name: "junk after the scheme", header: `Bearer"realm"`, wantErr: true},
+		{name: "junk after a value", header: `Bearer realm="a"x`, wantErr: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			scheme, params, err := registry.ParseChallenge(tt.header)
+			if tt.wantErr {
+				if err == nil {
+					t.Fatalf("ParseChallenge(%q) = %q, %v; want an error", tt.header, scheme, params)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("ParseChallenge(%q): %v", tt.header, err)
+			}
+			if scheme != tt.scheme || !maps.Equal(params, tt.params) {
+				t.Errorf("ParseChallenge(%q) = %q, %v; want %q, %v", tt.header, scheme, params, tt.scheme, tt.params)
+			}
+		})
+	}
+}
+
+// FuzzParseChallenge checks ParseChallenge never panics, and that what it
+// accepts, written back out in canonical form, parses to the same.
+func FuzzParseChallenge(f *testing.F) {
+	for _, seed := range []string{
+		`Bearer realm="https://a/token",service="reg",scope="repository:x/y:pull,push"`,
+		`Bearer realm="a \"b\" \\", scope="a,b"`,
+		`Basic realm="Registry Realm"`,
+		`Bearer realm="a", Basic realm="b"`,
+		"Negotiate",
+		`Basic dXNlcg==`,
+		`Bearer realm="unterminated`,
+		"Bearer ,, realm = x ,",
+		"",
+	} {
+		f.Add(seed)
+	}
+	f.Fuzz(func(t *testing.T, header string) {
+		scheme, params, err := registry.ParseChallenge(header)
+		if err != nil {
+			return
+		}
+		if scheme == "" || scheme != strings.ToLower(scheme) {
+			t.Fatalf("scheme %q not lower case", scheme)
+		}
+		var b strings.Builder
+		b.WriteString(scheme)
+		for i, name := range slices.Sorted(maps.Keys(params)) {
+			if name == "" || name != strings.ToLower(name) {
+				t.Fatalf("parameter name %q", name)
+			}
+			sep := ", "
+			if i == 0 {
+				sep = " "
+			}
+			v := strings.NewReplacer(`\`, `\\`, `"`, `\"`).Replace(params[name])
+			b.WriteString(sep + name + `="` + v + `"`)
+		}
+		scheme2, params2, err := registry.ParseChallenge(b.String())
+		if err != nil {
+			t.Fatalf("reparsing %q (from %q): %v", b.String(), header, err)
+		}
+		if scheme2 != scheme || !maps.Equal(params, params2) {
+			t.Fatalf("reparsing %q gave %q %v, want %q %v", b.String(), scheme2, params2, scheme, params)
+		}
+	})
+}
