@@ -1,0 +1,115 @@
+package manifest
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+
+	"github.com/opencontainers/go-digest"
+)
+
+// blob is a layer the stream carried, and what became of it.
+type blob struct {
+	diffID  digest.Digest // sha256 of the uncompressed tar; empty if diffErr
+	diffErr error         // why the diff ID of a compressed blob is unknown
+	desc    Descriptor    // the blob the registry holds
+	pushed  bool          // false: the registry had it already
+}
+
+// pushLayer compresses the uncompressed layer tar being read from s.br and
+// streams it to the registry, computing its diff ID on the way; or, when
+// the name gives the diff ID and the cache knows the result, only checks.
+func (s *session) pushLayer(name string, size int64) (*blob, error) {
+	known, _ := blobDigest(name) // OCI layout: the blob's digest is its diff ID
+	s.emit(Event{Kind: Preparing, Name: name, DiffID: known, Total: size})
+	if known != "" {
+		if b, err := s.fromCache(name, known, size); b != nil || err != nil {
+			return b, err
+		}
+	}
+	b, err := s.compress(name, size, known)
+	if err != nil {
+		return nil, err
+	}
+	if known != "" && b.diffID != known {
+		return nil, errorf(ErrDigestMismatch, "layer %q hashes to %s, not to its name", name, b.diffID)
+	}
+	if s.opts.cache != nil {
+		s.opts.cache.Put(b.diffID, s.opts.compressor.ID(), b.desc)
+	}
+	return b, nil
+}
+
+// fromCache returns the blob the cache recorded for diffID if the registry
+// still has it, once the layer read hashes to diffID; nil if it cannot.
+func (s *session) fromCache(name string, diffID digest.Digest, size int64) (*blob, error) {
+	if s.opts.cache == nil {
+		return nil, nil
+	}
+	d, ok := s.opts.cache.Get(diffID, s.opts.compressor.ID())
+	if !ok || d.Digest.Validate() != nil {
+		return nil, nil
+	}
+	exists, err := s.store.BlobExists(s.ctx, d.Digest)
+	if err != nil {
+		return nil, &pushError{what: "layer " + name, err: err}
+	}
+	if !exists {
+		return nil, nil
+	}
+	src := s.newSource(name, size, diffID)
+	if _, err := io.Copy(io.Discard, src); err != nil {
+		return nil, streamError(name, err)
+	}
+	if got := src.digest(); got != diffID {
+		return nil, errorf(ErrDigestMismatch, "layer %q hashes to %s, not to its name", name, got)
+	}
+	desc := Descriptor{MediaType: MediaTypeDockerLayer, Digest: d.Digest, Size: d.Size}
+	s.emit(Event{Kind: Exists, Name: name, DiffID: diffID, Digest: d.Digest, Done: size, Total: size})
+	return &blob{diffID: diffID, desc: desc}, nil
+}
+
+// compress streams the compressed layer to PushBlobStream through a pipe:
+// the compressor writes in this goroutine, the push reads in another.
+func (s *session) compress(name string, size int64, diffID digest.Digest) (*blob, error) {
+	src := s.newSource(name, size, diffID)
+	pr, pw := io.Pipe()
+	pushed := make(chan pushResult, 1)
+	go func() {
+		d, err := s.store.PushBlobStream(s.ctx, pr, func(int64) {})
+		pr.CloseWithError(errPushReturned) // unblocks the compressor if the push stopped reading
+		pushed <- pushResult{d, err}
+	}()
+	out := &countingDigester{d: digest.Canonical.Digester()}
+	bw := bufio.NewWriterSize(io.MultiWriter(pw, out), 64<<10)
+	err := s.opts.compressor.Compress(bw, src)
+	if err == nil {
+		err = bw.Flush()
+	}
+	pw.CloseWithError(err) // nil: the push reads io.EOF
+	res := <-pushed
+	switch {
+	case src.err != nil:
+		return nil, streamError(name, src.err)
+	case res.err != nil:
+		return nil, &pushError{what: "layer " + name, err: res.err}
+	case err != nil:
+		return nil, fmt.Errorf("compressing layer %q: %w", name, err)
+	case !src.eof:
+		return nil, fmt.Errorf("compressing layer %q: the compressor stopped before the end", name)
+	}
+	desc := Descriptor{MediaType: MediaTypeDockerLayer, Digest: out.d.Digest(), Size: out.n}
+	if res.desc.Digest != desc.Digest || res.desc.Size != desc.Size {
+		return nil, errorf(ErrDigestMismatch, "pushing layer %q: the registry reports %s (%d bytes) for %s (%d bytes)",
+			name, res.desc.Digest, res.desc.Size, desc.Digest, desc.Size)
+	}
+	s.bytesPushed += desc.Size
+	b := &blob{diffID: src.digest(), desc: desc, pushed: true}
+	s.emit(Event{Kind: Pushed, Name: name, DiffID: b.diffID, Digest: desc.Digest, Done: size, Total: size})
+	return b, nil
+}
+
+type pushResult struct {
+	desc Descriptor
+	err  error
+}

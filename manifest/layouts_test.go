@@ -1,0 +1,112 @@
+package manifest
+
+import (
+	"archive/tar"
+	"fmt"
+	"testing"
+
+	"github.com/opencontainers/go-digest"
+)
+
+// legacyFixture is the layout of Docker 24 and older, with three layers
+// (incompressible, text, empty) whose directories sort in another order
+// than the layers.
+func legacyFixture(t testing.TB) fixture {
+	layers := [][]byte{randomLayer(t), textLayer(t), emptyLayer(t)}
+	diffIDs := digests(layers)
+	cfg := configFor(diffIDs)
+	id := digest.FromBytes(cfg)
+	var files []file
+	var paths []string
+	for i, l := range layers {
+		v1 := "cab"[i:i+1] + digest.FromString(fmt.Sprint("v1 ", i)).Encoded()[1:]
+		files = append(files,
+			file{name: v1 + "/", typ: tar.TypeDir},
+			file{name: v1 + "/VERSION", body: []byte("1.0")},
+			file{name: v1 + "/json", body: []byte(`{"id":"` + v1 + `"}`)},
+			file{name: v1 + "/layer.tar", body: l})
+		paths = append(paths, v1+"/layer.tar")
+	}
+	files = append(files,
+		file{name: id.Encoded() + ".json", body: cfg},
+		file{name: "manifest.json", body: mustJSON([]saveItem{{Config: id.Encoded() + ".json", RepoTags: []string{"test:latest"}, Layers: paths}})},
+		file{name: "repositories", body: []byte(`{"test":{"latest":"x"}}`)})
+	return fixture{save: tarOf(t, sorted(files)), config: cfg, imageID: id, diffIDs: diffIDs, blobs: 3}
+}
+
+// docker25Fixture is the layout of Docker 25+ with the classic store: an
+// OCI layout of uncompressed layers. Layer 2 is reached through a symlink
+// that comes before its target, layer 4 through a hard link, and layer 3
+// repeats layer 1.
+func docker25Fixture(t testing.TB) fixture {
+	layers := [][]byte{textLayer(t), randomLayer(t), textLayer(t), emptyLayer(t)}
+	diffIDs := digests(layers)
+	cfg := configFor(diffIDs)
+	id := digest.FromBytes(cfg)
+	var descs []Descriptor
+	for i, l := range layers {
+		descs = append(descs, Descriptor{MediaType: "application/vnd.oci.image.layer.v1.tar", Digest: diffIDs[i], Size: int64(len(l))})
+	}
+	m := mustJSON(map[string]any{"schemaVersion": 2, "mediaType": MediaTypeOCIManifest,
+		"config": Descriptor{MediaType: "application/vnd.oci.image.config.v1+json", Digest: id, Size: int64(len(cfg))}, "layers": descs})
+	index := mustJSON(map[string]any{"schemaVersion": 2, "mediaType": "application/vnd.oci.image.index.v1+json",
+		"manifests": []Descriptor{{MediaType: MediaTypeOCIManifest, Digest: digest.FromBytes(m), Size: int64(len(m))}}})
+	v1json := []byte(`{"id":"legacy","created":"1970-01-01T00:00:00Z"}`)
+	files := []file{
+		{name: blobPath(diffIDs[0]), body: layers[0]},
+		{name: blobPath(diffIDs[1]), body: layers[1]},
+		{name: blobPath(diffIDs[3]), body: layers[3]},
+		{name: blobPath(id), body: cfg},
+		{name: blobPath(digest.FromBytes(m)), body: m},
+		{name: blobPath(digest.FromBytes(v1json)), body: v1json},
+		{name: "0legacy/layer.tar", typ: tar.TypeSymlink, link: "../" + blobPath(diffIDs[1])},
+		{name: "layers/empty.tar", typ: tar.TypeLink, link: blobPath(diffIDs[3])},
+		{name: "index.json", body: index},
+		{name: "oci-layout", body: []byte(`{"imageLayoutVersion":"1.0.0"}`)},
+		{name: "manifest.json", body: mustJSON([]saveItem{{Config: blobPath(id), RepoTags: []string{"test:latest"},
+			Layers: []string{blobPath(diffIDs[0]), "0legacy/layer.tar", blobPath(diffIDs[0]), "layers/empty.tar"}}})},
+	}
+	return fixture{save: tarOf(t, sorted(files)), config: cfg, imageID: id, diffIDs: diffIDs, blobs: 3}
+}
+
+// containerdFixture is the layout of the containerd image store: layers
+// already compressed (gzip and zstd), an index whose first platform's
+// blobs are absent, and the index digest as image ID.
+func containerdFixture(t testing.TB) fixture {
+	layers := [][]byte{textLayer(t), randomLayer(t), emptyLayer(t)}
+	blobs := [][]byte{gzipped(t, layers[0]), zstded(t, layers[1]), gzipped(t, layers[2])}
+	types := []string{"application/vnd.oci.image.layer.v1.tar+gzip", MediaTypeOCILayerZstd, "application/vnd.oci.image.layer.v1.tar+gzip"}
+	diffIDs := digests(layers)
+	cfg := configFor(diffIDs)
+	var descs []Descriptor
+	files := []file{{name: "blobs/", typ: tar.TypeDir}, {name: "blobs/sha256/", typ: tar.TypeDir}}
+	var paths []string
+	for i, b := range blobs {
+		d := digest.FromBytes(b)
+		descs = append(descs, Descriptor{MediaType: types[i], Digest: d, Size: int64(len(b))})
+		files = append(files, file{name: blobPath(d), body: b})
+		paths = append(paths, blobPath(d))
+	}
+	cfgDesc := Descriptor{MediaType: "application/vnd.oci.image.config.v1+json", Digest: digest.FromBytes(cfg), Size: int64(len(cfg))}
+	m := mustJSON(map[string]any{"schemaVersion": 2, "mediaType": MediaTypeOCIManifest, "config": cfgDesc, "layers": descs})
+	other := mustJSON(map[string]any{"schemaVersion": 2, "mediaType": MediaTypeOCIManifest,
+		"config": Descriptor{MediaType: cfgDesc.MediaType, Digest: digest.FromString("arm64 config"), Size: 9},
+		"layers": []Descriptor{{MediaType: types[0], Digest: digest.FromString("arm64 layer"), Size: 9}}})
+	plat := func(b []byte, arch string) map[string]any {
+		return map[string]any{"mediaType": MediaTypeOCIManifest, "digest": digest.FromBytes(b), "size": len(b),
+			"platform": map[string]string{"architecture": arch, "os": "linux"}}
+	}
+	index := mustJSON(map[string]any{"schemaVersion": 2, "mediaType": "application/vnd.oci.image.index.v1+json",
+		"manifests": []any{plat(other, "arm64"), plat(m, "amd64")}})
+	files = append(files,
+		file{name: blobPath(cfgDesc.Digest), body: cfg},
+		file{name: blobPath(digest.FromBytes(m)), body: m},
+		file{name: blobPath(digest.FromBytes(other)), body: other},
+		file{name: blobPath(digest.FromBytes(index)), body: index},
+		file{name: "index.json", body: mustJSON(map[string]any{"schemaVersion": 2, "manifests": []any{map[string]any{
+			"mediaType": "application/vnd.oci.image.index.v1+json", "digest": digest.FromBytes(index), "size": len(index),
+			"annotations": map[string]string{"io.containerd.image.name": "docker.io/library/test:latest"}}}})},
+		file{name: "manifest.json", body: mustJSON([]saveItem{{Config: blobPath(cfgDesc.Digest), RepoTags: []string{"test:latest"}, Layers: paths}})},
+		file{name: "oci-layout", body: []byte(`{"imageLayoutVersion":"1.0.0"}`)})
+	return fixture{save: tarOf(t, sorted(files)), config: cfg, imageID: digest.FromBytes(index), diffIDs: diffIDs, native: m, blobs: 3}
+}

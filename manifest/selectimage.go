@@ -1,0 +1,98 @@
+package manifest
+
+import (
+	"fmt"
+)
+
+// selectImage finds the image to push: the only one in the stream, or the
+// one WithImage names by its config digest (classic image store) or by
+// its manifest or index digest (containerd image store).
+func (s *session) selectImage() (*image, error) {
+	items, err := s.readManifestJSON()
+	if err != nil {
+		return nil, err
+	}
+	id := s.opts.imageID
+	if id == "" {
+		if len(items) != 1 {
+			return nil, errorf(ErrImageNotFound, "manifest.json lists %d images, and none was named", len(items))
+		}
+		return s.withNative(s.load(items[0]))
+	}
+	var broken error // a config that could not be read: the likely reason
+	for _, it := range items {
+		_, d, err := s.configOf(it)
+		if err != nil {
+			broken = err
+			continue
+		}
+		if d == id {
+			return s.withNative(s.load(it))
+		}
+	}
+	img, err := s.selectByManifest(items)
+	if err != nil && broken != nil {
+		return nil, broken
+	}
+	return img, err
+}
+
+// withNative looks for the image's own manifest in the OCI layout.
+func (s *session) withNative(img *image, err error) (*image, error) {
+	if err != nil {
+		return nil, err
+	}
+	for _, m := range s.manifestsUnder(s.indexJSON()) {
+		if m.doc.Config.Digest == img.configDigest && s.compressedLayers(m) {
+			img.native = m
+			break
+		}
+	}
+	return img, nil
+}
+
+// selectByManifest finds the image whose manifest, or one of the platform
+// manifests of whose index, is the image ID and has its blobs present.
+func (s *session) selectByManifest(items []saveItem) (*image, error) {
+	id := s.opts.imageID
+	for _, m := range s.manifestsUnder([]Descriptor{{Digest: id}}) {
+		if !s.blobsPresent(m) {
+			continue
+		}
+		for _, it := range items {
+			_, d, err := s.configOf(it)
+			if err != nil || d != m.doc.Config.Digest {
+				continue
+			}
+			img, err := s.load(it)
+			if err != nil {
+				return nil, err
+			}
+			if s.compressedLayers(m) {
+				img.native = m
+			}
+			return img, nil
+		}
+	}
+	return nil, errorf(ErrImageNotFound, "the stream holds no image %s", id)
+}
+
+// checkInspect compares the config's diff IDs with image inspect's.
+func (s *session) checkInspect(img *image) error {
+	want := s.opts.diffIDs
+	if want == nil {
+		return nil
+	}
+	if len(want) != len(img.diffIDs) {
+		return errorf(ErrDiffIDMismatch, "image inspect lists %d layers, but the image config %d", len(want), len(img.diffIDs))
+	}
+	for i := range want {
+		if want[i] != img.diffIDs[i] {
+			return errorf(ErrDiffIDMismatch, "%s: image inspect gives diff ID %s, but the image config %s",
+				layerN(i, len(want)), want[i], img.diffIDs[i])
+		}
+	}
+	return nil
+}
+
+func layerN(i, n int) string { return fmt.Sprintf("layer %d of %d", i+1, n) }

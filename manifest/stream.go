@@ -1,0 +1,47 @@
+package manifest
+
+import (
+	"archive/tar"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+)
+
+// streamError explains an error reading the save stream at where.
+func streamError(where string, err error) error {
+	switch {
+	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
+		return err
+	case errors.Is(err, io.ErrUnexpectedEOF):
+		return errorf(ErrInvalidArchive, "%s: the stream ends early, truncated: %w", where, err)
+	case errors.Is(err, tar.ErrHeader), errors.Is(err, tar.ErrInsecurePath):
+		return errorf(ErrInvalidArchive, "%s: not a valid tar archive: %w", where, err)
+	}
+	return fmt.Errorf("%s: %w", where, err)
+}
+
+// ctxReader stops reading once ctx is done, so that a slow or stuck
+// daemon stream does not outlive the caller's deadline by more than one
+// read.
+type ctxReader struct {
+	ctx context.Context
+	r   io.Reader
+}
+
+func (c *ctxReader) Read(p []byte) (int, error) {
+	if err := c.ctx.Err(); err != nil {
+		return 0, err
+	}
+	return c.r.Read(p)
+}
+
+// pushError is an error from the BlobStore: it is reported as it is,
+// not as an error reading the stream.
+type pushError struct {
+	what string
+	err  error
+}
+
+func (e *pushError) Error() string { return "pushing " + e.what + ": " + e.err.Error() }
+func (e *pushError) Unwrap() error { return e.err }
