@@ -56,13 +56,13 @@ func (s *session) pushNamed(name string, d digest.Digest, size int64, r io.Reade
 	}
 	switch {
 	case src.err != nil:
-		return nil, streamError(name, src.err)
+		return nil, entryError(name, src.err)
 	case src.eof && src.digest() != d:
 		return nil, errorf(ErrDigestMismatch, "blob %q hashes to %s, not to its name", name, src.digest())
 	case err != nil && !exists:
 		return nil, &pushError{what: "blob " + name, err: err}
 	case err != nil:
-		return nil, streamError(name, err)
+		return nil, entryError(name, err)
 	case !src.eof:
 		return nil, &pushError{what: "blob " + name, err: errPushReturned}
 	}
@@ -77,7 +77,7 @@ func (s *session) pushUnnamed(name string, r io.Reader, src *source) (*blob, err
 	desc, err := s.store.PushBlobStream(s.ctx, r, func(int64) {})
 	switch {
 	case src.err != nil:
-		return nil, streamError(name, src.err)
+		return nil, entryError(name, src.err)
 	case err != nil:
 		return nil, &pushError{what: "blob " + name, err: err}
 	case !src.eof:

@@ -63,14 +63,14 @@ func (s *session) run(save io.Reader) (*Result, error) {
 // read processes the tar's entries in the order they come.
 func (s *session) read(save io.Reader) error {
 	tr := tar.NewReader(&ctxReader{ctx: s.ctx, r: save})
-	last := ""
+	where := "at the start"
 	for n := 0; ; n++ {
 		hdr, err := tr.Next()
 		if errors.Is(err, io.EOF) {
 			return nil
 		}
 		if err != nil {
-			return streamError(fmt.Sprintf("after entry %q", last), err)
+			return streamError(where, err)
 		}
 		if n == s.lim.entries {
 			return errorf(ErrLimit, "more than %d entries", s.lim.entries)
@@ -78,7 +78,7 @@ func (s *session) read(save io.Reader) error {
 		if err := s.add(hdr, tr); err != nil {
 			return err
 		}
-		last = hdr.Name
+		where = fmt.Sprintf("after entry %q", hdr.Name)
 	}
 }
 

@@ -59,7 +59,7 @@ func (s *session) readFile(name string, size int64, r io.Reader) (*entry, error)
 	s.br.Reset(r)
 	head, err := s.br.Peek(sniffLen)
 	if err != nil && !errors.Is(err, io.EOF) {
-		return nil, streamError(name, err)
+		return nil, entryError(name, err)
 	}
 	e.kind = sniff(head, size)
 	switch {
@@ -113,11 +113,11 @@ func (s *session) readJSON(name string, size int64) ([]byte, error) {
 	}
 	b, err := io.ReadAll(io.LimitReader(s.br, size))
 	if err != nil {
-		return nil, streamError(name, err)
+		return nil, entryError(name, err)
 	}
 	s.jsonTotal += int64(len(b))
 	if d, ok := blobDigest(name); ok && digest.FromBytes(b) != d {
-		return nil, errorf(ErrDigestMismatch, "%q does not hash to its name but to %s", name, digest.FromBytes(b))
+		return nil, errorf(ErrDigestMismatch, "%q hashes to %s, not to its name", name, digest.FromBytes(b))
 	}
 	return b, nil
 }

@@ -59,7 +59,7 @@ func (s *session) fromCache(name string, diffID digest.Digest, size int64) (*blo
 	}
 	src := s.newSource(name, size, diffID)
 	if _, err := io.Copy(io.Discard, src); err != nil {
-		return nil, streamError(name, err)
+		return nil, entryError(name, err)
 	}
 	if got := src.digest(); got != diffID {
 		return nil, errorf(ErrDigestMismatch, "layer %q hashes to %s, not to its name", name, got)
@@ -90,7 +90,7 @@ func (s *session) compress(name string, size int64, diffID digest.Digest) (*blob
 	res := <-pushed
 	switch {
 	case src.err != nil:
-		return nil, streamError(name, src.err)
+		return nil, entryError(name, src.err)
 	case res.err != nil:
 		return nil, &pushError{what: "layer " + name, err: res.err}
 	case err != nil:

@@ -13,7 +13,14 @@ import (
 // than the layers.
 func legacyFixture(t testing.TB) fixture {
 	layers := [][]byte{randomLayer(t), textLayer(t), emptyLayer(t)}
-	diffIDs := digests(layers)
+	fx, files := legacyWith(t, layers, digests(layers))
+	fx.save = tarOf(t, files)
+	return fx
+}
+
+// legacyWith returns the entries of a legacy save of layers, whose config
+// gives diffIDs.
+func legacyWith(t testing.TB, layers [][]byte, diffIDs []digest.Digest) (fixture, []file) {
 	cfg := configFor(diffIDs)
 	id := digest.FromBytes(cfg)
 	var files []file
@@ -31,7 +38,7 @@ func legacyFixture(t testing.TB) fixture {
 		file{name: id.Encoded() + ".json", body: cfg},
 		file{name: "manifest.json", body: mustJSON([]saveItem{{Config: id.Encoded() + ".json", RepoTags: []string{"test:latest"}, Layers: paths}})},
 		file{name: "repositories", body: []byte(`{"test":{"latest":"x"}}`)})
-	return fixture{save: tarOf(t, sorted(files)), config: cfg, imageID: id, diffIDs: diffIDs, blobs: 3}
+	return fixture{config: cfg, imageID: id, diffIDs: diffIDs, blobs: len(layers)}, sorted(files)
 }
 
 // docker25Fixture is the layout of Docker 25+ with the classic store: an

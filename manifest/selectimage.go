@@ -84,7 +84,7 @@ func (s *session) checkInspect(img *image) error {
 		return nil
 	}
 	if len(want) != len(img.diffIDs) {
-		return errorf(ErrDiffIDMismatch, "image inspect lists %d layers, but the image config %d", len(want), len(img.diffIDs))
+		return errorf(ErrDiffIDMismatch, "image inspect lists %d layers, but the image config has %d", len(want), len(img.diffIDs))
 	}
 	for i := range want {
 		if want[i] != img.diffIDs[i] {

@@ -14,11 +14,16 @@ func streamError(where string, err error) error {
 	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
 		return err
 	case errors.Is(err, io.ErrUnexpectedEOF):
-		return errorf(ErrInvalidArchive, "%s: the stream ends early, truncated: %w", where, err)
+		return errorf(ErrInvalidArchive, "%s: the stream was cut short: %w", where, err)
 	case errors.Is(err, tar.ErrHeader), errors.Is(err, tar.ErrInsecurePath):
 		return errorf(ErrInvalidArchive, "%s: not a valid tar archive: %w", where, err)
 	}
 	return fmt.Errorf("%s: %w", where, err)
+}
+
+// entryError explains an error reading the entry name.
+func entryError(name string, err error) error {
+	return streamError(fmt.Sprintf("entry %q", name), err)
 }
 
 // ctxReader stops reading once ctx is done, so that a slow or stuck
