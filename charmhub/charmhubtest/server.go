@@ -80,6 +80,9 @@ func (s *Server) routes() http.Handler {
 	root := http.NewServeMux()
 	root.Handle("/api/", http.StripPrefix("/api", api))
 	root.HandleFunc("POST /storage/unscanned-upload/{$}", s.storageUpload)
+	// Without this, ServeMux would redirect to the path with the slash,
+	// and hide a client that forgets it.
+	root.HandleFunc("/storage/unscanned-upload", noEndpoint)
 	root.HandleFunc("GET /registry/token", s.registryToken)
 	root.HandleFunc("/", noEndpoint)
 	return root
