@@ -33,7 +33,12 @@ type debugTransport struct {
 
 func (t *debugTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	where := safeURL(req)
-	t.log.printf("--> %s %s %s", req.Method, where, headerLine(req.Header))
+	h := req.Header
+	if req.ContentLength > 0 {
+		h = h.Clone()
+		h.Set("Content-Length", fmt.Sprint(req.ContentLength))
+	}
+	t.log.printf("--> %s %s %s", req.Method, where, headerLine(h))
 	start := time.Now()
 	resp, err := t.inner.RoundTrip(req)
 	took := time.Since(start).Round(time.Millisecond)

@@ -1,0 +1,73 @@
+package charmhub_test
+
+import (
+	"bytes"
+	"io"
+	"testing"
+	"time"
+
+	"github.com/canonical/docker-charmcraft/charmhub"
+	"github.com/canonical/docker-charmcraft/charmhub/charmhubtest"
+)
+
+// Tokens of the test accounts: alice owns my-charm, bob collaborates on
+// it, mallory owns other-charm only.
+const (
+	aliceToken   = "alice-secret-macaroon"
+	bobToken     = "bob-secret-macaroon"
+	malloryToken = "mallory-secret-macaroon"
+)
+
+func startServer(t *testing.T, opts ...charmhubtest.Option) *charmhubtest.Server {
+	t.Helper()
+	s := charmhubtest.NewServer(opts...)
+	t.Cleanup(s.Close)
+	populate(s)
+	return s
+}
+
+func populate(s *charmhubtest.Server) {
+	s.AddAccount("alice", aliceToken)
+	s.AddAccount("bob", bobToken)
+	s.AddAccount("mallory", malloryToken)
+	s.AddCharm(charmhubtest.Charm{
+		Name: "my-charm", ID: "id-my-charm", Owner: "alice", Collaborators: []string{"bob"},
+		Resources: []charmhubtest.ResourceSpec{
+			{Name: "data", Type: charmhubtest.TypeFile},
+			{Name: "image", Type: charmhubtest.TypeOCIImage},
+			{Name: "extra", Type: charmhubtest.TypeFile, Optional: true},
+		},
+	})
+	s.AddCharm(charmhubtest.Charm{
+		Name: "other-charm", ID: "id-other-charm", Owner: "mallory",
+		Resources: []charmhubtest.ResourceSpec{{Name: "image", Type: charmhubtest.TypeOCIImage}},
+	})
+}
+
+// newClient returns a client of s with token, fast polls and retries.
+func newClient(t *testing.T, s *charmhubtest.Server, token string, opts ...charmhub.Option) *charmhub.Client {
+	t.Helper()
+	base := []charmhub.Option{
+		charmhub.WithAPIURL(s.APIURL() + "/"),
+		charmhub.WithStorageURL(s.StorageURL()),
+		charmhub.WithToken(token),
+		charmhub.WithPollSchedule([]time.Duration{time.Millisecond, time.Millisecond, time.Millisecond, time.Millisecond}),
+		charmhub.WithRetry(4, time.Millisecond),
+	}
+	c, err := charmhub.New(append(base, opts...)...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+// opener serves content and counts how many times it was opened.
+type opener struct {
+	content []byte
+	opens   int
+}
+
+func (o *opener) open() (io.ReadCloser, error) {
+	o.opens++
+	return io.NopCloser(bytes.NewReader(o.content)), nil
+}
