@@ -37,11 +37,8 @@ func DecodeCredentials(s string) (string, error) {
 	if s == "" {
 		return "", ErrNoCredentials
 	}
-	raw, err := base64.StdEncoding.DecodeString(s)
-	if err != nil {
-		raw, err = base64.URLEncoding.DecodeString(s)
-	}
-	if err != nil {
+	raw, ok := decodeBase64(s)
+	if !ok {
 		return "", errors.New("CHARMCRAFT_AUTH is not valid base64: export the credentials again with 'charmcraft login --export'")
 	}
 	text := strings.TrimSpace(string(raw))
@@ -61,5 +58,18 @@ func DecodeCredentials(s string) (string, error) {
 	if text == "" {
 		return "", ErrNoCredentials
 	}
+	if strings.ContainsFunc(text, func(r rune) bool { return r < 0x21 || r > 0x7e }) {
+		return "", errors.New("CHARMCRAFT_AUTH does not hold exported credentials (was the token set without base64?): export them with 'charmcraft login --export'")
+	}
 	return text, nil
+}
+
+// decodeBase64 accepts the standard and URL alphabets, padded or not.
+func decodeBase64(s string) ([]byte, bool) {
+	for _, enc := range []*base64.Encoding{base64.StdEncoding, base64.URLEncoding, base64.RawStdEncoding, base64.RawURLEncoding} {
+		if raw, err := enc.DecodeString(s); err == nil {
+			return raw, true
+		}
+	}
+	return nil, false
 }

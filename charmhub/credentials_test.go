@@ -23,6 +23,7 @@ func TestDecodeCredentials(t *testing.T) {
 		{name: "JSON without token", in: b64([]byte(`{"t": "macaroon"}`)), wantErr: "without a token"},
 		{name: "unknown type", in: b64([]byte(`{"t": "password", "v": "hunter2"}`)), wantErr: "unknown type"},
 		{name: "empty", in: " ", wantErr: charmhub.ErrNoCredentials.Error()},
+		{name: "raw macaroon without base64", in: "AgEQYXBpLmNoYXJtaHViLmlvAhYEMDAwMWRrXzYKB3NvbWV0aGluZwA", wantErr: "does not hold exported credentials"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -77,6 +77,16 @@ func TestUploadRetriesAFreshUpload(t *testing.T) {
 	checkUpload(t, s, id, content)
 }
 
+func TestUploadRefusedByStorage(t *testing.T) {
+	s := startServer(t)
+	s.Fail(charmhubtest.Fault{Path: "/storage/unscanned-upload/", Status: 200, Times: 1, Body: `{"successful": false}`})
+	src := &opener{content: []byte("x")}
+	_, err := newClient(t, s, aliceToken).Upload(t.Context(), "f", 1, src.open, nil)
+	if !errors.Is(err, charmhub.ErrUploadFailed) || src.opens != 1 {
+		t.Fatalf("error %v after %d opens, want ErrUploadFailed at once", err, src.opens)
+	}
+}
+
 func TestUploadFailsOnWrongSize(t *testing.T) {
 	s := startServer(t)
 	for _, size := range []int64{3, 10} {

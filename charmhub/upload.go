@@ -14,7 +14,8 @@ import (
 // id to give CreateRevision. The content is never held in memory: it is
 // read as it is sent, and open is called again to send it afresh after a
 // temporary failure. progress, when not nil, is told how many bytes of
-// the content were sent so far.
+// the content were sent so far; it is called from another goroutine, and
+// starts again from zero if the upload is retried.
 func (c *Client) Upload(ctx context.Context, filename string, size int64, open func() (io.ReadCloser, error), progress func(sent int64)) (string, error) {
 	name := filepath.Base(filename)
 	id, err := c.upload(ctx, name, size, open, progress)

@@ -22,12 +22,16 @@ type Fault struct {
 	// Path is a path.Match pattern on the full path, e.g.
 	// "/api/v1/charm/*/resources" or "/storage/unscanned-upload/".
 	Path string
-	// Status is answered, with an error list of code "server-error".
+	// Status is answered, with an error list of code "server-error"
+	// unless Body is set.
 	Status int
 	// Times is how many requests fail; then the fault is gone.
 	Times int
 	// RetryAfter, when set, is sent as the Retry-After header.
 	RetryAfter string
+	// Body, when set, is answered as JSON instead of the error list,
+	// e.g. {"successful": false} with Status 200 on storage.
+	Body string
 }
 
 // Fail adds a fault.
@@ -65,7 +69,7 @@ func (s *Server) record(next http.Handler) http.Handler {
 			if f.RetryAfter != "" {
 				w.Header().Set("Retry-After", f.RetryAfter)
 			}
-			writeError(rec, f.Status, "server-error", "Injected failure.")
+			f.answer(rec)
 		} else {
 			next.ServeHTTP(rec, r)
 		}
@@ -91,6 +95,16 @@ func (s *Server) fault(r *http.Request) *Fault {
 	return nil
 }
 
+func (f *Fault) answer(w http.ResponseWriter) {
+	if f.Body == "" {
+		writeError(w, f.Status, "server-error", "Injected failure.")
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(f.Status)
+	_, _ = io.WriteString(w, f.Body)
+}
+
 type statusWriter struct {
 	http.ResponseWriter
 	status int
@@ -100,3 +114,6 @@ func (w *statusWriter) WriteHeader(code int) {
 	w.status = code
 	w.ResponseWriter.WriteHeader(code)
 }
+
+// Unwrap gives http.ResponseController the original writer.
+func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
