@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"mime/multipart"
+	"sync"
 )
 
 // multipartBody is the form storage expects: one part named "binary"
@@ -15,6 +16,11 @@ type multipartBody struct {
 	size               int64
 	open               func() (io.ReadCloser, error)
 	progress           func(int64)
+
+	// mu serializes progress calls; only the latest attempt (gen)
+	// reports, as an abandoned one may still be winding down.
+	mu  sync.Mutex
+	gen int
 }
 
 func newMultipartBody(filename string, size int64, open func() (io.ReadCloser, error), progress func(int64)) *multipartBody {
@@ -55,23 +61,27 @@ func (b *multipartBody) reader() (io.ReadCloser, error) {
 	if err != nil {
 		return nil, &localError{fmt.Errorf("opening the content: %w", err)}
 	}
+	b.mu.Lock()
+	b.gen++
+	gen := b.gen
+	b.mu.Unlock()
 	pr, pw := io.Pipe()
 	go func() {
 		defer content.Close()
-		pw.CloseWithError(b.write(pw, content))
+		pw.CloseWithError(b.write(pw, content, func(n int64) { b.report(gen, n) }))
 	}()
 	return pr, nil
 }
 
 // write writes the whole form, checking the content has the size
 // announced in Content-Length.
-func (b *multipartBody) write(w io.Writer, content io.Reader) error {
+func (b *multipartBody) write(w io.Writer, content io.Reader, progress func(int64)) error {
 	mw := b.writer(w)
 	part, err := mw.CreateFormFile("binary", b.filename)
 	if err != nil {
 		return err
 	}
-	src := &countingReader{r: io.LimitReader(content, b.size), progress: b.progress}
+	src := &countingReader{r: io.LimitReader(content, b.size), progress: progress}
 	if _, err := io.Copy(part, src); err != nil {
 		return err
 	}
@@ -82,6 +92,14 @@ func (b *multipartBody) write(w io.Writer, content io.Reader) error {
 		return &localError{fmt.Errorf("the content has more than the %d bytes announced", b.size)}
 	}
 	return mw.Close()
+}
+
+func (b *multipartBody) report(gen int, sent int64) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if gen == b.gen && b.progress != nil {
+		b.progress(sent)
+	}
 }
 
 // countingReader counts what is read, reports it, and marks read errors
@@ -95,7 +113,7 @@ type countingReader struct {
 func (c *countingReader) Read(p []byte) (int, error) {
 	n, err := c.r.Read(p)
 	c.n += int64(n)
-	if n > 0 && c.progress != nil {
+	if n > 0 {
 		c.progress(c.n)
 	}
 	if err != nil && err != io.EOF {

@@ -67,9 +67,14 @@ func TestUploadRetriesAFreshUpload(t *testing.T) {
 	s.Fail(charmhubtest.Fault{Path: "/storage/unscanned-upload/", Status: 503, Times: 1})
 	content := bytes.Repeat([]byte("abc"), 100_000)
 	src := &opener{content: content}
-	id, err := newClient(t, s, aliceToken).Upload(t.Context(), "data.bin", int64(len(content)), src.open, nil)
+	var sent int64 // written by one goroutine at a time, as documented
+	id, err := newClient(t, s, aliceToken).Upload(t.Context(), "data.bin", int64(len(content)), src.open,
+		func(n int64) { sent = n })
 	if err != nil {
 		t.Fatal(err)
+	}
+	if sent != int64(len(content)) {
+		t.Errorf("progress ended at %d, want %d", sent, len(content))
 	}
 	if src.opens != 2 {
 		t.Errorf("content opened %d times, want 2", src.opens)
