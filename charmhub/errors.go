@@ -60,6 +60,16 @@ func (e *APIError) Error() string {
 	return b.String()
 }
 
+// Details is what Charmhub said, for a user: the HTTP status and every
+// `code: message` pair, without the request.
+func (e *APIError) Details() string {
+	parts := []string{fmt.Sprintf("%d %s", e.StatusCode, http.StatusText(e.StatusCode))}
+	for _, item := range e.Errors {
+		parts = append(parts, printable(item.Code)+": "+printable(item.Message))
+	}
+	return strings.Join(parts, "; ")
+}
+
 // Is matches the sentinels that describe the answer.
 func (e *APIError) Is(target error) bool {
 	switch target {
