@@ -1,0 +1,119 @@
+package plugin
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/canonical/docker-charmcraft/charmhub"
+	"github.com/canonical/docker-charmcraft/registry"
+	"github.com/docker/cli/cli/command"
+	"github.com/docker/cli/cli/debug"
+)
+
+// Environment variables that point the plugin at other services (the
+// Charmhub ones are read by charmhub.OptionsFromEnv).
+const (
+	apiURLEnv        = "CHARMCRAFT_STORE_API_URL"
+	registryURLEnv   = "CHARMCRAFT_REGISTRY_URL"
+	reviewTimeoutEnv = "CHARMCRAFT_REVIEW_TIMEOUT"
+
+	defaultAPIURL      = "https://api.charmhub.io"
+	defaultRegistryURL = "https://registry.jujucharms.com"
+)
+
+// cliEnv is what a command run needs from its surroundings: the docker
+// CLI (streams, config, daemon connection) and the environment.
+type cliEnv struct {
+	dockerCli command.Cli
+	getenv    func(string) string
+	debug     bool
+	userAgent string
+}
+
+func newEnv(dockerCli command.Cli, debugFlag bool) *cliEnv {
+	return &cliEnv{
+		dockerCli: dockerCli,
+		getenv:    os.Getenv,
+		debug:     debugFlag || debug.IsEnabled(),
+		userAgent: "docker-charmcraft/" + version,
+	}
+}
+
+// version is the plugin's version, for the User-Agent; set by NewRootCmd.
+var version = "dev"
+
+func (e *cliEnv) stderr() io.Writer { return e.dockerCli.Err() }
+
+func (e *cliEnv) debugLog() io.Writer {
+	if e.debug {
+		return e.dockerCli.Err()
+	}
+	return nil
+}
+
+func (e *cliEnv) apiURL() string {
+	if v := e.getenv(apiURLEnv); v != "" {
+		return strings.TrimRight(v, "/")
+	}
+	return defaultAPIURL
+}
+
+func (e *cliEnv) registryURL() string {
+	if v := e.getenv(registryURLEnv); v != "" {
+		return strings.TrimRight(v, "/")
+	}
+	return defaultRegistryURL
+}
+
+// charmhub builds the Charmhub client with the user's credentials.
+func (e *cliEnv) charmhub() (*charmhub.Client, error) {
+	token, err := loadToken(e.getenv, e.dockerCli.ConfigFile(), e.apiURL())
+	if err != nil {
+		return nil, err
+	}
+	opts := append(charmhub.OptionsFromEnv(e.getenv),
+		charmhub.WithToken(token),
+		charmhub.WithUserAgent(e.userAgent),
+	)
+	if w := e.debugLog(); w != nil {
+		opts = append(opts, charmhub.WithDebug(w))
+	}
+	if v := e.getenv(reviewTimeoutEnv); v != "" {
+		total, err := time.ParseDuration(v)
+		if err != nil || total <= 0 {
+			return nil, fmt.Errorf("%s=%q is not a positive duration such as 60s or 2m", reviewTimeoutEnv, v)
+		}
+		opts = append(opts, charmhub.WithPollSchedule(scaledSchedule(total)))
+	}
+	return charmhub.New(opts...)
+}
+
+// scaledSchedule is charmcraft's poll schedule stretched or shrunk to last
+// total in all.
+func scaledSchedule(total time.Duration) []time.Duration {
+	def := charmhub.DefaultPollSchedule()
+	var sum time.Duration
+	for _, d := range def {
+		sum += d
+	}
+	out := make([]time.Duration, len(def))
+	for i, d := range def {
+		out[i] = time.Duration(float64(d) * float64(total) / float64(sum))
+	}
+	return out
+}
+
+// registry builds a client for one repository of Canonical's registry.
+func (e *cliEnv) registry(repository, username, password string) (*registry.Client, error) {
+	opts := []registry.Option{
+		registry.WithBasicAuth(username, password),
+		registry.WithUserAgent(e.userAgent),
+	}
+	if w := e.debugLog(); w != nil {
+		opts = append(opts, registry.WithDebug(w))
+	}
+	return registry.New(e.registryURL(), repository, opts...)
+}

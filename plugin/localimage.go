@@ -1,0 +1,92 @@
+package plugin
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/moby/moby/client"
+)
+
+// daemonClient is what the plugin needs of the Docker daemon.
+type daemonClient interface {
+	ImageList(ctx context.Context, options client.ImageListOptions) (client.ImageListResult, error)
+	ImageInspect(ctx context.Context, imageID string, opts ...client.ImageInspectOption) (client.ImageInspectResult, error)
+	ImageSave(ctx context.Context, imageIDs []string, opts ...client.ImageSaveOption) (client.ImageSaveResult, error)
+}
+
+// daemonTimeout bounds each metadata call to the daemon: one that accepts
+// connections but never answers must not hang the upload.
+const daemonTimeout = 30 * time.Second
+
+// localImage is the image found in the daemon.
+type localImage struct {
+	ID      string   // sha256:<64 hex>, the image ID
+	DiffIDs []string // RootFS.Layers, in order
+	Arch    string
+}
+
+// errDaemonUnreachable marks a daemon that could not be reached.
+var errDaemonUnreachable = errors.New("cannot reach the Docker daemon")
+
+// findLocalImage resolves d against the daemon's images: a prefix of an
+// image ID (short or full), or a full digest among the images' RepoDigests.
+func findLocalImage(ctx context.Context, dc daemonClient, d imageDigest) (*localImage, error) {
+	ctx, cancel := context.WithTimeout(ctx, daemonTimeout)
+	defer cancel()
+	list, err := dc.ImageList(ctx, client.ImageListOptions{All: true})
+	if err != nil {
+		return nil, daemonError(err)
+	}
+	ids := map[string][]string{} // image ID -> its names, for the ambiguity message
+	for _, img := range list.Items {
+		match := strings.HasPrefix(img.ID, d.String())
+		for _, rd := range img.RepoDigests {
+			if _, dg, ok := strings.Cut(rd, "@"); ok && d.full && dg == d.String() {
+				match = true
+			}
+		}
+		if match {
+			ids[img.ID] = append(ids[img.ID], img.RepoTags...)
+		}
+	}
+	switch len(ids) {
+	case 0:
+		return nil, nil
+	case 1:
+	default:
+		return nil, ambiguousError(d, ids)
+	}
+	var id string
+	for k := range ids {
+		id = k
+	}
+	insp, err := dc.ImageInspect(ctx, id)
+	if err != nil {
+		return nil, daemonError(err)
+	}
+	return &localImage{ID: insp.ID, DiffIDs: insp.RootFS.Layers, Arch: insp.Architecture}, nil
+}
+
+func ambiguousError(d imageDigest, ids map[string][]string) error {
+	lines := make([]string, 0, len(ids))
+	for id, names := range ids {
+		line := "  " + id
+		if len(names) > 0 {
+			line += " (" + strings.Join(names, ", ") + ")"
+		}
+		lines = append(lines, line)
+	}
+	sort.Strings(lines)
+	return fmt.Errorf("--image %s matches %d local images; give more hex characters to choose one of:\n%s", d.hex, len(ids), strings.Join(lines, "\n"))
+}
+
+func daemonError(err error) error {
+	if client.IsErrConnectionFailed(err) || errors.Is(err, context.DeadlineExceeded) {
+		return fmt.Errorf("%w: %v", errDaemonUnreachable, err)
+	}
+	return fmt.Errorf("asking the Docker daemon about local images: %w", err)
+}

@@ -1,0 +1,37 @@
+package plugin
+
+import (
+	"github.com/docker/cli/cli"
+	cliplugin "github.com/docker/cli/cli-plugins/plugin"
+	"github.com/docker/cli/cli/command"
+	"github.com/spf13/cobra"
+)
+
+// NewRootCmd returns the `charmcraft` command with its subcommands.
+func NewRootCmd(dockerCli command.Cli, pluginVersion string) *cobra.Command {
+	version = pluginVersion
+	cmd := &cobra.Command{
+		Use:   pluginName,
+		Short: "Publish charm resources (files and OCI images) to Charmhub",
+		Long: `Publish charm resources to Charmhub from the Docker CLI.
+
+Files are streamed to Charmhub's storage; OCI images are taken from the
+local Docker daemon (or reused from Canonical's registry when already
+there), pushed to Canonical's registry and attached to the charm as a new
+resource revision.`,
+		Args:          cli.NoArgs,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+		Version:       pluginVersion,
+		PersistentPreRunE: func(cmd *cobra.Command, args []string) error {
+			return cliplugin.PersistentPreRunE(cmd, args)
+		},
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return cmd.Help()
+		},
+	}
+	cmd.AddCommand(
+		newUploadResourceCmd(dockerCli),
+	)
+	return cmd
+}

@@ -1,0 +1,133 @@
+package plugin
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/canonical/docker-charmcraft/charmhub"
+	"github.com/canonical/docker-charmcraft/manifest"
+	"github.com/canonical/docker-charmcraft/registry"
+	"github.com/opencontainers/go-digest"
+)
+
+// uploadImage makes sure the image is in Canonical's registry under the
+// charm's path and uploads the blob that names it; it returns the upload
+// ID for the new revision.
+func uploadImage(ctx context.Context, env *cliEnv, ch *charmhub.Client, out *resultWriter, opts uploadResourceOptions) (string, error) {
+	want, err := parseImageDigest(opts.image)
+	if err != nil {
+		return "", err
+	}
+	creds, err := ch.UploadCredentials(ctx, opts.charm, opts.resource)
+	if err != nil {
+		return "", err
+	}
+	reg, err := env.registry(repositoryPath(creds.ImageName), creds.Username, creds.Password)
+	if err != nil {
+		return "", err
+	}
+	remote, err := resolveImage(ctx, env, reg, out, want, opts.charm)
+	if err != nil {
+		return "", err
+	}
+	blob, err := ch.ImageBlob(ctx, opts.charm, opts.resource, remote.String())
+	if err != nil {
+		return "", err
+	}
+	open := func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(blob)), nil }
+	return ch.Upload(ctx, "oci-image.json", int64(len(blob)), open, nil)
+}
+
+// repositoryPath is the registry path in an image name: the name without
+// its host (registry.jujucharms.com/charm/<id>/<resource> ->
+// charm/<id>/<resource>). The host comes from the registry base URL.
+func repositoryPath(imageName string) string {
+	if host, path, ok := strings.Cut(imageName, "/"); ok && (strings.ContainsAny(host, ".:") || host == "localhost") {
+		return path
+	}
+	return imageName
+}
+
+// resolveImage finds the remote digest for the wanted image: reused from
+// the registry when it is there already, else pushed from the daemon.
+func resolveImage(ctx context.Context, env *cliEnv, reg *registry.Client, out *resultWriter, want imageDigest, charm string) (digest.Digest, error) {
+	if want.full {
+		if ok, err := reg.ManifestExists(ctx, digest.Digest(want.String())); err != nil {
+			return "", fmt.Errorf("asking Canonical's registry for %s: %w", want, err)
+		} else if ok {
+			out.info("Using the OCI image from Canonical's registry")
+			return digest.Digest(want.String()), nil
+		}
+	}
+	dc := env.dockerCli.Client()
+	img, err := findLocalImage(ctx, dc, want)
+	switch {
+	case errors.Is(err, errDaemonUnreachable) && want.full:
+		return "", fmt.Errorf("image %s is not in Canonical's registry for charm '%s', and the local Docker daemon cannot be reached to take it from there (%w); start Docker, or give the digest of an image already in the registry", want, charm, err)
+	case errors.Is(err, errDaemonUnreachable):
+		return "", fmt.Errorf("a short digest must be looked up in the local Docker daemon, which cannot be reached (%w); start Docker, or give the full sha256 digest of an image already in Canonical's registry", err)
+	case err != nil:
+		return "", err
+	case img == nil && want.full:
+		return "", fmt.Errorf("image %s was found neither in Canonical's registry for charm '%s' nor in the local Docker daemon; check the digest with `docker images --digests --no-trunc`", want, charm)
+	case img == nil:
+		return "", fmt.Errorf("no local image ID starts with %s; check it with `docker images`, or give the full sha256 digest of an image already in Canonical's registry", want.hex)
+	}
+	if !want.full {
+		if ok, err := reg.ManifestExists(ctx, digest.Digest(img.ID)); err != nil {
+			return "", fmt.Errorf("asking Canonical's registry for %s: %w", img.ID, err)
+		} else if ok {
+			out.info("Using the OCI image from Canonical's registry")
+			return digest.Digest(img.ID), nil
+		}
+	}
+	out.info("Remote image not found, uploading from local registry")
+	return pushLocalImage(ctx, env, reg, out, img)
+}
+
+// pushLocalImage streams the image out of the daemon into the registry
+// and returns the digest of the manifest pushed.
+func pushLocalImage(ctx context.Context, env *cliEnv, reg *registry.Client, out *resultWriter, img *localImage) (digest.Digest, error) {
+	save, err := env.dockerCli.Client().ImageSave(ctx, []string{img.ID})
+	if err != nil {
+		return "", daemonError(err)
+	}
+	defer save.Close()
+	diffIDs := make([]digest.Digest, len(img.DiffIDs))
+	for i, d := range img.DiffIDs {
+		diffIDs[i] = digest.Digest(d)
+	}
+	res, err := manifest.Build(ctx, save, blobStore{reg}, manifest.WithImage(digest.Digest(img.ID), diffIDs))
+	if err != nil {
+		return "", fmt.Errorf("exporting image %s from the Docker daemon: %w", img.ID, err)
+	}
+	exists, err := reg.ManifestExists(ctx, res.Digest)
+	if err != nil {
+		return "", fmt.Errorf("asking Canonical's registry for %s: %w", res.Digest, err)
+	}
+	if exists {
+		out.info("Image already in Canonical's registry, remote digest: %s", res.Digest)
+		return res.Digest, nil
+	}
+	got, err := reg.PushManifest(ctx, res.MediaType, res.Manifest)
+	if err != nil {
+		return "", fmt.Errorf("pushing the image manifest to Canonical's registry: %w", err)
+	}
+	if got != res.Digest {
+		return "", fmt.Errorf("Canonical's registry stored the manifest as %s, but its digest is %s", got, res.Digest)
+	}
+	out.info("Image uploaded, new remote digest: %s", res.Digest)
+	return res.Digest, nil
+}
+
+// blobStore adapts the registry client to what manifest.Build needs.
+type blobStore struct{ *registry.Client }
+
+func (b blobStore) PushBlobStream(ctx context.Context, r io.Reader, progress func(int64)) (manifest.Descriptor, error) {
+	d, err := b.Client.PushBlobStream(ctx, r, progress)
+	return manifest.Descriptor{Digest: d.Digest, Size: d.Size}, err
+}

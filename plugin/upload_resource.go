@@ -1,0 +1,182 @@
+package plugin
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+
+	"github.com/canonical/docker-charmcraft/charmhub"
+	"github.com/docker/cli/cli/command"
+	"github.com/spf13/cobra"
+)
+
+type uploadResourceOptions struct {
+	charm, resource string
+	filepath        string
+	image           string
+	format          string
+	debug           bool
+}
+
+func newUploadResourceCmd(dockerCli command.Cli) *cobra.Command {
+	var opts uploadResourceOptions
+	cmd := &cobra.Command{
+		Use:   "upload-resource CHARM RESOURCE (--filepath=PATH | --image=DIGEST)",
+		Short: "Upload a file or an OCI image as a new revision of a charm resource",
+		Long: `Upload a file or an OCI image as a new revision of a charm resource.
+
+With --filepath, the file is streamed to Charmhub. With --image, the image is
+named by its digest alone (no name, tag or registry): if Canonical's registry
+already holds it for this charm it is used as is; otherwise it is taken from
+the local Docker daemon, pushed to Canonical's registry, and used.`,
+		Example: `  docker charmcraft upload-resource my-charm my-file --filepath=./data.tar.gz
+  docker charmcraft upload-resource my-charm my-image --image=70aa8983ec5c
+  docker charmcraft upload-resource my-charm my-image --image=sha256:c8f0dbc0d5a5e3aef7281a4d3941e97f204390b2cba9de6c117341361cbe84e4
+  docker charmcraft upload-resource my-charm my-file --filepath=./data.tar.gz --format=json`,
+		Args: exactArgs(2, "CHARM RESOURCE"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			opts.charm, opts.resource = args[0], args[1]
+			return runUploadResource(cmd.Context(), newEnv(dockerCli, opts.debug), opts)
+		},
+	}
+	flags := cmd.Flags()
+	flags.StringVar(&opts.filepath, "filepath", "", "Path of the file to upload as a file resource")
+	flags.StringVar(&opts.image, "image", "", "Digest of the OCI image to upload as an oci-image resource (full sha256, or 12+ hex of a local image ID)")
+	flags.StringVar(&opts.format, "format", "", `Output format: "json" prints only the result as JSON on stdout`)
+	flags.BoolVar(&opts.debug, "debug", false, "Log HTTP requests to stderr (credentials redacted)")
+	return cmd
+}
+
+// validate checks everything that can be checked before any network call.
+func (o *uploadResourceOptions) validate() error {
+	switch {
+	case o.filepath == "" && o.image == "":
+		return errors.New("give exactly one of --filepath (for a file resource) or --image (for an OCI image resource)")
+	case o.filepath != "" && o.image != "":
+		return errors.New("give only one of --filepath or --image, not both")
+	}
+	if o.format != "" && o.format != "json" {
+		return fmt.Errorf("--format %q is not supported: the only format is \"json\"", o.format)
+	}
+	if o.image != "" {
+		_, err := parseImageDigest(o.image)
+		return err
+	}
+	return checkReadableFile(o.filepath)
+}
+
+// checkReadableFile makes sure path names a regular file that can be read.
+func checkReadableFile(path string) error {
+	fi, err := os.Stat(path)
+	switch {
+	case errors.Is(err, os.ErrNotExist):
+		return fmt.Errorf("--filepath %q: no such file", path)
+	case errors.Is(err, os.ErrPermission):
+		return fmt.Errorf("--filepath %q: permission denied", path)
+	case err != nil:
+		return fmt.Errorf("--filepath %q: %w", path, errors.Unwrap(err))
+	case fi.IsDir():
+		return fmt.Errorf("--filepath %q is a directory: give the path of a regular file", path)
+	case !fi.Mode().IsRegular():
+		return fmt.Errorf("--filepath %q is not a regular file", path)
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return fmt.Errorf("--filepath %q cannot be read: permission denied", path)
+	}
+	return f.Close()
+}
+
+func runUploadResource(ctx context.Context, env *cliEnv, opts uploadResourceOptions) error {
+	if err := opts.validate(); err != nil {
+		return err
+	}
+	ch, err := env.charmhub()
+	if err != nil {
+		return err
+	}
+	out := newResultWriter(env, opts.format)
+	wantType := "file"
+	if opts.image != "" {
+		wantType = "oci-image"
+	}
+	if err := checkResource(ctx, ch, opts.charm, opts.resource, wantType); err != nil {
+		return explain(err, opts.charm, opts.resource)
+	}
+	var uploadID string
+	if opts.image != "" {
+		uploadID, err = uploadImage(ctx, env, ch, out, opts)
+	} else {
+		uploadID, err = uploadFile(ctx, env, ch, opts.filepath)
+	}
+	if err != nil {
+		return explain(err, opts.charm, opts.resource)
+	}
+	return createRevision(ctx, ch, out, opts.charm, opts.resource, charmhub.RevisionRequest{UploadID: uploadID, Type: wantType})
+}
+
+// checkResource makes sure charm declares resource with the wanted type.
+// It is the first call: it also proves the credentials and the rights.
+func checkResource(ctx context.Context, ch *charmhub.Client, charm, resource, wantType string) error {
+	resources, err := ch.ListResources(ctx, charm)
+	if err != nil {
+		return err
+	}
+	names := make([]string, 0, len(resources))
+	for _, r := range resources {
+		if r.Name != resource {
+			names = append(names, r.Name)
+			continue
+		}
+		switch {
+		case r.Type == wantType:
+			return nil
+		case r.Type == "oci-image":
+			return fmt.Errorf("resource '%s' of charm '%s' is an OCI image resource: upload it with --image, not --filepath", resource, charm)
+		case r.Type == "file":
+			return fmt.Errorf("resource '%s' of charm '%s' is a file resource: upload it with --filepath, not --image", resource, charm)
+		default:
+			return fmt.Errorf("resource '%s' of charm '%s' has type %q, which this plugin cannot upload", resource, charm, r.Type)
+		}
+	}
+	if len(names) == 0 {
+		return fmt.Errorf("charm '%s' declares no resources, so it has no resource '%s': declare it in charmcraft.yaml (or metadata.yaml) and upload the charm first", charm, resource)
+	}
+	return fmt.Errorf("charm '%s' has no resource '%s'; its resources are: %s", charm, resource, joinQuoted(names))
+}
+
+func uploadFile(ctx context.Context, env *cliEnv, ch *charmhub.Client, path string) (string, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return "", fmt.Errorf("opening --filepath %q: %w", path, errors.Unwrap(err))
+	}
+	fi, err := f.Stat()
+	_ = f.Close()
+	if err != nil {
+		return "", fmt.Errorf("reading --filepath %q: %w", path, err)
+	}
+	bar := env.progress("Uploading "+filepath.Base(path), fi.Size())
+	defer bar.done()
+	open := func() (io.ReadCloser, error) { return os.Open(path) }
+	return ch.Upload(ctx, filepath.Base(path), fi.Size(), open, bar.set)
+}
+
+// createRevision attaches an uploaded blob to the resource, waits for
+// Charmhub's review and reports the outcome.
+func createRevision(ctx context.Context, ch *charmhub.Client, out *resultWriter, charm, resource string, req charmhub.RevisionRequest) error {
+	statusURL, err := ch.CreateRevision(ctx, charm, resource, req)
+	if err != nil {
+		return explain(err, charm, resource)
+	}
+	st, err := ch.WaitForRevision(ctx, statusURL)
+	if err != nil {
+		return explain(err, charm, resource)
+	}
+	if st.Status != "approved" {
+		return out.rejected(st)
+	}
+	return out.revision(st.Revision, charm, resource)
+}
