@@ -1,0 +1,81 @@
+package e2e
+
+import (
+	"bytes"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// needDocker skips the test when no Docker daemon answers, unless
+// CHARMCRAFT_REQUIRE_DOCKER is set (as in CI), where it fails instead.
+func needDocker(t *testing.T) {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("needs a Docker daemon (skipped with -short)")
+	}
+	if err := exec.Command("docker", "info").Run(); err != nil {
+		if os.Getenv("CHARMCRAFT_REQUIRE_DOCKER") != "" {
+			t.Fatalf("no Docker daemon answers (`docker info`: %v); start one with scripts/start-dockerd.sh", err)
+		}
+		t.Skip("no Docker daemon answers; start one with scripts/start-dockerd.sh")
+	}
+}
+
+// layerSpec describes one layer of a test image: size bytes of random
+// (incompressible) or text-like data.
+type layerSpec struct {
+	size   int
+	random bool
+}
+
+// buildImage builds a FROM scratch image with one layer per spec, on the
+// real daemon, and returns its ID. seed makes the content (and so the ID)
+// reproducible; a test that needs a fresh image uses a fresh seed.
+func buildImage(t *testing.T, seed uint64, layers ...layerSpec) string {
+	t.Helper()
+	dir := t.TempDir()
+	var df strings.Builder
+	df.WriteString("FROM scratch\n")
+	rng := rand.New(rand.NewPCG(seed, 42))
+	for i, l := range layers {
+		name := fmt.Sprintf("layer%d.bin", i)
+		if err := os.WriteFile(filepath.Join(dir, name), content(rng, l), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		fmt.Fprintf(&df, "COPY %s /%s\n", name, name)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "Dockerfile"), []byte(df.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command("docker", "build", "-q", dir)
+	cmd.Env = append(os.Environ(), "DOCKER_BUILDKIT=0")
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("docker build: %v\n%s", err, stderr.String())
+	}
+	id := strings.TrimSpace(string(out))
+	t.Cleanup(func() { _ = exec.Command("docker", "rmi", "-f", id).Run() })
+	return id
+}
+
+func content(rng *rand.Rand, l layerSpec) []byte {
+	b := make([]byte, l.size)
+	if l.random {
+		for i := range b {
+			b[i] = byte(rng.Uint32())
+		}
+		return b
+	}
+	words := []string{"charm ", "juju ", "resource ", "layer ", "image ", "ubuntu ", "\n"}
+	for i := 0; i < len(b); {
+		i += copy(b[i:], words[rng.IntN(len(words))])
+	}
+	return b
+}

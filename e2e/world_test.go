@@ -1,0 +1,67 @@
+package e2e
+
+import (
+	"testing"
+
+	"github.com/canonical/docker-charmcraft/charmhub/charmhubtest"
+	"github.com/canonical/docker-charmcraft/registry/registrytest"
+)
+
+// Tokens of the test accounts.
+const (
+	ownerToken    = "macaroon-alice-0123456789"
+	collabToken   = "macaroon-bob-0123456789"
+	strangerToken = "macaroon-eve-0123456789"
+	expiredToken  = "macaroon-old-0123456789"
+)
+
+// world is a Charmhub test server and a real registry with token auth
+// that trusts it, with accounts and charms.
+type world struct {
+	hub *charmhubtest.Server
+	reg *registrytest.Registry
+}
+
+func newWorld(t *testing.T) *world {
+	t.Helper()
+	hub, reg, err := charmhubtest.StartWithRegistry()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { reg.Close(); hub.Close() })
+	hub.AddAccount("alice", ownerToken)
+	hub.AddAccount("alice", expiredToken)
+	hub.ExpireToken(expiredToken)
+	hub.AddAccount("bob", collabToken)
+	hub.AddAccount("eve", strangerToken)
+	hub.AddCharm(charmhubtest.Charm{
+		Name: "my-charm", ID: "charm-id-alice", Owner: "alice", Collaborators: []string{"bob"},
+		Resources: []charmhubtest.ResourceSpec{
+			{Name: "my-file", Type: charmhubtest.TypeFile},
+			{Name: "my-image", Type: charmhubtest.TypeOCIImage},
+		},
+	})
+	hub.AddCharm(charmhubtest.Charm{
+		Name: "eve-charm", ID: "charm-id-eve", Owner: "eve",
+		Resources: []charmhubtest.ResourceSpec{{Name: "img", Type: charmhubtest.TypeOCIImage}},
+	})
+	hub.AddCharm(charmhubtest.Charm{Name: "bare-charm", ID: "charm-id-bare", Owner: "alice"})
+	return w(hub, reg)
+}
+
+func w(hub *charmhubtest.Server, reg *registrytest.Registry) *world { return &world{hub: hub, reg: reg} }
+
+// env is the environment that points the plugin at this world, with the
+// given token exported as CHARMCRAFT_AUTH ("" for none).
+func (w *world) env(token string, extra ...string) []string {
+	env := []string{
+		"CHARMCRAFT_STORE_API_URL=" + w.hub.APIURL(),
+		"CHARMCRAFT_UPLOAD_URL=" + w.hub.StorageURL(),
+		"CHARMCRAFT_REGISTRY_URL=" + w.reg.URL,
+		"CHARMCRAFT_REVIEW_TIMEOUT=3s",
+	}
+	if token != "" {
+		env = append(env, "CHARMCRAFT_AUTH="+exportedAuth(token, false))
+	}
+	return append(env, extra...)
+}
