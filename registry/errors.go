@@ -1,0 +1,127 @@
+package registry
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"slices"
+	"strings"
+)
+
+// Sentinel errors, matched with errors.Is against what the client returns.
+var (
+	// ErrUnauthorized: the registry still answers 401 after a token was
+	// fetched for the request, or the token endpoint refuses the
+	// credentials.
+	ErrUnauthorized = errors.New("unauthorized")
+	// ErrDenied: the registry answers 403 or reports a DENIED error.
+	ErrDenied = errors.New("denied")
+	// ErrNotFound: the registry answers 404 or reports an unknown blob,
+	// manifest, repository or upload.
+	ErrNotFound = errors.New("not found")
+	// ErrDigestMismatch: content does not have the digest or size it was
+	// given or announced with, here or at the registry (DIGEST_INVALID,
+	// SIZE_INVALID).
+	ErrDigestMismatch = errors.New("content does not match its digest or size")
+)
+
+// maxErrorBody caps how much of an error answer is read.
+const maxErrorBody = 64 << 10
+
+// Error is an unexpected answer from the registry or its token endpoint.
+type Error struct {
+	// StatusCode is the HTTP status of the answer.
+	StatusCode int
+	// Method and Path are those of the request; Path never holds a query.
+	// For the token endpoint, Path is the realm's host and path.
+	Method, Path string
+	// Errors are what the body said, in the distribution API's
+	// {"errors": [{"code", "message", "detail"}]} form, if it did.
+	Errors []ErrorDetail
+
+	tokenEndpoint bool
+}
+
+// ErrorDetail is one entry of a distribution API error answer.
+type ErrorDetail struct {
+	// Code is a distribution error code, e.g. BLOB_UNKNOWN or DENIED.
+	Code string `json:"code"`
+	// Message is the registry's explanation.
+	Message string `json:"message"`
+}
+
+func (e *Error) Error() string {
+	who := "registry"
+	if e.tokenEndpoint {
+		who = "token endpoint"
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s answered %d %s to %s %s", who, e.StatusCode,
+		strings.ToLower(http.StatusText(e.StatusCode)), e.Method, e.Path)
+	var said []string
+	for _, d := range e.Errors {
+		msg := d.Message
+		if msg == "" {
+			msg = strings.ToLower(strings.ReplaceAll(d.Code, "_", " "))
+		}
+		if !slices.Contains(said, msg) {
+			said = append(said, msg)
+		}
+	}
+	if len(said) > 0 {
+		b.WriteString(": " + strings.Join(said, "; "))
+	}
+	return b.String()
+}
+
+// Is matches the sentinel errors by status and error code.
+func (e *Error) Is(target error) bool {
+	switch target {
+	case ErrUnauthorized:
+		return e.StatusCode == http.StatusUnauthorized || e.hasCode("UNAUTHORIZED")
+	case ErrDenied:
+		return e.StatusCode == http.StatusForbidden || e.hasCode("DENIED")
+	case ErrNotFound:
+		return e.StatusCode == http.StatusNotFound ||
+			e.hasCode("BLOB_UNKNOWN", "BLOB_UPLOAD_UNKNOWN", "MANIFEST_UNKNOWN", "NAME_UNKNOWN")
+	case ErrDigestMismatch:
+		return e.hasCode("DIGEST_INVALID", "SIZE_INVALID")
+	}
+	return false
+}
+
+func (e *Error) hasCode(codes ...string) bool {
+	for _, d := range e.Errors {
+		for _, c := range codes {
+			if strings.EqualFold(d.Code, c) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// newError reads at most maxErrorBody of resp's body, without closing it,
+// into an *Error for the request method and path.
+func newError(method, path string, resp *http.Response) *Error {
+	e := &Error{StatusCode: resp.StatusCode, Method: method, Path: path}
+	var body struct {
+		Errors []ErrorDetail `json:"errors"`
+	}
+	if data, err := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody)); err == nil && json.Unmarshal(data, &body) == nil {
+		e.Errors = body.Errors
+	}
+	return e
+}
+
+// drainClose reads a little of what is left of body, so that the
+// connection can carry the next request, and closes it.
+func drainClose(body io.ReadCloser) {
+	if body == nil {
+		return
+	}
+	_, _ = io.Copy(io.Discard, io.LimitReader(body, maxErrorBody))
+	_ = body.Close()
+}

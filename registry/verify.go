@@ -1,0 +1,83 @@
+package registry
+
+import (
+	_ "crypto/sha256" // digests name their algorithm; make the
+	_ "crypto/sha512" // ones go-digest knows available
+	"errors"
+	"fmt"
+	"hash"
+	"io"
+
+	"github.com/opencontainers/go-digest"
+)
+
+// checkedReader hashes and counts what it passes on. Given a size, it
+// fails on more or fewer bytes; given a digest, it fails at the end if the
+// content does not have it. It refuses to pass on the last bytes of wrong
+// content, so that a request streaming it is cut short and the registry
+// never holds the whole of it.
+type checkedReader struct {
+	r        io.Reader
+	alg      digest.Algorithm
+	h        hash.Hash
+	n        int64
+	size     int64         // -1: unknown
+	want     digest.Digest // "": unknown
+	progress func(int64)
+
+	checked bool  // the end was reached and found right
+	err     error // a mismatch, or the first error reading r
+}
+
+// newCheckedReader reads r, checking size unless it is -1 and want unless it
+// is empty (then it computes the canonical digest). want must be valid.
+func newCheckedReader(r io.Reader, size int64, want digest.Digest) *checkedReader {
+	alg := digest.Canonical
+	if want != "" {
+		alg = want.Algorithm()
+	}
+	return &checkedReader{r: r, alg: alg, h: alg.Hash(), size: size, want: want}
+}
+
+func (c *checkedReader) Read(p []byte) (int, error) {
+	if c.err != nil {
+		return 0, c.err
+	}
+	n, err := c.r.Read(p)
+	if err != nil && !errors.Is(err, io.EOF) {
+		c.err = err
+	}
+	if c.size >= 0 && c.n+int64(n) > c.size {
+		return 0, c.fail("more than the %d bytes announced", c.size)
+	}
+	c.h.Write(p[:n])
+	c.n += int64(n)
+	atEnd := errors.Is(err, io.EOF) || (c.size >= 0 && c.n == c.size)
+	if atEnd && !c.checked {
+		if c.size >= 0 && c.n < c.size {
+			return 0, c.fail("%d bytes, want %d", c.n, c.size)
+		}
+		if c.want != "" && c.Digest() != c.want {
+			return 0, c.fail("digest %s, want %s", c.Digest(), c.want)
+		}
+		c.checked = true
+	}
+	if n > 0 && c.progress != nil {
+		c.progress(c.n)
+	}
+	return n, err
+}
+
+func (c *checkedReader) fail(format string, args ...any) error {
+	c.err = fmt.Errorf("%w: %s", ErrDigestMismatch, fmt.Sprintf(format, args...))
+	return c.err
+}
+
+// Digest is the digest of what was read so far.
+func (c *checkedReader) Digest() digest.Digest { return digest.NewDigest(c.alg, c.h) }
+
+// checkedBody is a checked response body.
+type checkedBody struct {
+	*checkedReader
+	io.Closer
+}
