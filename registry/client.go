@@ -1,0 +1,77 @@
+package registry
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"regexp"
+	"slices"
+	"strings"
+)
+
+// Client talks to one repository of a registry. It is safe for concurrent
+// use, and shares one token and one pool of connections between requests.
+type Client struct {
+	base *url.URL
+	repo string
+	hc   *http.Client
+}
+
+// repositoryRE is the distribution API's repository name grammar.
+var repositoryRE = regexp.MustCompile(`^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*$`)
+
+// New returns a client of repository (e.g. "charm/<id>/<resource>") on
+// the registry at baseURL (e.g. "https://registry.jujucharms.com").
+func New(baseURL, repository string, opts ...Option) (*Client, error) {
+	base, err := url.Parse(strings.TrimRight(baseURL, "/"))
+	if err != nil {
+		// The URL is not shown: it might hold a password.
+		return nil, fmt.Errorf("invalid registry URL: %w", unwrapURLError(err))
+	}
+	if base.Scheme != "http" && base.Scheme != "https" || base.Host == "" || base.User != nil ||
+		base.RawQuery != "" || base.Fragment != "" {
+		return nil, fmt.Errorf("invalid registry URL %q: want http(s)://host[:port] and nothing more", base.Redacted())
+	}
+	if len(repository) > 255 || !repositoryRE.MatchString(repository) {
+		return nil, fmt.Errorf("invalid repository name %q", repository)
+	}
+	o := defaultOptions()
+	for _, opt := range opts {
+		if err := opt(o); err != nil {
+			return nil, err
+		}
+	}
+	scope := "repository:" + repository + ":pull,push"
+	return &Client{base: base, repo: repository, hc: newHTTPClient(o, base, scope)}, nil
+}
+
+// endpoint is the URL of /v2/<repository>/<elem...>.
+func (c *Client) endpoint(elem ...string) *url.URL {
+	u := *c.base
+	u.Path = strings.Join(append([]string{c.base.Path, "v2", c.repo}, elem...), "/")
+	return &u
+}
+
+func (c *Client) newRequest(ctx context.Context, method string, u *url.URL, body io.Reader) (*http.Request, error) {
+	req, err := http.NewRequestWithContext(ctx, method, u.String(), body)
+	if err != nil {
+		return nil, fmt.Errorf("building a %s request: %w", method, unwrapURLError(err))
+	}
+	return req, nil
+}
+
+// do sends req and returns the answer if its status is one of want, or
+// else an *Error. Errors name the request by method and path only.
+func (c *Client) do(req *http.Request, want ...int) (*http.Response, error) {
+	resp, err := c.hc.Do(req)
+	if err != nil {
+		return nil, fmt.Errorf("sending %s %s: %w", req.Method, req.URL.Path, unwrapURLError(err))
+	}
+	if slices.Contains(want, resp.StatusCode) {
+		return resp, nil
+	}
+	defer drainClose(resp.Body)
+	return nil, newError(req.Method, req.URL.Path, resp)
+}
