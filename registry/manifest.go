@@ -1,0 +1,105 @@
+package registry
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"mime"
+	"net/http"
+	"regexp"
+	"strings"
+
+	"github.com/opencontainers/go-digest"
+)
+
+// Manifest media types asked for when checking or reading a manifest.
+const (
+	MediaTypeDockerManifest     = "application/vnd.docker.distribution.manifest.v2+json"
+	MediaTypeDockerManifestList = "application/vnd.docker.distribution.manifest.list.v2+json"
+	MediaTypeOCIManifest        = "application/vnd.oci.image.manifest.v1+json"
+	MediaTypeOCIIndex           = "application/vnd.oci.image.index.v1+json"
+)
+
+var manifestAccept = strings.Join([]string{
+	MediaTypeDockerManifest, MediaTypeDockerManifestList, MediaTypeOCIManifest, MediaTypeOCIIndex,
+}, ", ")
+
+// maxManifestSize is the largest manifest read or pushed, as registries
+// commonly refuse bigger ones.
+const maxManifestSize = 4 << 20
+
+var tagRE = regexp.MustCompile(`^[A-Za-z0-9_][A-Za-z0-9._-]{0,127}$`)
+
+// ManifestExists says whether the repository holds the manifest d, of any
+// of the Docker v2 and OCI manifest and index types.
+func (c *Client) ManifestExists(ctx context.Context, d digest.Digest) (bool, error) {
+	if err := d.Validate(); err != nil {
+		return false, fmt.Errorf("invalid manifest digest %q: %w", d, err)
+	}
+	return c.exists(ctx, c.endpoint("manifests", d.String()), manifestAccept)
+}
+
+// PushManifest uploads body, a manifest of mediaType, by its digest, which
+// it returns. No tag is set.
+func (c *Client) PushManifest(ctx context.Context, mediaType string, body []byte) (digest.Digest, error) {
+	if mediaType == "" {
+		return "", fmt.Errorf("pushing a manifest: no media type")
+	}
+	if len(body) > maxManifestSize {
+		return "", fmt.Errorf("pushing a manifest: %d bytes is over the 4 MiB limit", len(body))
+	}
+	d := digest.FromBytes(body)
+	req, err := c.newRequest(ctx, http.MethodPut, c.endpoint("manifests", d.String()), bytes.NewReader(body))
+	if err != nil {
+		return "", err
+	}
+	req.Header.Set("Content-Type", mediaType)
+	resp, err := c.do(req, http.StatusCreated)
+	if err != nil {
+		return "", fmt.Errorf("pushing the manifest: %w", err)
+	}
+	drainClose(resp.Body)
+	if err := checkDigestHeader(resp, d); err != nil {
+		return "", fmt.Errorf("pushing manifest %s: %w", d, err)
+	}
+	return d, nil
+}
+
+// GetManifest reads the manifest ref, a digest or a tag, and its media
+// type. A manifest read by digest is checked against it.
+func (c *Client) GetManifest(ctx context.Context, ref string) (mediaType string, body []byte, err error) {
+	var d digest.Digest
+	if strings.Contains(ref, ":") {
+		if d, err = digest.Parse(ref); err != nil {
+			return "", nil, fmt.Errorf("invalid manifest digest %q: %w", ref, err)
+		}
+	} else if !tagRE.MatchString(ref) {
+		return "", nil, fmt.Errorf("invalid manifest tag %q", ref)
+	}
+	req, err := c.newRequest(ctx, http.MethodGet, c.endpoint("manifests", ref), nil)
+	if err != nil {
+		return "", nil, err
+	}
+	req.Header.Set("Accept", manifestAccept)
+	resp, err := c.do(req, http.StatusOK)
+	if err != nil {
+		return "", nil, fmt.Errorf("getting the manifest: %w", err)
+	}
+	defer drainClose(resp.Body)
+	body, err = io.ReadAll(io.LimitReader(resp.Body, maxManifestSize+1))
+	if err != nil {
+		return "", nil, fmt.Errorf("getting manifest %s: %w", ref, err)
+	}
+	if len(body) > maxManifestSize {
+		return "", nil, fmt.Errorf("getting manifest %s: over the 4 MiB limit", ref)
+	}
+	if d != "" && d.Algorithm().FromBytes(body) != d {
+		return "", nil, fmt.Errorf("getting manifest %s: %w", ref, ErrDigestMismatch)
+	}
+	mediaType = resp.Header.Get("Content-Type")
+	if mt, _, err := mime.ParseMediaType(mediaType); err == nil {
+		mediaType = mt
+	}
+	return mediaType, body, nil
+}
