@@ -46,10 +46,8 @@ func newWorld(t *testing.T) *world {
 		Resources: []charmhubtest.ResourceSpec{{Name: "img", Type: charmhubtest.TypeOCIImage}},
 	})
 	hub.AddCharm(charmhubtest.Charm{Name: "bare-charm", ID: "charm-id-bare", Owner: "alice"})
-	return w(hub, reg)
+	return &world{hub: hub, reg: reg}
 }
-
-func w(hub *charmhubtest.Server, reg *registrytest.Registry) *world { return &world{hub: hub, reg: reg} }
 
 // env is the environment that points the plugin at this world, with the
 // given token exported as CHARMCRAFT_AUTH ("" for none).
