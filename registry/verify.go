@@ -13,9 +13,9 @@ import (
 
 // checkedReader hashes and counts what it passes on. Given a size, it
 // fails on more or fewer bytes; given a digest, it fails at the end if the
-// content does not have it. It refuses to pass on the last bytes of wrong
-// content, so that a request streaming it is cut short and the registry
-// never holds the whole of it.
+// content does not have it. It makes sure of both before it passes on the
+// last bytes, so that a request streaming wrong content is cut short and
+// the registry never holds the whole of it.
 type checkedReader struct {
 	r        io.Reader
 	alg      digest.Algorithm
@@ -25,8 +25,8 @@ type checkedReader struct {
 	want     digest.Digest // "": unknown
 	progress func(int64)
 
-	checked bool  // the end was reached and found right
-	err     error // a mismatch, or the first error reading r
+	eof bool  // the end was reached and found right
+	err error // a mismatch, or the first error reading r
 }
 
 // newCheckedReader reads r, checking size unless it is -1 and want unless it
@@ -43,29 +43,54 @@ func (c *checkedReader) Read(p []byte) (int, error) {
 	if c.err != nil {
 		return 0, c.err
 	}
-	n, err := c.r.Read(p)
-	if err != nil && !errors.Is(err, io.EOF) {
-		c.err = err
+	if c.eof {
+		return 0, io.EOF
 	}
+	n, err := c.r.Read(p)
 	if c.size >= 0 && c.n+int64(n) > c.size {
 		return 0, c.fail("more than the %d bytes announced", c.size)
 	}
 	c.h.Write(p[:n])
 	c.n += int64(n)
-	atEnd := errors.Is(err, io.EOF) || (c.size >= 0 && c.n == c.size)
-	if atEnd && !c.checked {
+	if err == nil && c.n == c.size {
+		err = c.probeEnd()
+	}
+	switch {
+	case errors.Is(err, io.EOF):
+		c.eof = true
 		if c.size >= 0 && c.n < c.size {
 			return 0, c.fail("%d bytes, want %d", c.n, c.size)
 		}
 		if c.want != "" && c.Digest() != c.want {
 			return 0, c.fail("digest %s, want %s", c.Digest(), c.want)
 		}
-		c.checked = true
+		err = io.EOF
+	case err != nil:
+		if c.err == nil {
+			c.err = err
+		}
+		return 0, c.err
 	}
 	if n > 0 && c.progress != nil {
 		c.progress(c.n)
 	}
 	return n, err
+}
+
+// probeEnd checks r has nothing after the size bytes announced, and
+// returns io.EOF if so.
+func (c *checkedReader) probeEnd() error {
+	var one [1]byte
+	for range 100 {
+		m, err := c.r.Read(one[:])
+		if m > 0 {
+			return c.fail("more than the %d bytes announced", c.size)
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return io.ErrNoProgress
 }
 
 func (c *checkedReader) fail(format string, args ...any) error {
