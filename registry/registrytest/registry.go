@@ -23,7 +23,6 @@ import (
 	// themselves when imported.
 	_ "github.com/distribution/distribution/v3/registry/auth/token"
 	_ "github.com/distribution/distribution/v3/registry/storage/driver/filesystem"
-	_ "github.com/distribution/distribution/v3/registry/storage/driver/inmemory"
 )
 
 // Config says how to start a registry.
@@ -34,7 +33,9 @@ type Config struct {
 	// Issuer signs the tokens the registry trusts. Nil starts a registry
 	// without authentication.
 	Issuer *TokenIssuer
-	// Dir, when set, stores blobs on disk under it instead of in memory.
+	// Dir is where blobs are stored. The default is a new temporary
+	// directory, removed by Close. (The registry's in-memory driver copies
+	// on every write and slows down past a few MiB.)
 	Dir string
 	// Log receives the registry's own log; nil discards it.
 	Log io.Writer
@@ -47,8 +48,8 @@ type Registry struct {
 	// Host is URL's host:port, as used in image names.
 	Host string
 
-	srv     *httptest.Server
-	certDir string
+	srv    *httptest.Server
+	tmpDir string
 }
 
 // Start runs a registry on a loopback port.
@@ -57,24 +58,24 @@ func Start(cfg Config) (*Registry, error) {
 	if cfg.Log != nil {
 		logrus.SetOutput(cfg.Log)
 	}
+	r := &Registry{}
+	dir, err := os.MkdirTemp("", "registrytest-")
+	if err != nil {
+		return nil, err
+	}
+	r.tmpDir = dir
+	if cfg.Dir == "" {
+		cfg.Dir = filepath.Join(dir, "storage")
+	}
 	conf := &configuration.Configuration{
-		Storage: configuration.Storage{"inmemory": configuration.Parameters{}},
+		Storage: configuration.Storage{"filesystem": configuration.Parameters{"rootdirectory": cfg.Dir}},
 	}
 	conf.Log.AccessLog.Disabled = cfg.Log == nil
 	conf.Log.Level = "error"
-	if cfg.Dir != "" {
-		conf.Storage = configuration.Storage{"filesystem": configuration.Parameters{"rootdirectory": cfg.Dir}}
-	}
 	conf.Storage["delete"] = configuration.Parameters{"enabled": true}
 	conf.Storage["maintenance"] = configuration.Parameters{"uploadpurging": map[any]any{"enabled": false}}
 
-	r := &Registry{}
 	if cfg.Issuer != nil {
-		dir, err := os.MkdirTemp("", "registrytest-")
-		if err != nil {
-			return nil, err
-		}
-		r.certDir = dir
 		bundle := filepath.Join(dir, "root.pem")
 		if err := os.WriteFile(bundle, cfg.Issuer.CertPEM(), 0o600); err != nil {
 			r.Close()
@@ -107,7 +108,7 @@ func (r *Registry) Close() {
 	if r.srv != nil {
 		r.srv.Close()
 	}
-	if r.certDir != "" {
-		_ = os.RemoveAll(r.certDir)
+	if r.tmpDir != "" {
+		_ = os.RemoveAll(r.tmpDir)
 	}
 }
