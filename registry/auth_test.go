@@ -59,7 +59,7 @@ func TestRefusedCredentials(t *testing.T) {
 			var log bytes.Buffer
 			c := env.client(t, append(tt.opts, registry.WithDebug(&log))...)
 			read := false
-			src := readFunc(func(p []byte) (int, error) { read = true; return 0, io.EOF })
+			src := readFunc(func([]byte) (int, error) { read = true; return 0, io.EOF })
 			_, err := c.PushBlobStream(t.Context(), src, nil)
 			if !isAny(err, tt.wantIs) {
 				t.Fatalf("PushBlobStream = %v, want one of %v", err, tt.wantIs)
@@ -108,7 +108,7 @@ func TestTokenFetchedOnce(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, _ = io.Copy(io.Discard, rc)
-	rc.Close()
+	_ = rc.Close()
 	if n := env.tokens.hits.Load(); n != 1 {
 		t.Errorf("%d token requests for one client's requests in a row, want 1", n)
 	}
@@ -268,7 +268,7 @@ func TestRedirectDropsCredentials(t *testing.T) {
 		t.Fatal(err)
 	}
 	got, err := io.ReadAll(rc)
-	rc.Close()
+	_ = rc.Close()
 	if err != nil || !bytes.Equal(got, blob) {
 		t.Fatalf("GetBlob through a redirect: %d bytes, %v", len(got), err)
 	}
@@ -304,7 +304,7 @@ func TestRedirectedDigestChecked(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer rc.Close()
+	defer func() { _ = rc.Close() }()
 	if _, err := io.ReadAll(rc); !errors.Is(err, registry.ErrDigestMismatch) {
 		t.Errorf("reading tampered content = %v, want ErrDigestMismatch", err)
 	}

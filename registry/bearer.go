@@ -52,13 +52,13 @@ func (b *bearerTransport) RoundTrip(in *http.Request) (*http.Response, error) {
 	}
 	auth, ok, err := b.answer(in.Context(), resp.Header.Values("WWW-Authenticate"), auth)
 	if err != nil {
-		drainClose(resp.Body)
+		drainClose(resp)
 		return nil, err
 	}
 	if !ok {
 		return resp, nil
 	}
-	drainClose(resp.Body)
+	drainClose(resp)
 	body := in.Body
 	if in.GetBody != nil {
 		if body, err = in.GetBody(); err != nil {

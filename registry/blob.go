@@ -28,7 +28,7 @@ func (c *Client) GetBlob(ctx context.Context, d digest.Digest) (io.ReadCloser, e
 	if err != nil {
 		return nil, err
 	}
-	resp, err := c.do(req, http.StatusOK)
+	resp, err := c.do(req, http.StatusOK) //nolint:bodyclose // closed by the caller, through the ReadCloser returned
 	if err != nil {
 		return nil, err
 	}
@@ -48,6 +48,6 @@ func (c *Client) exists(ctx context.Context, u *url.URL, accept string) (bool, e
 	if err != nil {
 		return false, err
 	}
-	drainClose(resp.Body)
+	defer drainClose(resp)
 	return resp.StatusCode == http.StatusOK, nil
 }

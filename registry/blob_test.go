@@ -56,7 +56,7 @@ func TestPushBlob(t *testing.T) {
 			if err != nil {
 				t.Fatalf("GetBlob: %v", err)
 			}
-			defer rc.Close()
+			defer func() { _ = rc.Close() }()
 			got, err := io.ReadAll(rc)
 			if err != nil {
 				t.Fatalf("reading the blob: %v", err)
@@ -85,7 +85,7 @@ func TestBlobNotThere(t *testing.T) {
 func TestPushBlobMismatch(t *testing.T) {
 	env := newEnv(t, envConfig{})
 	c := env.client(t)
-	blob, real := randomBlob(t, 1<<20)
+	blob, right := randomBlob(t, 1<<20)
 	_, wrong := randomBlob(t, 1<<20)
 	tests := []struct {
 		name string
@@ -94,8 +94,8 @@ func TestPushBlobMismatch(t *testing.T) {
 		d    digest.Digest
 	}{
 		{name: "wrong digest", r: bytes.NewReader(blob), size: int64(len(blob)), d: wrong},
-		{name: "shorter than said", r: bytes.NewReader(blob[:len(blob)-1]), size: int64(len(blob)), d: real},
-		{name: "longer than said", r: io.MultiReader(bytes.NewReader(blob), strings.NewReader("x")), size: int64(len(blob)), d: real},
+		{name: "shorter than said", r: bytes.NewReader(blob[:len(blob)-1]), size: int64(len(blob)), d: right},
+		{name: "longer than said", r: io.MultiReader(bytes.NewReader(blob), strings.NewReader("x")), size: int64(len(blob)), d: right},
 		{name: "wrong digest, nothing to read", r: strings.NewReader(""), size: 0, d: wrong},
 	}
 	for _, tt := range tests {
@@ -104,7 +104,7 @@ func TestPushBlobMismatch(t *testing.T) {
 			if !errors.Is(err, registry.ErrDigestMismatch) {
 				t.Fatalf("PushBlob = %v, want ErrDigestMismatch", err)
 			}
-			for _, d := range []digest.Digest{real, wrong} {
+			for _, d := range []digest.Digest{right, wrong} {
 				if ok, err := c.BlobExists(t.Context(), d); err != nil || ok {
 					t.Errorf("BlobExists(%s) = %v, %v; want false", d, ok, err)
 				}
@@ -156,7 +156,7 @@ func TestConnectionsReused(t *testing.T) {
 			t.Fatal(err)
 		}
 		_, _ = io.Copy(io.Discard, rc)
-		rc.Close()
+		_ = rc.Close()
 	}
 	if n := p.conns.Load(); n != 1 {
 		t.Errorf("%d connections for %d requests in a row, want 1", n, len(p.seen()))

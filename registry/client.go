@@ -72,6 +72,6 @@ func (c *Client) do(req *http.Request, want ...int) (*http.Response, error) {
 	if slices.Contains(want, resp.StatusCode) {
 		return resp, nil
 	}
-	defer drainClose(resp.Body)
+	defer drainClose(resp)
 	return nil, newError(req.Method, req.URL.Path, resp)
 }

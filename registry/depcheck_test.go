@@ -13,7 +13,7 @@ func TestDependencies(t *testing.T) {
 	if err != nil {
 		t.Skip("no go command")
 	}
-	out, err := exec.CommandContext(t.Context(), goTool, "list", "-deps", "-f", "{{.ImportPath}}", ".").Output()
+	out, err := exec.CommandContext(t.Context(), goTool, "list", "-deps", "-f", "{{.ImportPath}}", ".").Output() //nolint:gosec // the go tool found on PATH
 	if err != nil {
 		t.Fatalf("go list: %v", err)
 	}

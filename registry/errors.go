@@ -116,12 +116,12 @@ func newError(method, path string, resp *http.Response) *Error {
 	return e
 }
 
-// drainClose reads a little of what is left of body, so that the
+// drainClose reads a little of what is left of resp's body, so that the
 // connection can carry the next request, and closes it.
-func drainClose(body io.ReadCloser) {
-	if body == nil {
+func drainClose(resp *http.Response) {
+	if resp == nil || resp.Body == nil {
 		return
 	}
-	_, _ = io.Copy(io.Discard, io.LimitReader(body, maxErrorBody))
-	_ = body.Close()
+	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, maxErrorBody))
+	_ = resp.Body.Close()
 }

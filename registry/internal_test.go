@@ -91,7 +91,7 @@ func TestCheckedReader(t *testing.T) {
 				if tt.size >= 0 && int64(got.Len()) >= tt.size {
 					t.Errorf("passed on %d bytes of wrong content, all that was announced", got.Len())
 				}
-				if _, err2 := cr.Read(make([]byte, 1)); err2 != err {
+				if _, err2 := cr.Read(make([]byte, 1)); !errors.Is(err2, err) {
 					t.Errorf("error not sticky: %v then %v", err, err2)
 				}
 				return
@@ -237,7 +237,7 @@ func TestErrorMessages(t *testing.T) {
 		for _, target := range all {
 			want := false
 			for _, is := range tt.is {
-				want = want || is == target
+				want = want || errors.Is(is, target)
 			}
 			if got := errors.Is(tt.err, target); got != want {
 				t.Errorf("errors.Is(%q, %v) = %v, want %v", tt.want, target, got, want)

@@ -29,7 +29,7 @@ func (l *logger) printf(format string, args ...any) {
 	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	fmt.Fprintf(l.w, "registry: "+format+"\n", args...)
+	_, _ = fmt.Fprintf(l.w, "registry: "+format+"\n", args...)
 }
 
 // where names a URL for logs and errors: host and path, never the user

@@ -59,7 +59,7 @@ func (c *Client) PushManifest(ctx context.Context, mediaType string, body []byte
 	if err != nil {
 		return "", fmt.Errorf("pushing the manifest: %w", err)
 	}
-	drainClose(resp.Body)
+	defer drainClose(resp)
 	if err := checkDigestHeader(resp, d); err != nil {
 		return "", fmt.Errorf("pushing manifest %s: %w", d, err)
 	}
@@ -86,7 +86,7 @@ func (c *Client) GetManifest(ctx context.Context, ref string) (mediaType string,
 	if err != nil {
 		return "", nil, fmt.Errorf("getting the manifest: %w", err)
 	}
-	defer drainClose(resp.Body)
+	defer drainClose(resp)
 	body, err = io.ReadAll(io.LimitReader(resp.Body, maxManifestSize+1))
 	if err != nil {
 		return "", nil, fmt.Errorf("getting manifest %s: %w", ref, err)

@@ -53,16 +53,14 @@ func peakHeap(f func()) (peak, allocated uint64) {
 	var (
 		wg   sync.WaitGroup
 		done = make(chan struct{})
-		max  = before.HeapAlloc
+		top  = before.HeapAlloc
 	)
 	wg.Go(func() {
 		tick := time.NewTicker(5 * time.Millisecond)
 		defer tick.Stop()
 		for {
 			runtime.ReadMemStats(&ms)
-			if ms.HeapAlloc > max {
-				max = ms.HeapAlloc
-			}
+			top = max(top, ms.HeapAlloc)
 			select {
 			case <-done:
 				return
@@ -74,7 +72,7 @@ func peakHeap(f func()) (peak, allocated uint64) {
 	close(done)
 	wg.Wait()
 	runtime.ReadMemStats(&ms)
-	return max - before.HeapAlloc, ms.TotalAlloc - before.TotalAlloc
+	return top - before.HeapAlloc, ms.TotalAlloc - before.TotalAlloc
 }
 
 // TestLargeBlobMemory pushes 64 MiB blobs both ways and checks the heap

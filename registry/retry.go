@@ -53,7 +53,7 @@ func (t *retryTransport) RoundTrip(in *http.Request) (*http.Response, error) {
 			return resp, err
 		}
 		if resp != nil {
-			drainClose(resp.Body)
+			drainClose(resp)
 		}
 		t.log.printf("retrying %s %s in %s (attempt %d of %d): %s",
 			in.Method, where(in.URL), wait.Round(time.Millisecond), attempt+1, t.attempts, why)
@@ -92,7 +92,7 @@ func (t *retryTransport) backoff(attempt int) time.Duration {
 	}
 	d = min(d, maxBackoff)
 	if d > 0 {
-		d += rand.N(d/2 + 1)
+		d += rand.N(d/2 + 1) //nolint:gosec // jitter needs no secret randomness
 	}
 	return d
 }

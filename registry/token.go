@@ -40,7 +40,7 @@ func (b *bearerTransport) fetch(ctx context.Context, realm *url.URL, service str
 	if err != nil {
 		return "", 0, fmt.Errorf("getting a registry token from %s: %w", where(&u), unwrapURLError(err))
 	}
-	defer drainClose(resp.Body)
+	defer drainClose(resp)
 	if resp.StatusCode != http.StatusOK {
 		e := newError(http.MethodGet, where(&u), resp)
 		e.tokenEndpoint = true

@@ -95,7 +95,7 @@ func (c *Client) startUpload(ctx context.Context) (*url.URL, error) {
 	if err != nil {
 		return nil, err
 	}
-	defer drainClose(resp.Body)
+	defer drainClose(resp)
 	return location(resp)
 }
 
@@ -112,7 +112,7 @@ func (c *Client) patch(ctx context.Context, loc *url.URL, body *checkedReader) (
 	if err != nil {
 		return nil, err
 	}
-	defer drainClose(resp.Body)
+	defer drainClose(resp)
 	if err := checkRange(resp.Header.Get("Range"), body.n); err != nil {
 		return nil, err
 	}
@@ -139,7 +139,7 @@ func (c *Client) commit(ctx context.Context, loc *url.URL, d digest.Digest, body
 	if err != nil {
 		return err
 	}
-	drainClose(resp.Body)
+	defer drainClose(resp)
 	return checkDigestHeader(resp, d)
 }
 
