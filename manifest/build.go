@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 )
 
 // Build reads save, the docker save stream of one image, in one pass as it
@@ -84,6 +85,10 @@ func (s *session) read(save io.Reader) error {
 
 // add records one entry, pushing it if it is a layer.
 func (s *session) add(hdr *tar.Header, r io.Reader) error {
+	if isSparse(hdr) {
+		// Its holes read as zeros: a few bytes could claim terabytes.
+		return errorf(ErrInvalidArchive, "entry %q is a sparse file, which docker save never writes", prefix(hdr.Name))
+	}
 	if hdr.Typeflag != tar.TypeReg && hdr.Typeflag != tar.TypeSymlink && hdr.Typeflag != tar.TypeLink {
 		return nil // directories and the like: nothing docker save puts there matters
 	}
@@ -105,4 +110,17 @@ func (s *session) add(hdr *tar.Header, r io.Reader) error {
 	}
 	s.files[name] = e
 	return nil
+}
+
+// isSparse tells a GNU sparse file, in the old format or the PAX one.
+func isSparse(hdr *tar.Header) bool {
+	if hdr.Typeflag == tar.TypeGNUSparse {
+		return true
+	}
+	for k := range hdr.PAXRecords {
+		if strings.HasPrefix(k, "GNU.sparse.") {
+			return true
+		}
+	}
+	return false
 }

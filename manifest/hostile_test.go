@@ -4,6 +4,8 @@ import (
 	"archive/tar"
 	"bytes"
 	"errors"
+	"fmt"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -112,6 +114,8 @@ var hostiles = []hostile{
 		return tarOf(t, imageOf("c.json", []string{blobPath(d)}, file{name: blobPath(d), body: junk},
 			file{name: "c.json", body: configFor([]digest.Digest{digest.FromString("x")})})), nil
 	}, ErrInvalidArchive, "does not decompress"},
+	{"sparse file of 1 TiB", func(t *testing.T) ([]byte, []Option) { return sparseTar(t), nil },
+		ErrInvalidArchive, `entry "big" is a sparse file`},
 	{"too many entries", func(t *testing.T) ([]byte, []Option) {
 		return legacyFixture(t).save, []Option{withLimits(func(l *limits) { l.entries = 5 })}
 	}, ErrLimit, "more than 5 entries"},
@@ -136,4 +140,27 @@ func TestBuildHostile(t *testing.T) {
 			}
 		})
 	}
+}
+
+// sparseTar is a tar of one PAX sparse file: 512 bytes of data standing
+// for 1 TiB. archive/tar cannot write one, so the PAX header is patched in.
+func sparseTar(t *testing.T) []byte {
+	record := func(k, v string) string {
+		s := " " + k + "=" + v + "\n"
+		n := len(s) + 1
+		for len(strconv.Itoa(n))+len(s) != n {
+			n++
+		}
+		return strconv.Itoa(n) + s
+	}
+	pax := record("GNU.sparse.map", "0,512") + record("GNU.sparse.numblocks", "1") + record("GNU.sparse.size", "1099511627776")
+	b := tarOf(t, []file{{name: "pax", body: []byte(pax)}, {name: "big", body: make([]byte, 512)}})
+	b[156] = tar.TypeXHeader
+	copy(b[148:156], "        ")
+	sum := 0
+	for _, c := range b[:512] {
+		sum += int(c)
+	}
+	copy(b[148:156], fmt.Sprintf("%06o\x00 ", sum))
+	return b
 }
