@@ -20,12 +20,25 @@ type Compressor interface {
 
 // DefaultGzipLevel is the level Build uses unless told otherwise.
 //
-// Measured with BenchmarkGzip (klauspost/compress v1.20.4, one core of the
-// CI machine, 32 MiB of mixed layer data: Go binaries, Go sources and
-// random bytes), see compress_test.go:
+// Measured with BenchmarkGzip (klauspost/compress v1.20.4, one core of
+// an Intel Xeon CI machine; 32 MiB layer-like data: 14 MiB of Go tool
+// binaries, 14 MiB of Go sources, 4 MiB of random bytes), input MB/s and
+// output size:
 //
-//	level 1: TODO
-const DefaultGzipLevel = 6
+//	level 1: 300 MB/s, 41.9 %
+//	level 3: 245 MB/s, 40.4 %
+//	level 5: 165 MB/s, 38.6 %
+//	level 6: 153 MB/s, 38.3 %
+//	level 9:  24 MB/s, 37.6 %
+//	(compress/gzip, for comparison: level 1 115 MB/s 41.6 %, level 6 35 MB/s 37.7 %)
+//
+// Compression and upload overlap, so a push takes the longer of the two.
+// Level 3 keeps up with an uplink of about 100 MB/s of output; level 6
+// with about 60 MB/s. Below that, level 6 would save at most 5 % of the
+// upload time; above it, level 3 is up to 1.6 times faster. Level 1 gains
+// little more speed for 4 % more bytes. The level is part of the remote
+// digest: changing it changes the digest of every image.
+const DefaultGzipLevel = 3
 
 // gzipFormat is bumped when the bytes Gzip writes change for a given
 // level, e.g. after upgrading klauspost/compress; TestGzipGolden notices.
