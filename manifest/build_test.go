@@ -3,9 +3,11 @@ package manifest
 import (
 	"archive/tar"
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"io"
+	"os/exec"
 	"runtime"
 	"strings"
 	"testing"
@@ -241,5 +243,45 @@ func TestBuildPushError(t *testing.T) {
 	_, err := Build(t.Context(), bytes.NewReader(legacyFixture(t).save), store)
 	if err == nil || !strings.HasPrefix(err.Error(), "pushing layer ") || !strings.Contains(err.Error(), "registry on fire") {
 		t.Errorf("got %v", err)
+	}
+}
+
+// TestBuildContainerdImageIDs selects the containerd image by each ID it
+// can be known by: its index, its platform manifest, its config.
+func TestBuildContainerdImageIDs(t *testing.T) {
+	fx := containerdFixture(t)
+	for name, id := range map[string]digest.Digest{
+		"index": fx.imageID, "manifest": digest.FromBytes(fx.native), "config": digest.FromBytes(fx.config),
+	} {
+		t.Run(name, func(t *testing.T) {
+			res := build(t, fx, newMemStore(), WithImage(id, fx.diffIDs))
+			if !bytes.Equal(res.Manifest, fx.native) {
+				t.Errorf("got manifest %s", res.Manifest)
+			}
+		})
+	}
+}
+
+func TestBuildCanceled(t *testing.T) {
+	ctx, cancel := context.WithCancel(t.Context())
+	cancel()
+	_, err := Build(ctx, bytes.NewReader(legacyFixture(t).save), newMemStore())
+	if !errors.Is(err, context.Canceled) {
+		t.Errorf("got %v, want context.Canceled", err)
+	}
+}
+
+// TestDependencies keeps the package a library: no CLI, no HTTP.
+func TestDependencies(t *testing.T) {
+	out, err := exec.Command("go", "list", "-deps", ".").Output()
+	if err != nil {
+		t.Skipf("go list: %v", err)
+	}
+	for _, dep := range strings.Fields(string(out)) {
+		for _, banned := range []string{"github.com/spf13/cobra", "github.com/docker/cli", "net/http", "github.com/canonical/docker-charmcraft/"} {
+			if strings.HasPrefix(dep, banned) && !strings.HasSuffix(dep, "/manifest") {
+				t.Errorf("manifest depends on %s", dep)
+			}
+		}
 	}
 }

@@ -46,7 +46,11 @@ func legacyWith(t testing.TB, layers [][]byte, diffIDs []digest.Digest) (fixture
 // that comes before its target, layer 4 through a hard link, and layer 3
 // repeats layer 1.
 func docker25Fixture(t testing.TB) fixture {
-	layers := [][]byte{textLayer(t), randomLayer(t), textLayer(t), emptyLayer(t)}
+	return docker25With(t, textLayer(t), randomLayer(t), emptyLayer(t))
+}
+
+func docker25With(t testing.TB, text, random, empty []byte) fixture {
+	layers := [][]byte{text, random, text, empty}
 	diffIDs := digests(layers)
 	cfg := configFor(diffIDs)
 	id := digest.FromBytes(cfg)
@@ -80,7 +84,11 @@ func docker25Fixture(t testing.TB) fixture {
 // already compressed (gzip and zstd), an index whose first platform's
 // blobs are absent, and the index digest as image ID.
 func containerdFixture(t testing.TB) fixture {
-	layers := [][]byte{textLayer(t), randomLayer(t), emptyLayer(t)}
+	return containerdWith(t, textLayer(t), randomLayer(t), emptyLayer(t))
+}
+
+func containerdWith(t testing.TB, text, random, empty []byte) fixture {
+	layers := [][]byte{text, random, empty}
 	blobs := [][]byte{gzipped(t, layers[0]), zstded(t, layers[1]), gzipped(t, layers[2])}
 	types := []string{"application/vnd.oci.image.layer.v1.tar+gzip", MediaTypeOCILayerZstd, "application/vnd.oci.image.layer.v1.tar+gzip"}
 	diffIDs := digests(layers)
