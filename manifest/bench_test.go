@@ -31,7 +31,7 @@ func (hashStore) PushBlobStream(_ context.Context, r io.Reader, _ func(int64)) (
 // and two small ones, at the default gzip level.
 func BenchmarkBuild(b *testing.B) {
 	layers := [][]byte{mixed(), textLayer(b), emptyLayer(b)}
-	_, files := legacyWith(b, layers, digests(layers))
+	_, files := legacyWith(layers, digests(layers))
 	save := tarOf(b, files)
 	start := time.Now()
 	for b.Loop() {

@@ -273,7 +273,7 @@ func TestBuildCanceled(t *testing.T) {
 
 // TestDependencies keeps the package a library: no CLI, no HTTP.
 func TestDependencies(t *testing.T) {
-	out, err := exec.Command("go", "list", "-deps", ".").Output()
+	out, err := exec.CommandContext(t.Context(), "go", "list", "-deps", ".").Output()
 	if err != nil {
 		t.Skipf("go list: %v", err)
 	}

@@ -42,7 +42,7 @@ func startDiffID(f format) *diffIDHasher {
 	h := &diffIDHasher{pw: pw, done: make(chan diffResult, 1)}
 	go func() {
 		d, err := decompressedDigest(f, pr)
-		pr.CloseWithError(errDecompressorDone)
+		_ = pr.CloseWithError(errDecompressorDone)
 		h.done <- diffResult{d, err}
 	}()
 	return h
@@ -59,7 +59,7 @@ func (h *diffIDHasher) Write(p []byte) (int, error) {
 
 // finish ends the input and returns the diff ID, or why it is unknown.
 func (h *diffIDHasher) finish() (digest.Digest, error) {
-	h.pw.Close()
+	_ = h.pw.Close()
 	r := <-h.done
 	return r.d, r.err
 }
@@ -79,7 +79,7 @@ func decompressedDigest(f format, r io.Reader) (digest.Digest, error) {
 		if err != nil {
 			return "", err
 		}
-		defer gr.Close()
+		defer func() { _ = gr.Close() }()
 		zr = gr
 	}
 	return digest.Canonical.FromReader(zr)

@@ -62,7 +62,7 @@ func randomBytes(seed byte, n int) []byte {
 func textBytes(seed uint64, n int) []byte {
 	words := strings.Fields("the layer image docker save manifest registry charm resource push config digest gzip tar " +
 		"error warning info debug request response upload blob sha256 ubuntu jammy noble amd64 arm64 /usr/lib /etc")
-	r := rand.New(rand.NewPCG(seed, seed))
+	r := rand.New(rand.NewPCG(seed, seed)) //nolint:gosec // test data, reproducible on purpose
 	var b bytes.Buffer
 	for line := 0; b.Len() < n; line++ {
 		fmt.Fprintf(&b, "2026-01-%02d %05d", 1+line%28, line)
@@ -140,6 +140,6 @@ func zstded(t testing.TB, b []byte) []byte {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer enc.Close()
+	defer func() { _ = enc.Close() }()
 	return enc.EncodeAll(b, nil)
 }

@@ -30,7 +30,7 @@ func TestFuzzSeeds(t *testing.T) {
 	text := tarOf(t, []file{{name: "etc/motd", body: textBytes(1, 300)}})
 	random := tarOf(t, []file{{name: "bin/x", body: randomBytes(1, 200)}})
 	empty := emptyLayer(t)
-	legacy, files := legacyWith(t, [][]byte{random, text, empty}, digests([][]byte{random, text, empty}))
+	legacy, files := legacyWith([][]byte{random, text, empty}, digests([][]byte{random, text, empty}))
 	legacy.save = tarOf(t, files)
 	seeds := map[string][]byte{
 		"legacy":     legacy.save,
@@ -45,14 +45,14 @@ func TestFuzzSeeds(t *testing.T) {
 		want := fmt.Sprintf("go test fuzz v1\n[]byte(%q)\n", save)
 		p := filepath.Join(dir, name)
 		if *updateSeeds {
-			if err := os.MkdirAll(dir, 0o755); err != nil {
+			if err := os.MkdirAll(dir, 0o750); err != nil {
 				t.Fatal(err)
 			}
-			if err := os.WriteFile(p, []byte(want), 0o644); err != nil {
+			if err := os.WriteFile(p, []byte(want), 0o600); err != nil {
 				t.Fatal(err)
 			}
 		}
-		if got, err := os.ReadFile(p); err != nil || string(got) != want {
+		if got, err := os.ReadFile(p); err != nil || string(got) != want { //nolint:gosec // a seed file of this package
 			t.Errorf("seed %s is stale (err %v): run go test -run TestFuzzSeeds -update-fuzz-seeds", p, err)
 		}
 	}

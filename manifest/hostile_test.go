@@ -28,7 +28,7 @@ func files(fs ...file) func(*testing.T) ([]byte, []Option) {
 func legacyEdit(edit func(fx fixture, fs []file) []file) func(*testing.T) ([]byte, []Option) {
 	return func(t *testing.T) ([]byte, []Option) {
 		layers := [][]byte{randomLayer(t), textLayer(t), emptyLayer(t)}
-		fx, fs := legacyWith(t, layers, digests(layers))
+		fx, fs := legacyWith(layers, digests(layers))
 		return tarOf(t, edit(fx, fs)), nil
 	}
 }
@@ -68,7 +68,7 @@ var hostiles = []hostile{
 		layers := [][]byte{randomLayer(t), textLayer(t), emptyLayer(t)}
 		diffIDs := digests(layers)
 		diffIDs[1] = digest.FromString("another layer")
-		_, fs := legacyWith(t, layers, diffIDs)
+		_, fs := legacyWith(layers, diffIDs)
 		return tarOf(t, fs), nil
 	}, ErrDiffIDMismatch, "layer 2 of 3: diff ID " + digest.FromBytes(textLayer(&testing.T{})).String() +
 		" does not match the image config's " + digest.FromString("another layer").String()},
@@ -89,8 +89,8 @@ var hostiles = []hostile{
 	{"truncated in a header", func(t *testing.T) ([]byte, []Option) {
 		return legacyFixture(t).save[:1200], nil
 	}, ErrInvalidArchive, ".json\": the stream was cut short"},
-	{"not a tar", func(t *testing.T) ([]byte, []Option) { return randomBytes(3, 4096), nil }, ErrInvalidArchive, "at the start: not a valid tar archive"},
-	{"empty stream", func(t *testing.T) ([]byte, []Option) { return nil, nil }, ErrInvalidArchive, "no manifest.json"},
+	{"not a tar", func(*testing.T) ([]byte, []Option) { return randomBytes(3, 4096), nil }, ErrInvalidArchive, "at the start: not a valid tar archive"},
+	{"empty stream", func(*testing.T) ([]byte, []Option) { return nil, nil }, ErrInvalidArchive, "no manifest.json"},
 	{"huge manifest.json", files(file{name: "manifest.json", body: append([]byte("["), bytes.Repeat([]byte(" "), 5<<20)...)}),
 		ErrLimit, "manifest.json is 5242881 bytes, more than the limit of 4194304"},
 	{"huge config", files(imageOf("c.json", nil, file{name: "c.json", body: append([]byte("{"), bytes.Repeat([]byte(" "), 5<<20)...)})...),

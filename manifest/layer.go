@@ -77,7 +77,7 @@ func (s *session) compress(name string, size int64, diffID digest.Digest) (*blob
 	pushed := make(chan pushResult, 1)
 	go func() {
 		d, err := s.store.PushBlobStream(s.ctx, pr, func(int64) {})
-		pr.CloseWithError(errPushReturned) // unblocks the compressor if the push stopped reading
+		_ = pr.CloseWithError(errPushReturned) // unblocks the compressor if the push stopped reading
 		pushed <- pushResult{d, err}
 	}()
 	out := &countingDigester{d: digest.Canonical.Digester()}
@@ -86,7 +86,7 @@ func (s *session) compress(name string, size int64, diffID digest.Digest) (*blob
 	if err == nil {
 		err = bw.Flush()
 	}
-	pw.CloseWithError(err) // nil: the push reads io.EOF
+	_ = pw.CloseWithError(err) // nil: the push reads io.EOF
 	res := <-pushed
 	switch {
 	case src.err != nil:

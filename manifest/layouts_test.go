@@ -13,14 +13,14 @@ import (
 // than the layers.
 func legacyFixture(t testing.TB) fixture {
 	layers := [][]byte{randomLayer(t), textLayer(t), emptyLayer(t)}
-	fx, files := legacyWith(t, layers, digests(layers))
+	fx, files := legacyWith(layers, digests(layers))
 	fx.save = tarOf(t, files)
 	return fx
 }
 
 // legacyWith returns the entries of a legacy save of layers, whose config
 // gives diffIDs.
-func legacyWith(t testing.TB, layers [][]byte, diffIDs []digest.Digest) (fixture, []file) {
+func legacyWith(layers [][]byte, diffIDs []digest.Digest) (fixture, []file) {
 	cfg := configFor(diffIDs)
 	id := digest.FromBytes(cfg)
 	var files []file

@@ -20,7 +20,8 @@ type httpStore struct {
 	repo string
 }
 
-func (h *httpStore) do(ctx context.Context, method, u string, body io.Reader, size int64, want int) (*http.Response, error) {
+// do sends a request and returns the answer's header if its status is want.
+func (h *httpStore) do(ctx context.Context, method, u string, body io.Reader, size int64, want int) (http.Header, error) {
 	req, err := http.NewRequestWithContext(ctx, method, u, body)
 	if err != nil {
 		return nil, err
@@ -31,12 +32,12 @@ func (h *httpStore) do(ctx context.Context, method, u string, body io.Reader, si
 	if err != nil {
 		return nil, err
 	}
-	defer resp.Body.Close()
 	msg, _ := io.ReadAll(io.LimitReader(resp.Body, 1024))
+	_ = resp.Body.Close()
 	if resp.StatusCode != want {
 		return nil, fmt.Errorf("%s %s: %s: %s", method, u, resp.Status, msg)
 	}
-	return resp, nil
+	return resp.Header, nil
 }
 
 func (h *httpStore) url(p string) string { return h.base.String() + "/v2/" + h.repo + p }
@@ -50,7 +51,7 @@ func (h *httpStore) BlobExists(ctx context.Context, d digest.Digest) (bool, erro
 	if err != nil {
 		return false, err
 	}
-	resp.Body.Close()
+	_ = resp.Body.Close()
 	if resp.StatusCode != http.StatusOK && resp.StatusCode != http.StatusNotFound {
 		return false, fmt.Errorf("HEAD blob %s: %s", d, resp.Status)
 	}
@@ -59,11 +60,11 @@ func (h *httpStore) BlobExists(ctx context.Context, d digest.Digest) (bool, erro
 
 // upload starts an upload session and returns its location.
 func (h *httpStore) upload(ctx context.Context) (*url.URL, error) {
-	resp, err := h.do(ctx, http.MethodPost, h.url("/blobs/uploads/"), nil, 0, http.StatusAccepted)
+	hdr, err := h.do(ctx, http.MethodPost, h.url("/blobs/uploads/"), nil, 0, http.StatusAccepted)
 	if err != nil {
 		return nil, err
 	}
-	return h.base.Parse(resp.Header.Get("Location"))
+	return h.base.Parse(hdr.Get("Location"))
 }
 
 func (h *httpStore) finish(ctx context.Context, loc *url.URL, body io.Reader, size int64, d digest.Digest) error {
@@ -89,12 +90,12 @@ func (h *httpStore) PushBlobStream(ctx context.Context, r io.Reader, progress fu
 	}
 	var n countWriter
 	dg := digest.Canonical.Digester()
-	resp, err := h.do(ctx, http.MethodPatch, loc.String(), io.TeeReader(r, io.MultiWriter(dg.Hash(), &n)), -1, http.StatusAccepted)
+	hdr, err := h.do(ctx, http.MethodPatch, loc.String(), io.TeeReader(r, io.MultiWriter(dg.Hash(), &n)), -1, http.StatusAccepted)
 	if err != nil {
 		return Descriptor{}, err
 	}
 	progress(int64(n))
-	if loc, err = h.base.Parse(resp.Header.Get("Location")); err != nil {
+	if loc, err = h.base.Parse(hdr.Get("Location")); err != nil {
 		return Descriptor{}, err
 	}
 	return Descriptor{Digest: dg.Digest(), Size: int64(n)}, h.finish(ctx, loc, nil, 0, dg.Digest())
@@ -107,8 +108,8 @@ func (h *httpStore) get(t *testing.T, p, accept string) []byte {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
+	_ = resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
 		t.Fatalf("GET %s: %s: %s", p, resp.Status, b)
 	}
@@ -139,7 +140,7 @@ func TestBuildRealRegistry(t *testing.T) {
 				t.Fatal(err)
 			}
 			msg, _ := io.ReadAll(resp.Body)
-			resp.Body.Close()
+			_ = resp.Body.Close()
 			if resp.StatusCode != http.StatusCreated || resp.Header.Get("Docker-Content-Digest") != res.Digest.String() {
 				t.Fatalf("PUT manifest: %s %s: %s", resp.Status, resp.Header.Get("Docker-Content-Digest"), msg)
 			}

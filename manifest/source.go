@@ -33,7 +33,7 @@ func (s *session) newSource(name string, size int64, diffID digest.Digest) *sour
 
 func (r *source) Read(p []byte) (int, error) {
 	n, err := r.s.br.Read(p)
-	r.h.Write(p[:n])
+	_, _ = r.h.Write(p[:n])
 	r.n += int64(n)
 	switch {
 	case errors.Is(err, io.EOF):
@@ -60,7 +60,7 @@ type countingDigester struct {
 }
 
 func (c *countingDigester) Write(p []byte) (int, error) {
-	c.d.Hash().Write(p)
+	_, _ = c.d.Hash().Write(p)
 	c.n += int64(len(p))
 	return len(p), nil
 }
