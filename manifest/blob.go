@@ -46,7 +46,7 @@ func (s *session) pushCompressed(name string, size int64, head []byte) (*blob, e
 func (s *session) pushNamed(name string, d digest.Digest, size int64, r io.Reader, src *source) (*blob, error) {
 	exists, err := s.store.BlobExists(s.ctx, d)
 	if err != nil {
-		return nil, &pushError{what: "blob " + name, err: err}
+		return nil, pushErr("blob", name, err)
 	}
 	b := &blob{desc: Descriptor{Digest: d, Size: size}, pushed: !exists}
 	if exists {
@@ -60,11 +60,11 @@ func (s *session) pushNamed(name string, d digest.Digest, size int64, r io.Reade
 	case src.eof && src.digest() != d:
 		return nil, errorf(ErrDigestMismatch, "blob %q hashes to %s, not to its name", name, src.digest())
 	case err != nil && !exists:
-		return nil, &pushError{what: "blob " + name, err: err}
+		return nil, pushErr("blob", name, err)
 	case err != nil:
 		return nil, entryError(name, err)
 	case !src.eof:
-		return nil, &pushError{what: "blob " + name, err: errPushReturned}
+		return nil, pushErr("blob", name, errPushReturned)
 	}
 	if b.pushed {
 		s.bytesPushed += size
@@ -79,9 +79,9 @@ func (s *session) pushUnnamed(name string, r io.Reader, src *source) (*blob, err
 	case src.err != nil:
 		return nil, entryError(name, src.err)
 	case err != nil:
-		return nil, &pushError{what: "blob " + name, err: err}
+		return nil, pushErr("blob", name, err)
 	case !src.eof:
-		return nil, &pushError{what: "blob " + name, err: errPushReturned}
+		return nil, pushErr("blob", name, errPushReturned)
 	case desc.Digest != src.digest() || desc.Size != src.n:
 		return nil, errorf(ErrDigestMismatch, "pushing blob %q: the registry reports %s (%d bytes) for %s (%d bytes)",
 			name, desc.Digest, desc.Size, src.digest(), src.n)

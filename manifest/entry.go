@@ -22,7 +22,6 @@ const (
 
 // entry is what the session learnt of one archive entry.
 type entry struct {
-	name    string
 	kind    entryKind
 	size    int64
 	bigJSON bool   // kindOther only because it is over the JSON size limit
@@ -49,7 +48,7 @@ var skipped = map[string]bool{"VERSION": true, "json": true, "repositories": tru
 var metadata = map[string]bool{"manifest.json": true, "index.json": true}
 
 func (s *session) readFile(name string, size int64, r io.Reader) (*entry, error) {
-	e := &entry{name: name, size: size}
+	e := &entry{size: size}
 	if skipped[path.Base(name)] {
 		return e, nil
 	}
@@ -127,5 +126,5 @@ func (s *session) readLink(name string, hdr *tar.Header) (*entry, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &entry{name: name, kind: kindLink, link: target}, nil
+	return &entry{kind: kindLink, link: target}, nil
 }

@@ -25,9 +25,12 @@ type image struct {
 }
 
 func (s *session) readManifestJSON() ([]saveItem, error) {
-	e := s.files["manifest.json"]
-	if e == nil || e.kind != kindJSON {
+	if s.files["manifest.json"] == nil {
 		return nil, errorf(ErrInvalidArchive, "no manifest.json at the root of the stream: not a docker save archive, or cut short")
+	}
+	e, err := s.lookupJSON("manifest.json", "manifest")
+	if err != nil {
+		return nil, err
 	}
 	var items []saveItem
 	if err := json.Unmarshal(e.json, &items); err != nil {

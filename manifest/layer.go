@@ -52,7 +52,7 @@ func (s *session) fromCache(name string, diffID digest.Digest, size int64) (*blo
 	}
 	exists, err := s.store.BlobExists(s.ctx, d.Digest)
 	if err != nil {
-		return nil, &pushError{what: "layer " + name, err: err}
+		return nil, pushErr("layer", name, err)
 	}
 	if !exists {
 		return nil, nil
@@ -92,7 +92,7 @@ func (s *session) compress(name string, size int64, diffID digest.Digest) (*blob
 	case src.err != nil:
 		return nil, entryError(name, src.err)
 	case res.err != nil:
-		return nil, &pushError{what: "layer " + name, err: res.err}
+		return nil, pushErr("layer", name, res.err)
 	case err != nil:
 		return nil, fmt.Errorf("compressing layer %q: %w", name, err)
 	case !src.eof:

@@ -50,3 +50,8 @@ type pushError struct {
 
 func (e *pushError) Error() string { return "pushing " + e.what + ": " + e.err.Error() }
 func (e *pushError) Unwrap() error { return e.err }
+
+// pushErr is the error of pushing the entry name, a layer or a blob.
+func pushErr(what, name string, err error) error {
+	return &pushError{what: fmt.Sprintf("%s %q", what, name), err: err}
+}
