@@ -21,6 +21,7 @@ var layouts = []struct {
 	fixture func(testing.TB) fixture
 }{
 	{"legacy", legacyFixture},
+	{"legacy-gzip", legacyGzipFixture},
 	{"docker25", docker25Fixture},
 	{"containerd", containerdFixture},
 }

@@ -18,6 +18,15 @@ func legacyFixture(t testing.TB) fixture {
 	return fx
 }
 
+// legacyGzipFixture is the legacy layout with gzip-compressed layer.tar
+// files, as some tools other than docker save write it.
+func legacyGzipFixture(t testing.TB) fixture {
+	layers := [][]byte{randomLayer(t), textLayer(t), emptyLayer(t)}
+	fx, files := legacyWith([][]byte{gzipped(t, layers[0]), gzipped(t, layers[1]), gzipped(t, layers[2])}, digests(layers))
+	fx.save = tarOf(t, files)
+	return fx
+}
+
 // legacyWith returns the entries of a legacy save of layers, whose config
 // gives diffIDs.
 func legacyWith(layers [][]byte, diffIDs []digest.Digest) (fixture, []file) {

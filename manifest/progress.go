@@ -37,6 +37,7 @@ func (k EventKind) String() string {
 // the image's layer order; Name is the key that identifies one layer
 // across its events.
 type Event struct {
+	// Kind says what happened.
 	Kind EventKind
 	// Name is the layer's path in the save stream.
 	Name string
