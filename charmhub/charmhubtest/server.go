@@ -29,6 +29,7 @@ type Server struct {
 	reviewCfg    ReviewConfig
 	faults       []*Fault
 	requests     []Request
+	login        loginState
 }
 
 // Option configures a Server.
@@ -58,10 +59,12 @@ func NewServer(opts ...Option) *Server {
 		reviews:      map[string]*review{},
 		creds:        map[string]*registryCred{},
 		registryHost: "registry.jujucharms.com",
+		login:        newLoginState(),
 	}
 	for _, opt := range opts {
 		opt(s)
 	}
+	s.login.sso = httptest.NewServer(s.record(s.ssoRoutes()))
 	s.srv = httptest.NewServer(s.record(s.routes()))
 	return s
 }
@@ -69,6 +72,8 @@ func NewServer(opts ...Option) *Server {
 func (s *Server) routes() http.Handler {
 	api := http.NewServeMux()
 	api.HandleFunc("GET /v1/tokens/whoami", s.whoami)
+	api.HandleFunc("POST /v1/tokens/usso", s.rootMacaroon)
+	api.HandleFunc("POST /v1/tokens/usso/exchange", s.exchange)
 	api.HandleFunc("GET /v1/charm/{charm}/resources", s.listResources)
 	api.HandleFunc("GET /v1/charm/{charm}/resources/{resource}/revisions", s.listRevisions)
 	api.HandleFunc("POST /v1/charm/{charm}/resources/{resource}/revisions", s.createRevision)
@@ -92,8 +97,8 @@ func noEndpoint(w http.ResponseWriter, r *http.Request) {
 	writeError(w, http.StatusNotFound, "not-found", "no endpoint "+r.Method+" "+r.URL.Path)
 }
 
-// Close stops the server.
-func (s *Server) Close() { s.srv.Close() }
+// Close stops the server and its login service.
+func (s *Server) Close() { s.srv.Close(); s.login.sso.Close() }
 
 // URL is the server's root URL.
 func (s *Server) URL() string { return s.srv.URL }
