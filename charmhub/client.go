@@ -19,6 +19,7 @@ const maxJSON = 1 << 20
 // Client talks to Charmhub and its storage. It is safe for concurrent use.
 type Client struct {
 	apiURL, storageURL string
+	loginURL           string
 	token, userAgent   string
 	hc                 *http.Client
 	schedule           []time.Duration
@@ -34,7 +35,7 @@ func New(opts ...Option) (*Client, error) {
 		}
 	}
 	c := &Client{
-		apiURL: o.apiURL, storageURL: o.storageURL,
+		apiURL: o.apiURL, storageURL: o.storageURL, loginURL: o.loginURL,
 		token: o.token, userAgent: o.userAgent,
 		schedule: o.schedule,
 	}

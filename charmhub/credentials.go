@@ -3,7 +3,7 @@ package charmhub
 import (
 	"encoding/base64"
 	"encoding/json"
-	"errors"
+	"fmt"
 	"strings"
 )
 
@@ -12,11 +12,13 @@ const (
 	EnvAPIURL     = "CHARMCRAFT_STORE_API_URL"
 	EnvStorageURL = "CHARMCRAFT_UPLOAD_URL"
 	EnvAuth       = "CHARMCRAFT_AUTH"
+	EnvLoginURL   = "CHARMCRAFT_STORE_SSO_URL"
 )
 
 // OptionsFromEnv returns the options that the environment overrides:
-// the API URL from CHARMCRAFT_STORE_API_URL and the storage URL from
-// CHARMCRAFT_UPLOAD_URL. Credentials are left to the caller (see
+// the API URL from CHARMCRAFT_STORE_API_URL, the storage URL from
+// CHARMCRAFT_UPLOAD_URL and the login URL from CHARMCRAFT_STORE_SSO_URL.
+// Credentials are left to the caller (see
 // DecodeCredentials).
 func OptionsFromEnv(getenv func(string) string) []Option {
 	var opts []Option
@@ -26,6 +28,9 @@ func OptionsFromEnv(getenv func(string) string) []Option {
 	if v := getenv(EnvStorageURL); v != "" {
 		opts = append(opts, WithStorageURL(v))
 	}
+	if v := getenv(EnvLoginURL); v != "" {
+		opts = append(opts, WithLoginURL(v))
+	}
 	return opts
 }
 
@@ -33,13 +38,20 @@ func OptionsFromEnv(getenv func(string) string) []Option {
 // base64 of either the token itself or of {"t": "macaroon", "v": token}.
 // The value is never repeated in the error.
 func DecodeCredentials(s string) (string, error) {
+	return DecodeCredentialsFrom(EnvAuth, s)
+}
+
+// DecodeCredentialsFrom is DecodeCredentials for credentials read from
+// elsewhere, such as the file `charmcraft login --export` wrote; errors
+// name source.
+func DecodeCredentialsFrom(source, s string) (string, error) {
 	s = strings.TrimSpace(s)
 	if s == "" {
 		return "", ErrNoCredentials
 	}
 	raw, ok := decodeBase64(s)
 	if !ok {
-		return "", errors.New("CHARMCRAFT_AUTH is not valid base64: export the credentials again with 'charmcraft login --export'")
+		return "", fmt.Errorf("%s is not valid base64: export the credentials again with 'charmcraft login --export'", source)
 	}
 	text := strings.TrimSpace(string(raw))
 	if strings.HasPrefix(text, "{") {
@@ -48,10 +60,10 @@ func DecodeCredentials(s string) (string, error) {
 			V string `json:"v"`
 		}
 		if err := json.Unmarshal([]byte(text), &v); err != nil || v.V == "" {
-			return "", errors.New("CHARMCRAFT_AUTH holds JSON without a token in \"v\"")
+			return "", fmt.Errorf("%s holds JSON without a token in \"v\"", source)
 		}
 		if v.T != "" && v.T != "macaroon" {
-			return "", errors.New("CHARMCRAFT_AUTH holds credentials of an unknown type; only macaroons are supported")
+			return "", fmt.Errorf("%s holds credentials of an unknown type; only macaroons are supported", source)
 		}
 		text = strings.TrimSpace(v.V)
 	}
@@ -59,7 +71,7 @@ func DecodeCredentials(s string) (string, error) {
 		return "", ErrNoCredentials
 	}
 	if strings.ContainsFunc(text, func(r rune) bool { return r < 0x21 || r > 0x7e }) {
-		return "", errors.New("CHARMCRAFT_AUTH does not hold exported credentials (was the token set without base64?): export them with 'charmcraft login --export'")
+		return "", fmt.Errorf("%s does not hold exported credentials (was the token set without base64?): export them with 'charmcraft login --export'", source)
 	}
 	return text, nil
 }

@@ -36,6 +36,7 @@ type Option func(*options) error
 
 type options struct {
 	apiURL, storageURL string
+	loginURL           string
 	httpClient         *http.Client
 	userAgent          string
 	token              string
@@ -49,6 +50,7 @@ func defaultOptions() *options {
 	return &options{
 		apiURL:     DefaultAPIURL,
 		storageURL: DefaultStorageURL,
+		loginURL:   DefaultLoginURL,
 		httpClient: http.DefaultClient,
 		userAgent:  DefaultUserAgent,
 		schedule:   DefaultPollSchedule(),
