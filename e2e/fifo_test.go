@@ -1,5 +1,10 @@
+//go:build unix
+
 package e2e
 
 import "syscall"
+
+// haveFifo says whether mkfifo can make a named pipe here.
+const haveFifo = true
 
 func mkfifo(path string) error { return syscall.Mkfifo(path, 0o644) }

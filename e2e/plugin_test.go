@@ -119,6 +119,9 @@ func TestBadInputFailsBeforeAnyNetworkCall(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			if tt.name == "not regular" && !haveFifo {
+				t.Skip("no named pipe can be made in a directory on this OS")
+			}
 			args := append(append([]string{}, up...), tt.args...)
 			if tt.name == "one argument" {
 				args = append([]string{"charmcraft", "upload-resource", "my-charm"}, tt.args...)
