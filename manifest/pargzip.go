@@ -1,0 +1,181 @@
+package manifest
+
+import (
+	"bytes"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"hash/crc32"
+	"io"
+	"runtime"
+	"sync"
+
+	"github.com/klauspost/compress/flate"
+)
+
+// DefaultBlockSize is the block size of Build's default compressor: big
+// enough that the 5-byte sync flush between blocks and the restart of
+// match finding cost nothing measurable, small enough that the blocks in
+// flight stay a few MiB.
+const DefaultBlockSize = 1 << 20
+
+// dictSize is deflate's window: how far back a block may refer.
+const dictSize = 32 << 10
+
+// ParallelGzip returns a gzip Compressor that deflates blocks of
+// blockSize bytes on workers goroutines at once (0: GOMAXPROCS). Each
+// block is deflated on its own, primed with the 32 KiB before it, and ends
+// with a sync flush, so the blocks join into one valid deflate stream. The
+// bytes depend only on the input, level, blockSize and the library
+// version, never on workers or scheduling: the remote digest stays the
+// same on any machine.
+func ParallelGzip(level, blockSize, workers int) Compressor {
+	if workers <= 0 {
+		workers = runtime.GOMAXPROCS(0)
+	}
+	return parallelGzip{level: level, blockSize: blockSize, workers: workers}
+}
+
+type parallelGzip struct{ level, blockSize, workers int }
+
+func (p parallelGzip) ID() string {
+	return fmt.Sprintf("pgzip-klauspost-%s-l%d-b%d", gzipFormat, p.level, p.blockSize)
+}
+
+// gzipHeader carries no name, no time, no extra flags, and OS "unknown".
+var gzipHeader = []byte{0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 255}
+
+func (p parallelGzip) Compress(dst io.Writer, src io.Reader) error {
+	if p.level < flate.BestSpeed || p.level > flate.BestCompression {
+		return fmt.Errorf("gzip level %d is not between %d and %d", p.level, flate.BestSpeed, flate.BestCompression)
+	}
+	if p.blockSize < dictSize {
+		return fmt.Errorf("block size %d is smaller than deflate's window of %d", p.blockSize, dictSize)
+	}
+	if _, err := dst.Write(gzipHeader); err != nil {
+		return err
+	}
+	ordered := make(chan *block, 2*p.workers) // every block, in input order
+	jobs := make(chan *block, 2*p.workers)
+	var wg sync.WaitGroup
+	for range p.workers {
+		wg.Go(func() { deflateBlocks(p.level, jobs) })
+	}
+	sp := splitter{blockSize: p.blockSize, quit: make(chan struct{})}
+	go sp.run(src, ordered, jobs)
+	werr := writeBlocks(dst, ordered)
+	if werr != nil {
+		close(sp.quit)
+		for range ordered { // until the splitter is done
+		}
+	}
+	wg.Wait()
+	if err := errors.Join(sp.err, werr); err != nil { // ordered is closed: sp is settled
+		return err
+	}
+	var trailer [8]byte
+	binary.LittleEndian.PutUint32(trailer[:4], sp.crc)
+	binary.LittleEndian.PutUint32(trailer[4:], uint32(sp.size))
+	_, err := dst.Write(trailer[:])
+	return err
+}
+
+// block is one piece of the input and, once done is closed, its deflate
+// bytes.
+type block struct {
+	in, dict []byte
+	last     bool
+	out      bytes.Buffer
+	err      error
+	done     chan struct{}
+}
+
+func deflateBlocks(level int, jobs <-chan *block) {
+	var w *flate.Writer
+	for b := range jobs {
+		if w == nil {
+			w, b.err = flate.NewWriter(nil, level)
+		}
+		if b.err == nil {
+			b.out.Grow(len(b.in) + len(b.in)/16 + 64)
+			w.ResetDict(&b.out, b.dict)
+			if _, b.err = w.Write(b.in); b.err == nil {
+				if b.last {
+					b.err = w.Close()
+				} else {
+					b.err = w.Flush()
+				}
+			}
+		}
+		close(b.done)
+	}
+}
+
+func writeBlocks(dst io.Writer, ordered <-chan *block) error {
+	for b := range ordered {
+		<-b.done
+		if b.err != nil {
+			return b.err
+		}
+		if _, err := dst.Write(b.out.Bytes()); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// splitter cuts the input into blocks and hands each to the workers and,
+// in order, to the writer. It reads one block ahead to know the last one.
+type splitter struct {
+	blockSize int
+	quit      chan struct{}
+	crc       uint32
+	size      int64
+	err       error
+}
+
+func (s *splitter) run(src io.Reader, ordered, jobs chan<- *block) {
+	defer close(ordered)
+	defer close(jobs)
+	var prev *block
+	for {
+		buf := make([]byte, s.blockSize)
+		n, err := io.ReadFull(src, buf)
+		eof := errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF)
+		if err != nil && !eof {
+			s.err = err
+			return
+		}
+		s.crc = crc32.Update(s.crc, crc32.IEEETable, buf[:n])
+		s.size += int64(n)
+		next := &block{in: buf[:n], done: make(chan struct{})}
+		if prev != nil {
+			next.dict = bytes.Clone(prev.in[max(0, len(prev.in)-dictSize):])
+			prev.last = eof && n == 0
+			if !s.send(prev, ordered, jobs) || prev.last {
+				return
+			}
+		}
+		if eof {
+			next.last = true
+			s.send(next, ordered, jobs)
+			return
+		}
+		prev = next
+	}
+}
+
+func (s *splitter) send(b *block, ordered, jobs chan<- *block) bool {
+	select {
+	case ordered <- b:
+	case <-s.quit:
+		return false
+	}
+	select {
+	case jobs <- b:
+		return true
+	case <-s.quit:
+		close(b.done)
+		return false
+	}
+}
