@@ -31,6 +31,7 @@ type cliEnv struct {
 	getenv    func(string) string
 	debug     bool
 	userAgent string
+	progress  string // --progress: auto (the default), tty, plain or quiet
 }
 
 func newEnv(dockerCli command.Cli, debugFlag bool) *cliEnv {
@@ -74,6 +75,12 @@ func (e *cliEnv) charmhub() (*charmhub.Client, error) {
 	if err != nil {
 		return nil, err
 	}
+	return e.charmhubClient(token)
+}
+
+// charmhubClient builds the Charmhub client with token; without one it
+// can only log in.
+func (e *cliEnv) charmhubClient(token string) (*charmhub.Client, error) {
 	opts := append(charmhub.OptionsFromEnv(e.getenv),
 		charmhub.WithToken(token),
 		charmhub.WithUserAgent(e.userAgent),

@@ -3,68 +3,205 @@ package plugin
 import (
 	"fmt"
 	"io"
+	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"time"
 
+	"github.com/canonical/docker-charmcraft/manifest"
 	"github.com/docker/go-units"
+	"github.com/moby/moby/api/types/jsonstream"
+	"github.com/moby/moby/client/pkg/jsonmessage"
 )
 
-// progressBar draws `Uploading data.tar.gz [=====>      ] 12.3MB/40MB` on a
-// terminal, redrawn at most every 100 ms; off a terminal it stays silent.
-type progressBar struct {
-	mu    sync.Mutex
-	w     io.Writer // nil: draw nothing
-	label string
-	total int64
-	cur   int64
-	last  time.Time
-}
+// Values of --progress, as `docker build --progress` names them.
+const (
+	progressAuto  = "auto"  // tty when stderr is a terminal, else plain
+	progressTTY   = "tty"   // lines redrawn in place, with bars
+	progressPlain = "plain" // one line per change of state, no redraws
+	progressQuiet = "quiet" // nothing
+)
 
-func (e *cliEnv) progress(label string, total int64) *progressBar {
-	p := &progressBar{label: label, total: total}
-	if e.dockerCli.Err().IsTerminal() {
-		p.w = e.dockerCli.Err()
+var progressModes = []string{progressAuto, progressTTY, progressPlain, progressQuiet}
+
+// redrawEvery is the shortest time between two redraws of a bar.
+const redrawEvery = 100 * time.Millisecond
+
+// ANSI sequences that redraw lines in place, as docker push does.
+const (
+	eraseLine = "\x1b[2K"
+	cursorUp  = "\x1b[%dA"
+)
+
+func checkProgress(mode string) error {
+	if !slices.Contains(progressModes, mode) {
+		return fmt.Errorf("--progress %q is not supported: use %s", mode, strings.Join(progressModes, ", "))
 	}
-	return p
+	return nil
 }
 
-// set records that n bytes are done; safe from any goroutine.
-func (p *progressBar) set(n int64) {
+// progressWriter says where and how progress is drawn: always on stderr,
+// never on stdout; nil for quiet.
+func (e *cliEnv) progressWriter() (w io.Writer, tty bool, width int) {
+	mode := e.progress
+	if mode == "" || mode == progressAuto {
+		mode = progressPlain
+		if e.dockerCli.Err().IsTerminal() {
+			mode = progressTTY
+		}
+	}
+	switch mode {
+	case progressQuiet:
+		return nil, false, 0
+	case progressPlain:
+		return e.dockerCli.Err(), false, 0
+	}
+	_, cols := e.dockerCli.Err().GetTtySize()
+	if cols == 0 {
+		cols = 120 // forced tty on a pipe: draw the bar
+	}
+	return e.dockerCli.Err(), true, int(cols)
+}
+
+// bar is the bar and counts of docker's own progress lines.
+func bar(done, total int64, start time.Time, width int) string {
+	return jsonmessage.RenderTUIProgress(jsonstream.Progress{Current: done, Total: total, Start: start.Unix()}, uint16(min(width, 1<<15)))
+}
+
+// fileProgress shows the upload of one file:
+// `data.tar.gz: Uploading [==>   ]  12.6MB/41.9MB`, then `Uploaded`.
+type fileProgress struct {
+	mu          sync.Mutex
+	w           io.Writer // nil: quiet
+	tty         bool
+	width       int
+	name        string
+	total, cur  int64
+	start, last time.Time
+	state       string
+}
+
+func (e *cliEnv) fileProgress(name string, total int64) *fileProgress {
+	w, tty, width := e.progressWriter()
+	return &fileProgress{w: w, tty: tty, width: width, name: name, total: total}
+}
+
+// set records that n bytes are sent; safe from any goroutine. A value
+// lower than the last one is an upload started again.
+func (p *fileProgress) set(n int64) {
 	if p.w == nil {
 		return
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	restarted := n < p.cur
 	p.cur = n
-	if now := time.Now(); now.Sub(p.last) >= 100*time.Millisecond || n >= p.total {
-		p.last = now
-		p.draw()
+	switch {
+	case p.state == "" || restarted:
+		p.start, p.state = time.Now(), "Uploading"
+		if !p.tty {
+			_, _ = fmt.Fprintf(p.w, "%s: Uploading %s\n", p.name, units.HumanSizeWithPrecision(float64(p.total), 3))
+			return
+		}
+	case !p.tty || (time.Since(p.last) < redrawEvery && n < p.total):
+		return
 	}
+	p.last = time.Now()
+	_, _ = fmt.Fprintf(p.w, "\r%s%s: Uploading %s", eraseLine, p.name, bar(p.cur, p.total, p.start, p.width))
 }
 
-func (p *progressBar) draw() {
-	const width = 40
-	filled := width
-	if p.total > 0 {
-		filled = int(min(p.cur, p.total) * width / p.total)
-	}
-	bar := strings.Repeat("=", filled)
-	if filled < width {
-		bar += ">" + strings.Repeat(" ", width-filled-1)
-	}
-	_, _ = fmt.Fprintf(p.w, "\r%s [%s] %s/%s ", p.label, bar,
-		units.HumanSizeWithPrecision(float64(p.cur), 3), units.HumanSizeWithPrecision(float64(p.total), 3))
-}
-
-// done ends the bar's line.
-func (p *progressBar) done() {
+// done ends the progress: `Uploaded` when ok, else the line is left as
+// it was for the error that follows.
+func (p *fileProgress) done(ok bool) {
 	if p.w == nil {
 		return
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if !p.last.IsZero() {
+	switch {
+	case ok && p.tty:
+		_, _ = fmt.Fprintf(p.w, "\r%s%s: Uploaded\n", eraseLine, p.name)
+	case ok:
+		_, _ = fmt.Fprintf(p.w, "%s: Uploaded\n", p.name)
+	case p.tty && p.state != "":
 		_, _ = fmt.Fprintln(p.w)
 	}
+}
+
+// layerProgress shows the layers of an image as docker push does, one
+// line each: Preparing, Pushing (with a bar on a terminal), Pushed or
+// Layer already exists.
+type layerProgress struct {
+	w      io.Writer
+	tty    bool
+	width  int
+	order  []string // layer keys, first seen first
+	lines  map[string]string
+	starts map[string]time.Time
+	state  map[string]manifest.EventKind
+	drawn  int // lines of the block on screen
+	last   time.Time
+}
+
+// layerProgress returns the function to give manifest.WithProgress. It is
+// called from one goroutine at a time.
+func (e *cliEnv) layerProgress() func(manifest.Event) {
+	w, tty, width := e.progressWriter()
+	if w == nil {
+		return func(manifest.Event) {}
+	}
+	return newLayerProgress(w, tty, width).event
+}
+
+func newLayerProgress(w io.Writer, tty bool, width int) *layerProgress {
+	return &layerProgress{w: w, tty: tty, width: width, lines: map[string]string{},
+		starts: map[string]time.Time{}, state: map[string]manifest.EventKind{}}
+}
+
+func (p *layerProgress) event(ev manifest.Event) {
+	id := layerID(ev.Name)
+	if _, seen := p.lines[id]; !seen {
+		p.order = append(p.order, id)
+	}
+	changed := p.state[id] != ev.Kind
+	p.state[id] = ev.Kind
+	if ev.Kind == manifest.Pushing && changed {
+		p.starts[id] = time.Now()
+	}
+	line := id + ": " + ev.Kind.String()
+	if ev.Kind == manifest.Pushing && p.tty {
+		line += " " + bar(ev.Done, ev.Total, p.starts[id], p.width)
+	}
+	p.lines[id] = line
+	switch {
+	case !p.tty && changed:
+		_, _ = fmt.Fprintln(p.w, line)
+	case p.tty && (changed || time.Since(p.last) >= redrawEvery):
+		p.redraw()
+	}
+}
+
+// redraw draws the block of layer lines again over the last one.
+func (p *layerProgress) redraw() {
+	var b strings.Builder
+	if p.drawn > 0 {
+		fmt.Fprintf(&b, cursorUp, p.drawn)
+	}
+	for _, id := range p.order {
+		b.WriteString("\r" + eraseLine + p.lines[id] + "\n")
+	}
+	_, _ = io.WriteString(p.w, b.String())
+	p.drawn, p.last = len(p.order), time.Now()
+}
+
+var hex64RE = regexp.MustCompile(`[0-9a-f]{64}`)
+
+// layerID names a layer by the first 12 hex digits of the digest in its
+// path in the save stream, as docker push names layers; else by the path.
+func layerID(name string) string {
+	if h := hex64RE.FindString(name); h != "" {
+		return h[:12]
+	}
+	return name
 }

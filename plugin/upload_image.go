@@ -16,30 +16,32 @@ import (
 
 // uploadImage makes sure the image is in Canonical's registry under the
 // charm's path and uploads the blob that names it; it returns the upload
-// ID for the new revision.
-func uploadImage(ctx context.Context, env *cliEnv, ch *charmhub.Client, out *resultWriter, opts uploadResourceOptions) (string, error) {
+// ID for the new revision, and the bases of the image's architectures.
+func uploadImage(ctx context.Context, env *cliEnv, ch *charmhub.Client, out *resultWriter, opts uploadResourceOptions) (string, []charmhub.Base, error) {
 	want, err := parseImageDigest(opts.image)
 	if err != nil {
-		return "", err
+		return "", nil, err
 	}
 	creds, err := ch.UploadCredentials(ctx, opts.charm, opts.resource)
 	if err != nil {
-		return "", err
+		return "", nil, err
 	}
 	reg, err := env.registry(repositoryPath(creds.ImageName), creds.Username, creds.Password)
 	if err != nil {
-		return "", err
+		return "", nil, err
 	}
 	remote, err := resolveImage(ctx, env, reg, out, want, opts.charm)
 	if err != nil {
-		return "", err
+		return "", nil, err
 	}
+	bases := imageBases(ctx, reg, out, remote)
 	blob, err := ch.ImageBlob(ctx, opts.charm, opts.resource, remote.String())
 	if err != nil {
-		return "", err
+		return "", nil, err
 	}
 	open := func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(blob)), nil }
-	return ch.Upload(ctx, "oci-image.json", int64(len(blob)), open, nil)
+	id, err := ch.Upload(ctx, "oci-image.json", int64(len(blob)), open, nil)
+	return id, bases, err
 }
 
 // repositoryPath is the registry path in an image name: the name without
@@ -101,7 +103,7 @@ func pushLocalImage(ctx context.Context, env *cliEnv, reg *registry.Client, out 
 	for i, d := range img.DiffIDs {
 		diffIDs[i] = digest.Digest(d)
 	}
-	res, err := manifest.Build(ctx, save, blobStore{reg}, manifest.WithImage(digest.Digest(img.ID), diffIDs))
+	res, err := manifest.Build(ctx, save, blobStore{reg}, manifest.WithImage(digest.Digest(img.ID), diffIDs), manifest.WithProgress(env.layerProgress()))
 	if err != nil {
 		return "", fmt.Errorf("exporting image %s from the Docker daemon: %w", img.ID, err)
 	}

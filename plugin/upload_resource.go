@@ -18,6 +18,8 @@ type uploadResourceOptions struct {
 	filepath        string
 	image           string
 	format          string
+	progress        string
+	arch            string
 	debug           bool
 }
 
@@ -31,22 +33,35 @@ func newUploadResourceCmd(dockerCli command.Cli) *cobra.Command {
 With --filepath, the file is streamed to Charmhub. With --image, the image is
 named by its digest alone (no name, tag or registry): if Canonical's registry
 already holds it for this charm it is used as is; otherwise it is taken from
-the local Docker daemon, pushed to Canonical's registry, and used.`,
+the local Docker daemon, pushed to Canonical's registry, and used.
+
+A file revision is for all architectures unless --arch names some; an
+image revision is for the architecture the image declares.
+
+Progress goes to stderr: redrawn in place on a terminal (tty), one line
+per change otherwise (plain), or not at all (quiet).`,
 		Example: `  docker charmcraft upload-resource my-charm my-file --filepath=./data.tar.gz
+  docker charmcraft upload-resource my-charm my-file --filepath=./tool-arm64.tar.gz --arch=arm64
   docker charmcraft upload-resource my-charm my-image --image=70aa8983ec5c
   docker charmcraft upload-resource my-charm my-image --image=sha256:c8f0dbc0d5a5e3aef7281a4d3941e97f204390b2cba9de6c117341361cbe84e4
   docker charmcraft upload-resource my-charm my-file --filepath=./data.tar.gz --format=json`,
-		Args: exactArgs(2, "CHARM RESOURCE"),
+		Args:              exactArgs(2, "CHARM RESOURCE"),
+		ValidArgsFunction: cobra.NoFileCompletions,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.charm, opts.resource = args[0], args[1]
-			return runUploadResource(cmd.Context(), newEnv(dockerCli, opts.debug), opts)
+			env := newEnv(dockerCli, opts.debug)
+			env.progress = opts.progress
+			return runUploadResource(cmd.Context(), env, opts)
 		},
 	}
 	flags := cmd.Flags()
 	flags.StringVar(&opts.filepath, "filepath", "", "Path of the file to upload as a file resource")
 	flags.StringVar(&opts.image, "image", "", "Digest of the OCI image to upload as an oci-image resource (full sha256, or 12+ hex of a local image ID)")
-	flags.StringVar(&opts.format, "format", "", `Output format: "json" prints only the result as JSON on stdout`)
+	addFormatFlag(cmd, &opts.format)
+	addProgressFlag(cmd, &opts.progress)
+	addArchFlag(cmd, &opts.arch)
 	flags.BoolVar(&opts.debug, "debug", false, "Log HTTP requests to stderr (credentials redacted)")
+	_ = cmd.RegisterFlagCompletionFunc("image", cobra.NoFileCompletions)
 	return cmd
 }
 
@@ -58,11 +73,20 @@ func (o *uploadResourceOptions) validate() error {
 	case o.filepath != "" && o.image != "":
 		return errors.New("give only one of --filepath or --image, not both")
 	}
-	if o.format != "" && o.format != "json" {
-		return fmt.Errorf("--format %q is not supported: the only format is \"json\"", o.format)
+	if err := checkFormat(o.format); err != nil {
+		return err
+	}
+	if err := checkProgress(o.progress); err != nil {
+		return err
 	}
 	if o.image != "" {
+		if o.arch != "" {
+			return fmt.Errorf("--arch cannot be used with --image: an image carries its own architecture, which the revision gets")
+		}
 		_, err := parseImageDigest(o.image)
+		return err
+	}
+	if _, err := parseArchFlag(o.arch); err != nil {
 		return err
 	}
 	return checkReadableFile(o.filepath)
@@ -107,15 +131,18 @@ func runUploadResource(ctx context.Context, env *cliEnv, opts uploadResourceOpti
 		return explain(err, opts.charm, opts.resource)
 	}
 	var uploadID string
+	var bases []charmhub.Base
 	if opts.image != "" {
-		uploadID, err = uploadImage(ctx, env, ch, out, opts)
+		uploadID, bases, err = uploadImage(ctx, env, ch, out, opts)
 	} else {
+		archs, _ := parseArchFlag(opts.arch) // checked by validate
+		bases = basesFor(archs)
 		uploadID, err = uploadFile(ctx, env, ch, opts.filepath)
 	}
 	if err != nil {
 		return explain(err, opts.charm, opts.resource)
 	}
-	return createRevision(ctx, ch, out, opts.charm, opts.resource, charmhub.RevisionRequest{UploadID: uploadID, Type: wantType})
+	return createRevision(ctx, ch, out, opts.charm, opts.resource, charmhub.RevisionRequest{UploadID: uploadID, Type: wantType, Bases: bases})
 }
 
 // checkResource makes sure charm declares resource with the wanted type.
@@ -158,10 +185,11 @@ func uploadFile(ctx context.Context, env *cliEnv, ch *charmhub.Client, path stri
 	if err != nil {
 		return "", fmt.Errorf("reading --filepath %q: %w", path, err)
 	}
-	bar := env.progress("Uploading "+filepath.Base(path), fi.Size())
-	defer bar.done()
+	bar := env.fileProgress(filepath.Base(path), fi.Size())
 	open := func() (io.ReadCloser, error) { return os.Open(path) }
-	return ch.Upload(ctx, filepath.Base(path), fi.Size(), open, bar.set)
+	id, err := ch.Upload(ctx, filepath.Base(path), fi.Size(), open, bar.set)
+	bar.done(err == nil)
+	return id, err
 }
 
 // createRevision attaches an uploaded blob to the resource, waits for

@@ -1,0 +1,141 @@
+package plugin
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"slices"
+	"strings"
+
+	"github.com/canonical/docker-charmcraft/charmhub"
+	"github.com/canonical/docker-charmcraft/registry"
+	"github.com/opencontainers/go-digest"
+)
+
+// charmhubArchs are the architectures Charmhub knows, in Debian's names.
+var charmhubArchs = []string{"amd64", "arm64", "armhf", "ppc64el", "riscv64", "s390x"}
+
+// parseArchFlag checks --arch: "all" alone, or a comma-separated list of
+// Charmhub's architectures (repeats dropped). "" means all.
+func parseArchFlag(s string) ([]string, error) {
+	if strings.TrimSpace(s) == "" {
+		return []string{"all"}, nil
+	}
+	var archs []string
+	for a := range strings.SplitSeq(s, ",") {
+		a = strings.TrimSpace(a)
+		switch {
+		case a == "":
+			return nil, fmt.Errorf("--arch %q has an empty item: give architectures separated by commas, e.g. --arch=amd64,arm64", s)
+		case a == "all" && s != "all":
+			return nil, fmt.Errorf("--arch %q: \"all\" stands alone, it cannot be listed with other architectures", s)
+		case a != "all" && !slices.Contains(charmhubArchs, a):
+			hint := ""
+			if d := debianArch(a); d != a && slices.Contains(charmhubArchs, d) {
+				hint = fmt.Sprintf(" (Charmhub calls %s %q)", a, d)
+			}
+			return nil, fmt.Errorf("--arch %q: unknown architecture %q%s; use %s, or all", s, a, hint, strings.Join(charmhubArchs, ", "))
+		}
+		if !slices.Contains(archs, a) {
+			archs = append(archs, a)
+		}
+	}
+	return archs, nil
+}
+
+// basesFor is the bases of a revision for these architectures.
+func basesFor(archs []string) []charmhub.Base {
+	return []charmhub.Base{{Name: "all", Channel: "all", Architectures: archs}}
+}
+
+// debianArch maps a Go (OCI) architecture name to Debian's, which
+// Charmhub uses.
+func debianArch(goarch string) string {
+	switch goarch {
+	case "arm":
+		return "armhf"
+	case "ppc64le":
+		return "ppc64el"
+	}
+	return goarch
+}
+
+// imageArchs turns the architectures an image declares into the ones
+// sent with its revision: "all" when unknown; a warning on w, and "all",
+// when Charmhub does not know one of them.
+func imageArchs(w io.Writer, goarchs []string) []string {
+	var archs []string
+	for _, g := range goarchs {
+		a := debianArch(g)
+		switch {
+		case g == "" || g == "unknown":
+			continue
+		case !slices.Contains(charmhubArchs, a):
+			_, _ = fmt.Fprintf(w, "The image is for architecture %q, which Charmhub does not know; the revision is marked for all architectures\n", g)
+			return []string{"all"}
+		case !slices.Contains(archs, a):
+			archs = append(archs, a)
+		}
+	}
+	if len(archs) == 0 {
+		return []string{"all"}
+	}
+	return archs
+}
+
+// maxConfigSize caps the image config read from the registry.
+const maxConfigSize = 4 << 20
+
+// registryArchs reads the architectures of a manifest in the registry:
+// its config's, or for an index, those of its platforms.
+func registryArchs(ctx context.Context, reg *registry.Client, d digest.Digest) ([]string, error) {
+	_, body, err := reg.GetManifest(ctx, d.String())
+	if err != nil {
+		return nil, err
+	}
+	var m struct {
+		Config struct {
+			Digest digest.Digest `json:"digest"`
+		} `json:"config"`
+		Manifests []struct {
+			Platform struct {
+				Architecture string `json:"architecture"`
+			} `json:"platform"`
+		} `json:"manifests"`
+	}
+	if err := json.Unmarshal(body, &m); err != nil {
+		return nil, fmt.Errorf("reading manifest %s: %w", d, err)
+	}
+	if len(m.Manifests) > 0 {
+		var archs []string
+		for _, e := range m.Manifests {
+			archs = append(archs, e.Platform.Architecture)
+		}
+		return archs, nil
+	}
+	blob, err := reg.GetBlob(ctx, m.Config.Digest)
+	if err != nil {
+		return nil, err
+	}
+	defer blob.Close()
+	var cfg struct {
+		Architecture string `json:"architecture"`
+	}
+	if err := json.NewDecoder(io.LimitReader(blob, maxConfigSize)).Decode(&cfg); err != nil {
+		return nil, fmt.Errorf("reading the config of image %s: %w", d, err)
+	}
+	return []string{cfg.Architecture}, nil
+}
+
+// imageBases is the bases of an image revision: the architectures the
+// image in the registry declares, or all of them, with a warning, when
+// they cannot be read.
+func imageBases(ctx context.Context, reg *registry.Client, out *resultWriter, d digest.Digest) []charmhub.Base {
+	goarchs, err := registryArchs(ctx, reg, d)
+	if err != nil {
+		out.info("Cannot read the image's architecture from Canonical's registry (%v); the revision is marked for all architectures", err)
+		return basesFor([]string{"all"})
+	}
+	return basesFor(imageArchs(out.err, goarchs))
+}

@@ -1,0 +1,53 @@
+package plugin
+
+import (
+	"slices"
+	"strings"
+
+	"github.com/spf13/cobra"
+)
+
+// Flags shared by several commands, each with the completion of its
+// values (through `docker completion`, which asks the plugin with
+// `docker __complete charmcraft ...`).
+
+func addFormatFlag(cmd *cobra.Command, format *string) {
+	cmd.Flags().StringVar(format, "format", "", `Output format: "json" prints only the result as JSON on stdout`)
+	_ = cmd.RegisterFlagCompletionFunc("format", fixedValues("json\tthe result as JSON on stdout"))
+}
+
+func addProgressFlag(cmd *cobra.Command, progress *string) {
+	cmd.Flags().StringVar(progress, "progress", progressAuto, `Progress on stderr: "auto" (tty on a terminal, else plain), "tty" (redrawn in place), "plain" (one line per change), "quiet" (none)`)
+	_ = cmd.RegisterFlagCompletionFunc("progress", fixedValues(
+		progressAuto+"\ttty on a terminal, else plain",
+		progressTTY+"\tlines redrawn in place, with bars",
+		progressPlain+"\tone line per change of state",
+		progressQuiet+"\tno progress",
+	))
+}
+
+func addArchFlag(cmd *cobra.Command, arch *string) {
+	cmd.Flags().StringVar(arch, "arch", "", `Architectures of a file revision, comma-separated (`+strings.Join(charmhubArchs, ", ")+`), or "all" (the default)`)
+	_ = cmd.RegisterFlagCompletionFunc("arch", completeArchs)
+}
+
+func fixedValues(values ...string) cobra.CompletionFunc {
+	return cobra.FixedCompletions(values, cobra.ShellCompDirectiveNoFileComp)
+}
+
+// completeArchs completes the last item of a comma-separated list of
+// architectures, offering those not listed yet; "all" only alone.
+func completeArchs(_ *cobra.Command, _ []string, toComplete string) ([]cobra.Completion, cobra.ShellCompDirective) {
+	i := strings.LastIndex(toComplete, ",")
+	prefix, listed := toComplete[:i+1], strings.Split(toComplete[:max(i, 0)], ",")
+	var out []cobra.Completion
+	if prefix == "" {
+		out = append(out, "all")
+	}
+	for _, a := range charmhubArchs {
+		if !slices.Contains(listed, a) {
+			out = append(out, prefix+a)
+		}
+	}
+	return out, cobra.ShellCompDirectiveNoFileComp | cobra.ShellCompDirectiveNoSpace
+}

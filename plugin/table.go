@@ -1,0 +1,95 @@
+package plugin
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"strings"
+	"text/tabwriter"
+	"time"
+)
+
+// newTable returns a writer that aligns tab-separated columns as the
+// docker CLI's own tables do (docker/cli's formatter uses the same
+// settings). Flush it once every row is written.
+func newTable(w io.Writer) *tabwriter.Writer {
+	return tabwriter.NewWriter(w, 10, 1, 3, ' ', 0)
+}
+
+// row writes cells as one line of t.
+func row(t io.Writer, cells ...string) {
+	_, _ = fmt.Fprintln(t, strings.Join(cells, "\t"))
+}
+
+// alignRight pads cells on the left to the width of the widest, so that
+// a column of numbers lines up on its right edge, as charmcraft shows
+// sizes.
+func alignRight(cells []string) []string {
+	width := 0
+	for _, c := range cells {
+		width = max(width, len(c))
+	}
+	out := make([]string, len(cells))
+	for i, c := range cells {
+		out[i] = strings.Repeat(" ", width-len(c)) + c
+	}
+	return out
+}
+
+// humanSize writes a byte count as charmcraft does (Python humanize's
+// naturalsize with gnu=True): "50B", "4.9K", "856.0K", "32.9M", in powers
+// of 1024.
+func humanSize(n int64) string {
+	if n < 1024 && n > -1024 {
+		return fmt.Sprintf("%dB", n)
+	}
+	const suffixes = "KMGTPEZY"
+	v, unit := float64(n), 1024.0
+	for i := range suffixes {
+		unit *= 1024
+		if abs(v) < unit || i == len(suffixes)-1 {
+			return fmt.Sprintf("%.1f%c", 1024*v/unit, suffixes[i])
+		}
+	}
+	panic("unreachable")
+}
+
+func abs(f float64) float64 {
+	if f < 0 {
+		return -f
+	}
+	return f
+}
+
+// formatTimestamp writes a time in UTC as charmcraft's tables do:
+// 2020-07-03T20:30:40Z.
+func formatTimestamp(t time.Time) string {
+	return t.UTC().Format("2006-01-02T15:04:05Z")
+}
+
+// isoTimestamp writes a time as Python's datetime.isoformat does for an
+// aware UTC time, which charmcraft's JSON output carries:
+// 2020-07-03T20:30:40+00:00, with microseconds only when there are some.
+func isoTimestamp(t time.Time) string {
+	t = t.UTC()
+	if t.Nanosecond()/1000 == 0 {
+		return t.Format("2006-01-02T15:04:05-07:00")
+	}
+	return t.Format("2006-01-02T15:04:05.000000-07:00")
+}
+
+// writeJSON writes v indented by four spaces, as charmcraft's --format
+// json does.
+func writeJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "    ")
+	return enc.Encode(v)
+}
+
+// checkFormat refuses any --format but "" and "json".
+func checkFormat(format string) error {
+	if format != "" && format != "json" {
+		return fmt.Errorf("--format %q is not supported: the only format is \"json\"", format)
+	}
+	return nil
+}
