@@ -32,6 +32,8 @@ resource revision.`,
 	}
 	cmd.AddCommand(
 		newUploadResourceCmd(dockerCli),
+		newResourcesCmd(dockerCli),
+		newResourceRevisionsCmd(dockerCli),
 	)
 	return cmd
 }

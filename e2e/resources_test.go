@@ -1,0 +1,177 @@
+package e2e
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+)
+
+// uploadSized uploads a file of size bytes as a revision of my-file.
+func (w *world) uploadSized(t *testing.T, size int, extra ...string) {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "data.bin")
+	if err := os.WriteFile(path, make([]byte, size), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	args := append([]string{"charmcraft", "upload-resource", "my-charm", "my-file", "--filepath", path}, extra...)
+	if res := dockerCmd(t, w.env(ownerToken), args...); res.code != 0 {
+		t.Fatalf("upload: %s", res)
+	}
+}
+
+func TestResources(t *testing.T) {
+	w := newWorld(t)
+	res := dockerCmd(t, w.env(ownerToken), "charmcraft", "resources", "my-charm")
+	want := "" +
+		"Charm Rev   Resource   Type        Optional\n" +
+		"-           my-file    file        False\n" +
+		"            my-image   oci-image   False\n"
+	if res.code != 0 || res.stdout != want {
+		t.Fatalf("before any upload, want\n%s\ngot %s", want, res)
+	}
+
+	w.uploadSized(t, 10)
+	w.uploadSized(t, 10)
+	res = dockerCmd(t, w.env(collabToken), "charmcraft", "resources", "my-charm")
+	want = "" +
+		"Charm Rev   Resource   Type        Optional\n" +
+		"2           my-file    file        False\n" +
+		"-           my-image   oci-image   False\n"
+	if res.code != 0 || res.stdout != want || res.stderr != "" {
+		t.Fatalf("want exactly\n%s\ngot %s", want, res)
+	}
+
+	res = dockerCmd(t, w.env(ownerToken), "charmcraft", "resources", "my-charm", "--format", "json")
+	var items []map[string]any
+	if err := json.Unmarshal([]byte(res.stdout), &items); err != nil || res.code != 0 {
+		t.Fatalf("--format json (%v): %s", err, res)
+	}
+	wantJSON := []map[string]any{
+		{"charm_revision": float64(2), "name": "my-file", "type": "file", "optional": false},
+		{"charm_revision": nil, "name": "my-image", "type": "oci-image", "optional": false},
+	}
+	if len(items) != 2 || !sameJSON(items[0], wantJSON[0]) || !sameJSON(items[1], wantJSON[1]) {
+		t.Errorf("json = %v, want %v", items, wantJSON)
+	}
+	// The keys come in charmcraft's order.
+	if i, j := strings.Index(res.stdout, `"charm_revision"`), strings.Index(res.stdout, `"optional"`); i < 0 || j < i {
+		t.Errorf("keys out of charmcraft's order:\n%s", res.stdout)
+	}
+}
+
+func TestResourcesEmpty(t *testing.T) {
+	w := newWorld(t)
+	res := dockerCmd(t, w.env(ownerToken), "charmcraft", "resources", "bare-charm")
+	if res.code != 0 || res.stdout != "No resources associated to bare-charm.\n" {
+		t.Fatalf("got %s", res)
+	}
+	res = dockerCmd(t, w.env(ownerToken), "charmcraft", "resources", "bare-charm", "--format=json")
+	if res.code != 0 || strings.TrimSpace(res.stdout) != "[]" {
+		t.Fatalf("json: got %s", res)
+	}
+}
+
+func TestResourceRevisions(t *testing.T) {
+	w := newWorld(t)
+	// charmcraft's own examples: 50B, 4.9K, 856.0K, 32.9M.
+	for _, size := range []int{5000, 34450520, 876543, 50} {
+		w.uploadSized(t, size)
+	}
+	w.uploadSized(t, 1, "--arch", "arm64,amd64")
+	res := dockerCmd(t, w.env(ownerToken), "charmcraft", "resource-revisions", "my-charm", "my-file")
+	if res.code != 0 || res.stderr != "" {
+		t.Fatalf("got %s", res)
+	}
+	date := `\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ`
+	want := []string{
+		`Revision   Created at               Size    Architectures`,
+		`5          ` + date + `       1B    amd64,arm64`,
+		`4          ` + date + `      50B    all`,
+		`3          ` + date + `   856\.0K    all`,
+		`2          ` + date + `    32\.9M    all`,
+		`1          ` + date + `     4\.9K    all`,
+	}
+	if !regexp.MustCompile(`^` + strings.Join(want, `\n`) + `\n$`).MatchString(res.stdout) {
+		t.Errorf("want lines matching\n%s\ngot\n%s", strings.Join(want, "\n"), res.stdout)
+	}
+
+	res = dockerCmd(t, w.env(ownerToken), "charmcraft", "resource-revisions", "my-charm", "my-file", "--format", "json")
+	var items []struct {
+		Revision  int    `json:"revision"`
+		CreatedAt string `json:"created at"`
+		Size      int64  `json:"size"`
+		Bases     []struct {
+			Name, Channel string
+			Architectures []string
+		} `json:"bases"`
+	}
+	if err := json.Unmarshal([]byte(res.stdout), &items); err != nil || res.code != 0 || len(items) != 5 {
+		t.Fatalf("--format json (%v): %s", err, res)
+	}
+	first := items[0]
+	if first.Revision != 5 || first.Size != 1 || len(first.Bases) != 1 || strings.Join(first.Bases[0].Architectures, ",") != "arm64,amd64" {
+		t.Errorf("newest revision = %+v", first)
+	}
+	if _, err := time.Parse(time.RFC3339, first.CreatedAt); err != nil || !strings.HasSuffix(first.CreatedAt, "+00:00") {
+		t.Errorf("created at %q is not an ISO date in UTC (%v)", first.CreatedAt, err)
+	}
+}
+
+func TestResourceRevisionsEmpty(t *testing.T) {
+	w := newWorld(t)
+	res := dockerCmd(t, w.env(ownerToken), "charmcraft", "resource-revisions", "my-charm", "my-image")
+	if res.code != 0 || res.stdout != "No revisions found.\n" {
+		t.Fatalf("got %s", res)
+	}
+	res = dockerCmd(t, w.env(ownerToken), "charmcraft", "resource-revisions", "my-charm", "my-image", "--format", "json")
+	if res.code != 0 || strings.TrimSpace(res.stdout) != "[]" {
+		t.Fatalf("json: got %s", res)
+	}
+}
+
+func TestListingRefused(t *testing.T) {
+	w := newWorld(t)
+	tests := []struct {
+		name   string
+		token  string
+		args   []string
+		stderr []string
+	}{
+		{name: "unknown charm", token: ownerToken, args: []string{"resources", "nope"}, stderr: []string{"charm 'nope' was not found"}},
+		{name: "unknown resource", token: ownerToken, args: []string{"resource-revisions", "my-charm", "nope"}, stderr: []string{"'nope'", "not found"}},
+		{name: "stranger", token: strangerToken, args: []string{"resources", "my-charm"}, stderr: []string{"only the owner or a collaborator of charm 'my-charm'", "permission-required"}},
+		{name: "expired", token: expiredToken, args: []string{"resource-revisions", "my-charm", "my-file"}, stderr: []string{"did not accept the credentials", "macaroon-needs-refresh"}},
+		{name: "no credentials", args: []string{"resources", "my-charm"}, stderr: []string{"no Charmhub credentials found"}},
+		{name: "bad format", token: ownerToken, args: []string{"resources", "my-charm", "--format", "yaml"}, stderr: []string{`--format "yaml" is not supported`}},
+		{name: "missing argument", token: ownerToken, args: []string{"resource-revisions", "my-charm"}, stderr: []string{"takes 2 arguments"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			res := dockerCmd(t, w.env(tt.token), append([]string{"charmcraft"}, tt.args...)...)
+			if res.code != 1 || res.stdout != "" {
+				t.Errorf("want exit 1 and nothing on stdout")
+			}
+			for _, s := range tt.stderr {
+				if !strings.Contains(res.stderr, s) {
+					t.Errorf("stderr lacks %q", s)
+				}
+			}
+			if tt.token != "" && strings.Contains(res.stderr, tt.token) {
+				t.Errorf("stderr shows the token")
+			}
+			if t.Failed() {
+				t.Logf("%s", res)
+			}
+		})
+	}
+}
+
+func sameJSON(a, b map[string]any) bool {
+	ja, _ := json.Marshal(a)
+	jb, _ := json.Marshal(b)
+	return string(ja) == string(jb)
+}

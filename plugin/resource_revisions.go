@@ -1,0 +1,101 @@
+package plugin
+
+import (
+	"cmp"
+	"context"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/canonical/docker-charmcraft/charmhub"
+	"github.com/docker/cli/cli/command"
+	"github.com/spf13/cobra"
+)
+
+type resourceRevisionsOptions struct {
+	charm, resource string
+	format          string
+	debug           bool
+}
+
+func newResourceRevisionsCmd(dockerCli command.Cli) *cobra.Command {
+	var opts resourceRevisionsOptions
+	cmd := &cobra.Command{
+		Use:   "resource-revisions CHARM RESOURCE",
+		Short: "List the revisions of a charm's resource on Charmhub",
+		Long: `List the revisions of a charm's resource on Charmhub, newest first: when
+each was created, its size and the architectures it is for.`,
+		Example: `  docker charmcraft resource-revisions my-charm my-file
+  docker charmcraft resource-revisions my-charm my-image --format=json`,
+		Args:              exactArgs(2, "CHARM RESOURCE"),
+		ValidArgsFunction: cobra.NoFileCompletions,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			opts.charm, opts.resource = args[0], args[1]
+			return runResourceRevisions(cmd.Context(), newEnv(dockerCli, opts.debug), opts)
+		},
+	}
+	addFormatFlag(cmd, &opts.format)
+	cmd.Flags().BoolVar(&opts.debug, "debug", false, "Log HTTP requests to stderr (credentials redacted)")
+	return cmd
+}
+
+func runResourceRevisions(ctx context.Context, env *cliEnv, opts resourceRevisionsOptions) error {
+	if err := checkFormat(opts.format); err != nil {
+		return err
+	}
+	ch, err := env.charmhub()
+	if err != nil {
+		return err
+	}
+	revs, err := ch.ListResourceRevisions(ctx, opts.charm, opts.resource)
+	if err != nil {
+		return explainQuery(err, opts.charm, opts.resource)
+	}
+	out := env.dockerCli.Out()
+	if opts.format == "json" {
+		type item struct {
+			Revision  int             `json:"revision"`
+			CreatedAt string          `json:"created at"`
+			Size      int64           `json:"size"`
+			Bases     []charmhub.Base `json:"bases"`
+		}
+		items := make([]item, 0, len(revs))
+		for _, r := range revs {
+			bases := r.Bases
+			if bases == nil {
+				bases = []charmhub.Base{}
+			}
+			items = append(items, item{Revision: r.Revision, CreatedAt: isoTimestamp(r.CreatedAt), Size: r.Size, Bases: bases})
+		}
+		return writeJSON(out, items)
+	}
+	if len(revs) == 0 {
+		_, err := fmt.Fprintln(out, "No revisions found.")
+		return err
+	}
+	revs = slices.Clone(revs)
+	slices.SortStableFunc(revs, func(a, b charmhub.ResourceRevision) int { return cmp.Compare(b.Revision, a.Revision) })
+	sizes := []string{"Size"}
+	for _, r := range revs {
+		sizes = append(sizes, humanSize(r.Size))
+	}
+	sizes = alignRight(sizes)
+	t := newTable(out)
+	row(t, "Revision", "Created at", sizes[0], "Architectures")
+	for i, r := range revs {
+		row(t, strconv.Itoa(r.Revision), formatTimestamp(r.CreatedAt), sizes[i+1], strings.Join(architectures(r.Bases), ","))
+	}
+	return t.Flush()
+}
+
+// architectures lists the architectures of bases, sorted and without
+// repeats, as charmcraft shows them.
+func architectures(bases []charmhub.Base) []string {
+	var archs []string
+	for _, b := range bases {
+		archs = append(archs, b.Architectures...)
+	}
+	slices.Sort(archs)
+	return slices.Compact(archs)
+}
