@@ -18,7 +18,14 @@ func NewRootCmd(dockerCli command.Cli, pluginVersion string) *cobra.Command {
 Files are streamed to Charmhub's storage; OCI images are taken from the
 local Docker daemon (or reused from Canonical's registry when already
 there), pushed to Canonical's registry and attached to the charm as a new
-resource revision.`,
+resource revision. resources and resource-revisions show what a charm has;
+login, logout and whoami manage the Charmhub credentials, kept in Docker's
+credential store.`,
+		Example: `  docker charmcraft login
+  docker charmcraft upload-resource my-charm my-file --filepath=./data.tar.gz
+  docker charmcraft upload-resource my-charm my-image --image=70aa8983ec5c
+  docker charmcraft resources my-charm
+  docker charmcraft resource-revisions my-charm my-image`,
 		Args:          cli.NoArgs,
 		SilenceUsage:  true,
 		SilenceErrors: true,
@@ -34,6 +41,9 @@ resource revision.`,
 		newUploadResourceCmd(dockerCli),
 		newResourcesCmd(dockerCli),
 		newResourceRevisionsCmd(dockerCli),
+		newLoginCmd(dockerCli),
+		newLogoutCmd(dockerCli),
+		newWhoamiCmd(dockerCli),
 	)
 	return cmd
 }

@@ -1,0 +1,113 @@
+//go:build linux
+
+package e2e
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// openPTY opens a pseudo-terminal: the terminal side for the command's
+// stdin, the controller side to type into and to read the echo from.
+func openPTY(t *testing.T) (controller, terminal *os.File) {
+	t.Helper()
+	controller, err := os.OpenFile("/dev/ptmx", os.O_RDWR|unix.O_NOCTTY, 0)
+	if err != nil {
+		t.Skipf("no pseudo-terminal: %v", err)
+	}
+	t.Cleanup(func() { controller.Close() })
+	fd := int(controller.Fd())
+	if err := unix.IoctlSetPointerInt(fd, unix.TIOCSPTLCK, 0); err != nil {
+		t.Skipf("unlocking the pseudo-terminal: %v", err)
+	}
+	n, err := unix.IoctlGetInt(fd, unix.TIOCGPTN)
+	if err != nil {
+		t.Skipf("naming the pseudo-terminal: %v", err)
+	}
+	terminal, err = os.OpenFile(fmt.Sprintf("/dev/pts/%d", n), os.O_RDWR|unix.O_NOCTTY, 0)
+	if err != nil {
+		t.Skipf("opening the pseudo-terminal: %v", err)
+	}
+	t.Cleanup(func() { terminal.Close() })
+	return controller, terminal
+}
+
+// syncBuffer is a bytes.Buffer safe to write from one goroutine and read
+// from another.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// TestLoginOnATerminalHidesThePassword types the answers on a real
+// terminal: the email is echoed, the password is not, and the terminal
+// echoes again afterwards.
+func TestLoginOnATerminalHidesThePassword(t *testing.T) {
+	w := newWorld(t)
+	u := newUserConfig(t, w)
+	controller, terminal := openPTY(t)
+
+	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, "docker", "--config", u.dir, "charmcraft", "login")
+	cmd.Env = append(baseEnv(), w.env("", "CHARMCRAFT_STORE_SSO_URL="+w.hub.SSOURL())...)
+	var stdout, stderr syncBuffer
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = terminal, &stdout, &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	var echo syncBuffer
+	go func() { _, _ = io.Copy(&echo, controller) }()
+
+	waitFor := func(what string) {
+		t.Helper()
+		for deadline := time.Now().Add(30 * time.Second); !strings.Contains(stderr.String(), what); {
+			if time.Now().After(deadline) {
+				t.Fatalf("no %q on stderr; stderr so far: %q", what, stderr.String())
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
+	waitFor("Email address: ")
+	_, _ = controller.WriteString(aliceEmail + "\n")
+	waitFor("Password: ")
+	_, _ = controller.WriteString(alicePassword + "\n")
+	if err := cmd.Wait(); err != nil {
+		t.Fatalf("login: %v\nstdout: %s\nstderr: %s", err, stdout.String(), stderr.String())
+	}
+	if !strings.Contains(stdout.String(), "Login Succeeded") {
+		t.Fatalf("stdout: %s", stdout.String())
+	}
+	// Echo is on again: what is typed now shows.
+	_, _ = controller.WriteString("after\n")
+	time.Sleep(200 * time.Millisecond)
+	got := echo.String()
+	if !strings.Contains(got, aliceEmail) || !strings.Contains(got, "after") {
+		t.Errorf("the terminal did not echo the email, or not after the login: %q", got)
+	}
+	if strings.Contains(got, alicePassword) || strings.Contains(stdout.String()+stderr.String(), alicePassword) {
+		t.Errorf("the password was echoed or printed: %q", got)
+	}
+}

@@ -1,0 +1,175 @@
+package plugin
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+
+	"github.com/canonical/docker-charmcraft/charmhub"
+	"github.com/docker/cli/cli"
+	"github.com/docker/cli/cli/command"
+	"github.com/docker/cli/cli/config/types"
+	"github.com/spf13/cobra"
+)
+
+type loginOptions struct {
+	withCredentials string
+	debug           bool
+}
+
+func newLoginCmd(dockerCli command.Cli) *cobra.Command {
+	var opts loginOptions
+	cmd := &cobra.Command{
+		Use:   "login [--with-credentials FILE|-]",
+		Short: "Log in to Charmhub and keep the credentials in Docker's credential store",
+		Long: `Log in to Charmhub with your Ubuntu One account, as charmcraft does: the
+email address, the password (not echoed) and, when the account asks for
+one, the one-time password are read from stdin. Or import credentials
+that ` + "`charmcraft login --export=FILE`" + ` wrote, with --with-credentials FILE
+(or - to read them from stdin).
+
+The credentials are kept in Docker's credential store (your credsStore or
+credHelpers, else config.json) under the Charmhub API host, as ` + "`docker login`" + `
+keeps a registry's; the other commands find them there. CHARMCRAFT_AUTH,
+when set, wins over them, so login refuses to run while it is set.`,
+		Example: `  docker charmcraft login
+  docker charmcraft login --with-credentials ./charmhub-credentials
+  docker charmcraft login --with-credentials - < ./charmhub-credentials`,
+		Args: cli.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return runLogin(cmd.Context(), newEnv(dockerCli, opts.debug), opts)
+		},
+	}
+	flags := cmd.Flags()
+	flags.StringVar(&opts.withCredentials, "with-credentials", "", "Import the credentials `charmcraft login --export` wrote, from this file (- for stdin)")
+	flags.BoolVar(&opts.debug, "debug", false, "Log HTTP requests to stderr (credentials redacted)")
+	return cmd
+}
+
+func runLogin(ctx context.Context, env *cliEnv, opts loginOptions) error {
+	if strings.TrimSpace(env.getenv(authEnv)) != "" {
+		return errors.New("cannot log in while CHARMCRAFT_AUTH is set: its credentials win over those a login stores; unset CHARMCRAFT_AUTH to log in, or keep using it without logging in")
+	}
+	var token string
+	var err error
+	if opts.withCredentials != "" {
+		token, err = readExported(env, opts.withCredentials)
+	} else {
+		token, err = loginInteractively(ctx, env)
+	}
+	if err != nil {
+		return err
+	}
+	ch, err := env.charmhubClient(token)
+	if err != nil {
+		return err
+	}
+	who, err := ch.Whoami(ctx)
+	if err != nil {
+		return explainLogin(err)
+	}
+	host := apiHost(env.apiURL())
+	store := env.dockerCli.ConfigFile().GetCredentialsStore(host)
+	if err := store.Store(types.AuthConfig{ServerAddress: host, Username: who.Account.Username, Password: token}); err != nil {
+		return fmt.Errorf("storing the Charmhub credentials for %s in Docker's credential store: %w", host, err)
+	}
+	_, err = fmt.Fprintf(env.dockerCli.Out(), "Logged in to %s as '%s'\nLogin Succeeded\n", host, who.Account.Username)
+	return err
+}
+
+// readExported reads what `charmcraft login --export` wrote, from a file
+// or from stdin ("-").
+func readExported(env *cliEnv, path string) (string, error) {
+	const limit = 1 << 20
+	var r io.Reader
+	source := "--with-credentials " + path
+	if path == "-" {
+		r, source = env.dockerCli.In(), "the credentials read from stdin"
+	} else {
+		f, err := os.Open(path)
+		if err != nil {
+			return "", fmt.Errorf("--with-credentials %q: %w", path, errors.Unwrap(err))
+		}
+		defer f.Close()
+		r = f
+	}
+	data, err := io.ReadAll(io.LimitReader(r, limit+1))
+	switch {
+	case err != nil:
+		return "", fmt.Errorf("reading %s: %w", source, err)
+	case len(data) > limit:
+		return "", fmt.Errorf("%s is larger than exported credentials can be", source)
+	}
+	token, err := charmhub.DecodeCredentialsFrom(source, string(data))
+	if errors.Is(err, charmhub.ErrNoCredentials) {
+		return "", fmt.Errorf("%s is empty: export the credentials with `charmcraft login --export=FILE`", source)
+	}
+	return token, err
+}
+
+// loginInteractively asks for the Ubuntu One email address, password and,
+// when needed, one-time password, and logs in with them.
+func loginInteractively(ctx context.Context, env *cliEnv) (string, error) {
+	p := newPrompter(env.dockerCli.In(), env.stderr())
+	email, err := p.ask(ctx, "Email address: ")
+	if err != nil {
+		return "", fmt.Errorf("reading the email address: %w", err)
+	}
+	if email == "" {
+		return "", errors.New("an email address is required to log in")
+	}
+	password, err := p.askSecret(ctx, "Password: ")
+	if err != nil {
+		return "", fmt.Errorf("reading the password: %w", err)
+	}
+	if password == "" {
+		return "", errors.New("a password is required to log in")
+	}
+	ch, err := env.charmhubClient("")
+	if err != nil {
+		return "", err
+	}
+	token, err := ch.Login(ctx, charmhub.LoginRequest{
+		Email: email, Password: password,
+		OTP:         func(ctx context.Context) (string, error) { return p.ask(ctx, "One-time password: ") },
+		Description: clientDescription(),
+	})
+	if err != nil {
+		return "", explainLogin(err)
+	}
+	return token, nil
+}
+
+// clientDescription names this client in the account's list of tokens,
+// as charmcraft does ("<tool>@<host>").
+func clientDescription() string {
+	host, err := os.Hostname()
+	if err != nil || host == "" {
+		host = "unknown"
+	}
+	return "docker-charmcraft@" + host
+}
+
+// explainLogin turns a failed login into a sentence.
+func explainLogin(err error) error {
+	var le *charmhub.LoginError
+	var apiErr *charmhub.APIError
+	switch {
+	case errors.As(err, &le) && errors.Is(err, charmhub.ErrTwoFactorRequired):
+		return fmt.Errorf("Ubuntu One asks for a one-time password, and none was given (%s)", le)
+	case errors.As(err, &le) && strings.Contains(strings.ToLower(le.Code), "twofactor"):
+		return fmt.Errorf("Ubuntu One did not accept the one-time password (%s); try again with a fresh one", le)
+	case errors.As(err, &le) && le.StatusCode == 401:
+		return fmt.Errorf("Ubuntu One did not accept the email address and password (%s)", le)
+	case errors.As(err, &le):
+		return fmt.Errorf("Ubuntu One refused the login (%s)", le)
+	case errors.Is(err, charmhub.ErrUnauthorized) && errors.As(err, &apiErr):
+		return fmt.Errorf("Charmhub did not accept the credentials (%s): they are invalid or expired; log in again, or export fresh ones with `charmcraft login --export=FILE`", apiErr.Details())
+	case errors.As(err, &apiErr):
+		return fmt.Errorf("Charmhub refused the login: %s", apiErr.Details())
+	}
+	return err
+}
