@@ -28,6 +28,11 @@ var (
 	// image ID, or what the registry reported for a pushed blob.
 	ErrDigestMismatch = errors.New("content does not match its digest")
 
+	// ErrStaleCache means a layer recognised by its fingerprint turned out
+	// to be another layer once read: the stream is spent, so Build stops.
+	// Run it again on a new stream without the cache's fingerprints.
+	ErrStaleCache = errors.New("a cached layer fingerprint matched another layer")
+
 	// ErrImageNotFound means the image named with WithImage is not in the
 	// stream, or the stream holds several images and none was named.
 	ErrImageNotFound = errors.New("image not found in docker save archive")

@@ -2,6 +2,7 @@ package manifest
 
 import (
 	"bufio"
+	"cmp"
 	"fmt"
 	"io"
 
@@ -18,12 +19,14 @@ type blob struct {
 
 // pushLayer compresses the uncompressed layer tar being read from s.br and
 // streams it to the registry, computing its diff ID on the way; or, when
-// the name gives the diff ID and the cache knows the result, only checks.
+// the cache knows the layer (by the name's diff ID, or by the layer's
+// fingerprint) and the registry has its blob, only checks it.
 func (s *session) pushLayer(name string, size int64) (*blob, error) {
 	known, _ := blobDigest(name) // OCI layout: the blob's digest is its diff ID
 	s.emit(Event{Kind: Preparing, Name: name, DiffID: known, Total: size})
-	if known != "" {
-		if b, err := s.fromCache(name, known, size); b != nil || err != nil {
+	fp, guess := s.recognise(known, size)
+	if hint := cmp.Or(known, guess); hint != "" && s.opts.cache != nil {
+		if b, err := s.fromCache(name, hint, size, known == ""); b != nil || err != nil {
 			return b, err
 		}
 	}
@@ -36,16 +39,32 @@ func (s *session) pushLayer(name string, size int64) (*blob, error) {
 	}
 	if s.opts.cache != nil {
 		s.opts.cache.Put(b.diffID, s.opts.compressor.ID(), b.desc)
+		if fp != "" {
+			s.opts.cache.PutDiffID(fp, b.diffID)
+		}
 	}
 	return b, nil
 }
 
-// fromCache returns the blob the cache recorded for diffID if the registry
-// still has it, once the layer read hashes to diffID; nil if it cannot.
-func (s *session) fromCache(name string, diffID digest.Digest, size int64) (*blob, error) {
-	if s.opts.cache == nil {
-		return nil, nil
+// recognise returns the fingerprint of a layer whose diff ID is not known
+// from its name, and the diff ID the cache last saw with it, if any.
+func (s *session) recognise(known digest.Digest, size int64) (fp string, diffID digest.Digest) {
+	if s.opts.cache == nil || known != "" {
+		return "", ""
 	}
+	head, err := s.br.Peek(int(min(size, fingerprintLen)))
+	if err != nil {
+		return "", "" // a short entry: reading it says what is wrong
+	}
+	fp = fingerprint(size, head)
+	diffID, _ = s.opts.cache.DiffID(fp)
+	return fp, diffID
+}
+
+// fromCache returns the blob the cache recorded for diffID if the registry
+// still has it, once the layer read hashes to diffID; nil if it cannot. A
+// guessed diffID that the layer does not hash to is ErrStaleCache.
+func (s *session) fromCache(name string, diffID digest.Digest, size int64, guessed bool) (*blob, error) {
 	d, ok := s.opts.cache.Get(diffID, s.opts.compressor.ID())
 	if !ok || d.Digest.Validate() != nil {
 		return nil, nil
@@ -61,7 +80,10 @@ func (s *session) fromCache(name string, diffID digest.Digest, size int64) (*blo
 	if _, err := io.Copy(io.Discard, src); err != nil {
 		return nil, entryError(name, err)
 	}
-	if got := src.digest(); got != diffID {
+	switch got := src.digest(); {
+	case got != diffID && guessed:
+		return nil, errorf(ErrStaleCache, "layer %q hashes to %s, not to %s as its fingerprint said", name, got, diffID)
+	case got != diffID:
 		return nil, errorf(ErrDigestMismatch, "layer %q hashes to %s, not to its name", name, got)
 	}
 	desc := Descriptor{MediaType: MediaTypeDockerLayer, Digest: d.Digest, Size: d.Size}

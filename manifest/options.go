@@ -41,7 +41,7 @@ var defaultLimits = limits{
 }
 
 func newOptions(opts []Option) (*options, error) {
-	o := &options{compressor: ParallelGzip(DefaultGzipLevel, DefaultBlockSize, 0), limits: defaultLimits}
+	o := &options{compressor: DefaultCompressor(), limits: defaultLimits}
 	for _, opt := range opts {
 		if err := opt(o); err != nil {
 			return nil, err
@@ -92,10 +92,11 @@ func WithProgress(f func(Event)) Option {
 	}
 }
 
-// WithCache lets Build skip compressing and uploading a layer whose diff
-// ID is known before it is read (the OCI layouts name layer blobs by it)
-// and that c says was pushed before, if the registry still has it. Build
-// records in c each layer it compresses. The default is no cache.
+// WithCache lets Build skip compressing and uploading a layer that c says
+// was pushed before, if the registry still has it: a layer whose diff ID
+// is known before it is read (the OCI layouts name layer blobs by it), or
+// recognised by its fingerprint (the legacy layout). Build records in c
+// each layer it compresses. The default is no cache.
 func WithCache(c Cache) Option {
 	return func(o *options) error {
 		o.cache = c

@@ -82,7 +82,24 @@ func (m *memStore) get(d digest.Digest) ([]byte, bool) {
 type mapCache struct {
 	mu   sync.Mutex
 	m    map[string]Descriptor
+	fps  map[string]digest.Digest
 	puts int
+}
+
+func (c *mapCache) DiffID(fp string) (digest.Digest, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	d, ok := c.fps[fp]
+	return d, ok
+}
+
+func (c *mapCache) PutDiffID(fp string, diffID digest.Digest) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.fps == nil {
+		c.fps = make(map[string]digest.Digest)
+	}
+	c.fps[fp] = diffID
 }
 
 func (c *mapCache) Get(diffID digest.Digest, id string) (Descriptor, bool) {
