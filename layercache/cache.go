@@ -1,0 +1,169 @@
+// Package layercache is a manifest.Cache kept on disk, so that an image
+// pushed once is not compressed again: it remembers which compressed blob
+// each layer became, which layer a fingerprint names, and the size of each
+// image's config. Each entry is a small file written atomically (a
+// temporary file renamed into place), so concurrent runs never see half an
+// entry, and an entry that does not parse is a miss: the cache is a hint
+// that the registry and the diff ID checks confirm, never trusted alone.
+package layercache
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"io"
+	"os"
+	"path/filepath"
+	"regexp"
+
+	"github.com/canonical/docker-charmcraft/manifest"
+	"github.com/opencontainers/go-digest"
+)
+
+// Cache is a directory of entries. Its methods are safe for concurrent use
+// by goroutines and processes.
+type Cache struct {
+	dir string
+	// Err, when set, is told of entries that could not be written.
+	Err func(error)
+}
+
+// DefaultDir is where the cache lives unless told otherwise: the user's
+// cache directory (os.UserCacheDir), under docker-charmcraft.
+func DefaultDir() (string, error) {
+	base, err := os.UserCacheDir()
+	if err != nil {
+		return "", err
+	}
+	return filepath.Join(base, "docker-charmcraft"), nil
+}
+
+// Open returns the cache in dir, creating the directory if needed.
+func Open(dir string) (*Cache, error) {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, err
+	}
+	return &Cache{dir: dir}, nil
+}
+
+// Dir is the cache's directory.
+func (c *Cache) Dir() string { return c.dir }
+
+type layerEntry struct {
+	Digest digest.Digest `json:"digest"`
+	Size   int64         `json:"size"`
+}
+
+type imageEntry struct {
+	ConfigSize int64 `json:"configSize"`
+}
+
+var fingerprintRE = regexp.MustCompile(`^[0-9a-f]{64}$`)
+
+// Get implements manifest.Cache.
+func (c *Cache) Get(diffID digest.Digest, compressorID string) (manifest.Descriptor, bool) {
+	var e layerEntry
+	if diffID.Validate() != nil || !c.read(c.layerPath(diffID, compressorID), &e) || e.Digest.Validate() != nil || e.Size <= 0 {
+		return manifest.Descriptor{}, false
+	}
+	return manifest.Descriptor{MediaType: manifest.MediaTypeDockerLayer, Digest: e.Digest, Size: e.Size}, true
+}
+
+// Put implements manifest.Cache.
+func (c *Cache) Put(diffID digest.Digest, compressorID string, d manifest.Descriptor) {
+	if diffID.Validate() == nil {
+		c.write(c.layerPath(diffID, compressorID), layerEntry{Digest: d.Digest, Size: d.Size})
+	}
+}
+
+// DiffID implements manifest.Cache.
+func (c *Cache) DiffID(fingerprint string) (digest.Digest, bool) {
+	var d digest.Digest
+	if !fingerprintRE.MatchString(fingerprint) || !c.read(filepath.Join(c.dir, "fingerprints", fingerprint), &d) || d.Validate() != nil {
+		return "", false
+	}
+	return d, true
+}
+
+// PutDiffID implements manifest.Cache.
+func (c *Cache) PutDiffID(fingerprint string, diffID digest.Digest) {
+	if fingerprintRE.MatchString(fingerprint) && diffID.Validate() == nil {
+		c.write(filepath.Join(c.dir, "fingerprints", fingerprint), diffID)
+	}
+}
+
+// ForgetFingerprints removes every fingerprint, after one named the wrong
+// layer (manifest.ErrStaleCache).
+func (c *Cache) ForgetFingerprints() error {
+	return os.RemoveAll(filepath.Join(c.dir, "fingerprints"))
+}
+
+// ConfigSize returns the size of the config of the image, if recorded.
+func (c *Cache) ConfigSize(imageID digest.Digest) (int64, bool) {
+	var e imageEntry
+	if imageID.Validate() != nil || !c.read(filepath.Join(c.dir, "images", imageID.Encoded()), &e) || e.ConfigSize <= 0 {
+		return 0, false
+	}
+	return e.ConfigSize, true
+}
+
+// PutConfigSize records the size of the config of the image.
+func (c *Cache) PutConfigSize(imageID digest.Digest, size int64) {
+	if imageID.Validate() == nil {
+		c.write(filepath.Join(c.dir, "images", imageID.Encoded()), imageEntry{ConfigSize: size})
+	}
+}
+
+// layerPath keys a layer by its diff ID under a directory per compressor
+// (hashed: a compressor ID is free text).
+func (c *Cache) layerPath(diffID digest.Digest, compressorID string) string {
+	sum := sha256.Sum256([]byte(compressorID))
+	return filepath.Join(c.dir, "layers", hex.EncodeToString(sum[:8]), diffID.Encoded())
+}
+
+// maxEntry bounds what is read of one entry: they are a few dozen bytes.
+const maxEntry = 4 << 10
+
+func (c *Cache) read(path string, v any) bool {
+	f, err := os.Open(path)
+	if err != nil {
+		return false
+	}
+	defer f.Close()
+	b, err := io.ReadAll(io.LimitReader(f, maxEntry+1))
+	return err == nil && len(b) <= maxEntry && json.Unmarshal(b, v) == nil
+}
+
+func (c *Cache) write(path string, v any) {
+	if err := c.writeFile(path, v); err != nil && c.Err != nil {
+		c.Err(err)
+	}
+}
+
+func (c *Cache) writeFile(path string, v any) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return err
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(path), ".tmp-*")
+	if err != nil {
+		return err
+	}
+	_, werr := tmp.Write(b)
+	cerr := tmp.Close()
+	if err := errors.Join(werr, cerr); err != nil {
+		_ = os.Remove(tmp.Name())
+		return err
+	}
+	if err := os.Rename(tmp.Name(), path); err != nil {
+		_ = os.Remove(tmp.Name())
+		return err
+	}
+	return nil
+}
+
+var _ manifest.Cache = (*Cache)(nil)
