@@ -6,6 +6,11 @@ LDFLAGS   := -s -w -X main.version=$(VERSION)
 BIN       := bin/docker-charmcraft
 GOLANGCI  ?= golangci-lint
 GOLANGCI_VERSION := v2.15.0
+# What `make release` builds, and what `make cross` checks besides Linux.
+PLATFORMS := linux/amd64 linux/arm64 darwin/amd64 darwin/arm64 windows/amd64
+CROSS     := darwin/amd64 darwin/arm64 windows/amd64
+# macOS has shasum but not always sha256sum; both write the same format.
+SHA256SUM ?= $(shell command -v sha256sum >/dev/null 2>&1 && echo sha256sum || echo 'shasum -a 256')
 
 .DEFAULT_GOAL := help
 
@@ -16,6 +21,26 @@ help: ## Show this help
 .PHONY: build
 build: ## Build bin/docker-charmcraft
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/docker-charmcraft
+
+.PHONY: release
+release: ## Build dist/docker-charmcraft-<os>-<arch>[.exe] for every platform, and dist/SHA256SUMS
+	@mkdir -p dist && rm -f dist/docker-charmcraft-* dist/SHA256SUMS
+	@set -e; for p in $(PLATFORMS); do \
+		os=$${p%/*}; arch=$${p#*/}; ext=; if [ "$$os" = windows ]; then ext=.exe; fi; \
+		out=dist/docker-charmcraft-$$os-$$arch$$ext; \
+		echo "CGO_ENABLED=0 GOOS=$$os GOARCH=$$arch $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $$out"; \
+		CGO_ENABLED=0 GOOS=$$os GOARCH=$$arch $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $$out ./cmd/docker-charmcraft; \
+	done
+	cd dist && $(SHA256SUM) docker-charmcraft-* >SHA256SUMS.tmp && mv SHA256SUMS.tmp SHA256SUMS
+	@cat dist/SHA256SUMS
+
+.PHONY: cross
+cross: ## go build and go vet (tests too) every package for macOS and Windows
+	@set -e; for p in $(CROSS); do \
+		echo "== GOOS=$${p%/*} GOARCH=$${p#*/}"; \
+		CGO_ENABLED=0 GOOS=$${p%/*} GOARCH=$${p#*/} $(GO) build ./...; \
+		CGO_ENABLED=0 GOOS=$${p%/*} GOARCH=$${p#*/} $(GO) vet ./...; \
+	done
 
 .PHONY: install
 install: ## Build and install into $DOCKER_CONFIG/cli-plugins (or ~/.docker/cli-plugins)
