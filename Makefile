@@ -46,6 +46,10 @@ cross: ## go build and go vet (tests too) every package for macOS and Windows
 install: ## Build and install into $DOCKER_CONFIG/cli-plugins (or ~/.docker/cli-plugins)
 	./install.sh
 
+.PHONY: demo
+demo: ## Try the plugin end to end against a local stand-in Charmhub (no account needed)
+	scripts/demo.sh
+
 .PHONY: test
 test: build ## Run all tests (needs a Docker daemon for the image tests; see README)
 	$(GO) test -race -count=1 ./...
