@@ -58,6 +58,10 @@ test: build ## Run all tests (needs a Docker daemon for the image tests; see REA
 test-short: ## Run the tests that need no Docker daemon
 	$(GO) test -race -count=1 -short ./...
 
+.PHONY: bench
+bench: build ## Measure uploads against docker push, skopeo, crane, curl (BENCH_SIZE=300M BENCH_RUNS=3 BENCH_FILE_SIZE=1G)
+	$(GO) run ./bench
+
 .PHONY: lint
 lint: ## gofmt, go vet and golangci-lint
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); echo 'gofmt: files above need formatting'; exit 1; }

@@ -1,0 +1,158 @@
+//go:build linux
+
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"time"
+)
+
+// bench is one measuring session: the servers, the images, and the
+// samples taken so far.
+type bench struct {
+	cfg     config
+	started time.Time
+	peers   peers
+	dir     string // temporary; removed by the caller
+	machine machine
+	world   *world
+	daemon  *daemonProxy // nil when the daemon cannot be proxied
+	img     *images
+	rows    []*scenario
+
+	saveTar   string // `docker save` of the base image, for crane
+	filePath  string // the file resource
+	fileCharm string
+}
+
+// scenario is one row of the table: a sample per run.
+type scenario struct {
+	Name string   `json:"name"`
+	Runs []sample `json:"runs"`
+}
+
+func newBench(ctx context.Context, cfg config, p peers, dir string) (*bench, error) {
+	b := &bench{cfg: cfg, started: time.Now(), peers: p, dir: dir}
+	b.machine = machineInfo(ctx, p)
+	var err error
+	if b.world, err = startWorld(); err != nil {
+		return nil, err
+	}
+	if b.daemon, err = startDaemonProxy(filepath.Join(dir, "docker.sock"), os.Getenv("DOCKER_HOST")); err != nil {
+		logf("image exports will not be counted: %v", err)
+	}
+	if err := os.MkdirAll(b.dockerConfig(), 0o700); err != nil {
+		b.close()
+		return nil, err
+	}
+	logf("building the test images: %s in %d layers, and a variant with layer %d changed", cfg.sizeText, layerCount, changedLayer)
+	b.img, err = buildImages(ctx, filepath.Join(dir, "context"), cfg.size)
+	if err != nil {
+		b.close()
+		return nil, fmt.Errorf("building the test images: %w", err)
+	}
+	return b, nil
+}
+
+// close removes the images and stops the servers.
+func (b *bench) close() {
+	if b.img != nil {
+		b.img.remove()
+	}
+	if b.daemon != nil {
+		b.daemon.close()
+	}
+	b.world.close()
+}
+
+// runAll runs every scenario cfg.runs times, one run of each in turn, so
+// that a slow moment of the machine does not fall on one tool only.
+func (b *bench) runAll(ctx context.Context) error {
+	type step struct {
+		name string
+		run  func(context.Context) error
+	}
+	steps := []step{{"docker push", b.dockerPush}, {"skopeo copy", b.skopeoCopy}}
+	if b.peers.crane != "" {
+		steps = append(steps, step{"crane push", b.cranePush})
+	}
+	steps = append(steps, step{"docker charmcraft --image", b.pluginImage},
+		step{"docker charmcraft, one layer changed", b.pluginChanged})
+	if b.cfg.fileSize > 0 {
+		steps = append(steps, step{"file upload", b.fileUpload})
+	}
+	for run := 1; run <= b.cfg.runs; run++ {
+		logf("run %d of %d", run, b.cfg.runs)
+		for _, s := range steps {
+			if err := s.run(ctx); err != nil {
+				return fmt.Errorf("run %d of %d, %s: %w", run, b.cfg.runs, s.name, err)
+			}
+		}
+	}
+	return nil
+}
+
+// measureAs measures cmd and records the sample under name.
+func (b *bench) measureAs(name string, cmd *exec.Cmd) error {
+	s, err := b.measure(cmd)
+	if err != nil {
+		return err
+	}
+	b.record(name, s)
+	return nil
+}
+
+func (b *bench) record(name string, s sample) {
+	i := slices.IndexFunc(b.rows, func(r *scenario) bool { return r.Name == name })
+	if i < 0 {
+		b.rows = append(b.rows, &scenario{Name: name})
+		i = len(b.rows) - 1
+	}
+	b.rows[i].Runs = append(b.rows[i].Runs, s)
+	logf("  %-40s %6.2f s wall, %6.2f s CPU, %s sent", name, s.Wall.Seconds(), s.CPU.Seconds(), mib(s.BlobBytes+s.StorageBytes))
+}
+
+func (b *bench) dockerConfig() string { return filepath.Join(b.dir, "docker-config") }
+func (b *bench) cacheDir() string     { return filepath.Join(b.dir, "cache") }
+
+// docker runs the docker CLI with the bench's own config directory.
+func (b *bench) docker(ctx context.Context, args ...string) *exec.Cmd {
+	return command(ctx, []string{"DOCKER_CONFIG=" + b.dockerConfig()}, "docker", args...)
+}
+
+// plugin runs the plugin binary directly, so that its rusage is its own,
+// with its cache in cacheDir. CHARMCRAFT_CACHE_DIR names it; the user
+// cache directory is there too, for a plugin that only knows that one.
+func (b *bench) plugin(ctx context.Context, extraEnv []string, args ...string) *exec.Cmd {
+	env := append(b.world.pluginEnv(),
+		"DOCKER_CONFIG="+b.dockerConfig(),
+		"CHARMCRAFT_CACHE_DIR="+filepath.Join(b.cacheDir(), "charmcraft"),
+		"XDG_CACHE_HOME="+filepath.Join(b.cacheDir(), "xdg"))
+	return command(ctx, append(env, extraEnv...), b.cfg.plugin, args...)
+}
+
+// daemonSaves is how many image exports went through the daemon proxy.
+func (b *bench) daemonSaves() int64 {
+	if b.daemon == nil {
+		return -1
+	}
+	return b.daemon.saves.Load()
+}
+
+// viaDaemonProxy is the environment that sends a command's Docker API
+// calls through the counting daemon proxy (none when there is none).
+func (b *bench) viaDaemonProxy() []string {
+	if b.daemon == nil {
+		return nil
+	}
+	return []string{"DOCKER_HOST=unix://" + b.daemon.sock}
+}
+
+func logf(format string, args ...any) {
+	fmt.Fprintf(os.Stderr, "%s bench: %s\n", time.Now().Format("15:04:05"), fmt.Sprintf(format, args...))
+}

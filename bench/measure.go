@@ -1,0 +1,247 @@
+//go:build linux
+
+package main
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+)
+
+// sample is what one run of one command cost.
+type sample struct {
+	Wall      time.Duration `json:"wall_ns"`
+	CPU       time.Duration `json:"cpu_ns"`        // user+sys of the command and its children
+	DaemonCPU time.Duration `json:"daemon_cpu_ns"` // user+sys of dockerd meanwhile
+	MaxRSS    int64         `json:"max_rss_bytes"` // of the command's process (VmHWM)
+	BlobBytes int64         `json:"blob_bytes"`    // blob upload bodies the registry received
+	// StorageBytes and StorageTime are those of uploads to Charmhub
+	// storage, as the proxy saw them.
+	StorageBytes int64         `json:"storage_bytes"`
+	StorageTime  time.Duration `json:"storage_ns"`
+	// ImagePart is the plugin's time between getting registry
+	// credentials and asking for the image blob: the image's share.
+	ImagePart time.Duration `json:"image_part_ns,omitempty"`
+	// ImageSaves counts image exports asked of the daemon; -1 when not
+	// counted.
+	ImageSaves int64 `json:"image_saves"`
+	// ChangedLayerBytes and ConfigBytes are the sizes of the changed
+	// layer and config blobs of the pushed variant (one-layer-changed).
+	ChangedLayerBytes int64 `json:"changed_layer_bytes,omitempty"`
+	ConfigBytes       int64 `json:"config_bytes,omitempty"`
+}
+
+// command is one command to run, in the minimal environment plus env.
+func command(ctx context.Context, env []string, name string, args ...string) *exec.Cmd {
+	cmd := exec.CommandContext(ctx, name, args...)
+	cmd.Env = append(baseEnv(), env...)
+	return cmd
+}
+
+// baseEnv keeps only what a command needs from ours, so that a
+// developer's own CHARMCRAFT_* or proxy settings do not leak in.
+func baseEnv() []string {
+	var env []string
+	for _, k := range []string{"PATH", "HOME", "TMPDIR", "DOCKER_HOST"} {
+		if v, ok := os.LookupEnv(k); ok {
+			env = append(env, k+"="+v)
+		}
+	}
+	return env
+}
+
+// runQuiet runs an untimed command, failing with its output.
+func runQuiet(cmd *exec.Cmd) error {
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		return fmt.Errorf("%s: %w\n%s", describe(cmd), err, tail(string(out), 2000))
+	}
+	return nil
+}
+
+// measure runs cmd and samples its cost. A failed command is an error.
+func (b *bench) measure(cmd *exec.Cmd) (sample, error) {
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	b.world.proxy.reset()
+	viaProxy := b.daemon != nil && slices.Contains(cmd.Env, "DOCKER_HOST=unix://"+b.daemon.sock)
+	saves0 := b.daemonSaves()
+	d0 := daemonCPU()
+	wall, peak, err := runWatched(cmd)
+	s := sample{Wall: wall, DaemonCPU: daemonCPU() - d0, MaxRSS: peak}
+	if err != nil {
+		return s, fmt.Errorf("%s: %w\n%s", describe(cmd), err, tail(stdout.String()+stderr.String(), 2000))
+	}
+	if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
+		s.CPU = time.Duration(syscall.TimevalToNsec(ru.Utime) + syscall.TimevalToNsec(ru.Stime))
+	}
+	t := b.world.proxy.counted()
+	s.BlobBytes, s.StorageBytes, s.StorageTime, s.ImagePart = t.blobBytes, t.storageBytes, t.storageTime, t.imagePart
+	s.ImageSaves = -1
+	if viaProxy {
+		s.ImageSaves = b.daemonSaves() - saves0
+	}
+	return s, nil
+}
+
+// runWatched runs cmd and returns its wall time and peak RSS. The peak
+// is polled from /proc (VmHWM), not taken from rusage: after Go's
+// vfork and exec, ru_maxrss starts from the parent's peak, ours.
+func runWatched(cmd *exec.Cmd) (time.Duration, int64, error) {
+	start := time.Now()
+	if err := cmd.Start(); err != nil {
+		return 0, 0, err
+	}
+	done, peak := make(chan struct{}), make(chan int64, 1)
+	go func() { peak <- watchPeakRSS(cmd.Process.Pid, done) }()
+	err := cmd.Wait()
+	wall := time.Since(start)
+	close(done)
+	return wall, <-peak, err
+}
+
+// watchPeakRSS polls the peak RSS of process pid every few milliseconds
+// until done is closed, and returns the largest seen.
+func watchPeakRSS(pid int, done <-chan struct{}) int64 {
+	tick := time.NewTicker(2 * time.Millisecond)
+	defer tick.Stop()
+	var peak int64
+	status := fmt.Sprintf("/proc/%d/status", pid)
+	for {
+		peak = max(peak, vmHWM(status))
+		select {
+		case <-done:
+			return peak
+		case <-tick.C:
+		}
+	}
+}
+
+// vmHWM reads the VmHWM line of a /proc status file, in bytes; 0 once
+// the process has exited.
+func vmHWM(status string) int64 {
+	data, err := os.ReadFile(status)
+	if err != nil {
+		return 0
+	}
+	_, rest, ok := bytes.Cut(data, []byte("VmHWM:"))
+	if !ok {
+		return 0
+	}
+	line, _, _ := bytes.Cut(rest, []byte("\n"))
+	kb, _ := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(string(line)), " kB"), 10, 64)
+	return kb << 10
+}
+
+// describe names a command for messages, without its credentials.
+func describe(cmd *exec.Cmd) string {
+	args := slices.Clone(cmd.Args)
+	args[0] = filepath.Base(args[0])
+	for i, a := range args {
+		if i > 0 && args[i-1] == "--dest-creds" {
+			args[i] = "REDACTED"
+		}
+		if strings.HasPrefix(a, "Authorization:") {
+			args[i] = "Authorization: REDACTED"
+		}
+	}
+	return strings.Join(args, " ")
+}
+
+func tail(s string, n int) string {
+	s = strings.TrimSpace(s)
+	if len(s) > n {
+		return "..." + s[len(s)-n:]
+	}
+	return s
+}
+
+// clockTick is Linux's USER_HZ, the unit of CPU times in /proc.
+const clockTick = 10 * time.Millisecond
+
+// daemonCPU is the CPU time used so far by the processes named dockerd,
+// which do the work of `docker push` and of every image export.
+func daemonCPU() time.Duration {
+	var total time.Duration
+	pids, _ := filepath.Glob("/proc/[0-9]*/stat")
+	for _, p := range pids {
+		data, err := os.ReadFile(p)
+		if err != nil || !bytes.Contains(data, []byte("(dockerd)")) {
+			continue
+		}
+		// Fields after "(comm) ": state is the first, utime the 12th
+		// and stime the 13th.
+		f := strings.Fields(string(data[bytes.LastIndexByte(data, ')')+1:]))
+		if len(f) < 13 {
+			continue
+		}
+		u, _ := strconv.ParseInt(f[11], 10, 64)
+		st, _ := strconv.ParseInt(f[12], 10, 64)
+		total += time.Duration(u+st) * clockTick
+	}
+	return total
+}
+
+// summary is a scenario's runs in one line: medians, and the largest RSS.
+type summary struct {
+	Wall         time.Duration `json:"wall_ns"`
+	CPU          time.Duration `json:"cpu_ns"`
+	DaemonCPU    time.Duration `json:"daemon_cpu_ns"`
+	MaxRSS       int64         `json:"max_rss_bytes"`
+	BlobBytes    int64         `json:"blob_bytes"`
+	StorageBytes int64         `json:"storage_bytes"`
+	StorageTime  time.Duration `json:"storage_ns"`
+	ImagePart    time.Duration `json:"image_part_ns,omitempty"`
+	ImageSaves   int64         `json:"image_saves"`
+
+	ChangedLayerBytes int64 `json:"changed_layer_bytes,omitempty"`
+	ConfigBytes       int64 `json:"config_bytes,omitempty"`
+}
+
+func summarize(runs []sample) summary {
+	pick := func(f func(sample) int64) int64 {
+		v := make([]int64, len(runs))
+		for i, s := range runs {
+			v[i] = f(s)
+		}
+		return median(v)
+	}
+	rss, saves := int64(0), int64(-1)
+	for _, s := range runs {
+		rss, saves = max(rss, s.MaxRSS), max(saves, s.ImageSaves)
+	}
+	return summary{
+		Wall:         time.Duration(pick(func(s sample) int64 { return int64(s.Wall) })),
+		CPU:          time.Duration(pick(func(s sample) int64 { return int64(s.CPU) })),
+		DaemonCPU:    time.Duration(pick(func(s sample) int64 { return int64(s.DaemonCPU) })),
+		MaxRSS:       rss,
+		BlobBytes:    pick(func(s sample) int64 { return s.BlobBytes }),
+		StorageBytes: pick(func(s sample) int64 { return s.StorageBytes }),
+		StorageTime:  time.Duration(pick(func(s sample) int64 { return int64(s.StorageTime) })),
+		ImagePart:    time.Duration(pick(func(s sample) int64 { return int64(s.ImagePart) })),
+		ImageSaves:   saves,
+
+		ChangedLayerBytes: pick(func(s sample) int64 { return s.ChangedLayerBytes }),
+		ConfigBytes:       pick(func(s sample) int64 { return s.ConfigBytes }),
+	}
+}
+
+func median(v []int64) int64 {
+	if len(v) == 0 {
+		return 0
+	}
+	v = slices.Clone(v)
+	slices.Sort(v)
+	if n := len(v); n%2 == 0 {
+		return (v[n/2-1] + v[n/2]) / 2
+	}
+	return v[len(v)/2]
+}

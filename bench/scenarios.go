@@ -1,0 +1,201 @@
+//go:build linux
+
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/canonical/docker-charmcraft/charmhub"
+	"github.com/canonical/docker-charmcraft/registry"
+)
+
+// Scenario names: the rows of the table.
+const (
+	scDockerCold    = "docker push, cold"
+	scDockerWarm    = "docker push, warm"
+	scSkopeo        = "skopeo copy, cold"
+	scCrane         = "crane push (save tarball), cold"
+	scPluginCold    = "docker charmcraft, cold"
+	scPluginWarm    = "docker charmcraft, warm"
+	scPluginFresh   = "docker charmcraft, fresh cache"
+	scPluginChanged = "docker charmcraft, one layer changed"
+	scFilePlugin    = "file: docker charmcraft"
+	scFileCurl      = "file: curl -F"
+)
+
+// freshRepo adds a charm and returns the credentials of its empty image
+// repository.
+func (b *bench) freshRepo(ctx context.Context) (*charmhub.RegistryCredentials, error) {
+	return b.world.credentials(ctx, b.world.newCharm())
+}
+
+// dockerLogin stores creds for the proxy in the bench's docker config,
+// where docker push and crane find them.
+func (b *bench) dockerLogin(ctx context.Context, creds *charmhub.RegistryCredentials) error {
+	cmd := b.docker(ctx, "login", "-u", creds.Username, "--password-stdin", b.world.proxy.host)
+	cmd.Stdin = strings.NewReader(creds.Password)
+	return runQuiet(cmd)
+}
+
+// dockerPush pushes the base image to a fresh repository, then again.
+func (b *bench) dockerPush(ctx context.Context) error {
+	creds, err := b.freshRepo(ctx)
+	if err != nil {
+		return err
+	}
+	ref := creds.ImageName + ":bench"
+	if err := b.dockerLogin(ctx, creds); err != nil {
+		return err
+	}
+	if err := runQuiet(b.docker(ctx, "tag", b.img.base, ref)); err != nil {
+		return err
+	}
+	if err := b.measureAs(scDockerCold, b.docker(ctx, "push", "-q", ref)); err != nil {
+		return err
+	}
+	return b.measureAs(scDockerWarm, b.docker(ctx, "push", "-q", ref))
+}
+
+// skopeoCopy copies the base image from the daemon to a fresh repository.
+func (b *bench) skopeoCopy(ctx context.Context) error {
+	creds, err := b.freshRepo(ctx)
+	if err != nil {
+		return err
+	}
+	return b.measureAs(scSkopeo, command(ctx, nil, b.peers.skopeo, "--insecure-policy", "copy", "-q",
+		"--dest-tls-verify=false", "--dest-creds", creds.Username+":"+creds.Password,
+		"docker-daemon:"+b.img.base, "docker://"+creds.ImageName+":bench"))
+}
+
+// cranePush pushes a `docker save` tarball of the base image (made once,
+// not timed: crane cannot read the daemon) to a fresh repository.
+func (b *bench) cranePush(ctx context.Context) error {
+	if b.saveTar == "" {
+		tar := filepath.Join(b.dir, "image.tar")
+		if err := runQuiet(b.docker(ctx, "save", "-o", tar, b.img.base)); err != nil {
+			return err
+		}
+		b.saveTar = tar
+	}
+	creds, err := b.freshRepo(ctx)
+	if err != nil {
+		return err
+	}
+	if err := b.dockerLogin(ctx, creds); err != nil {
+		return err
+	}
+	return b.measureAs(scCrane, command(ctx, []string{"DOCKER_CONFIG=" + b.dockerConfig()},
+		b.peers.crane, "push", "--insecure", b.saveTar, creds.ImageName+":bench"))
+}
+
+// pluginImage uploads the base image to a fresh repository with an empty
+// cache (cold), again (warm, export counted), and again with the cache
+// deleted (fresh cache: the registry holds everything).
+func (b *bench) pluginImage(ctx context.Context) error {
+	args := []string{"upload-resource", b.world.newCharm(), imageRes, "--image=" + b.img.base}
+	if err := os.RemoveAll(b.cacheDir()); err != nil {
+		return err
+	}
+	if err := b.measureAs(scPluginCold, b.plugin(ctx, nil, args...)); err != nil {
+		return err
+	}
+	if err := b.measureAs(scPluginWarm, b.plugin(ctx, b.viaDaemonProxy(), args...)); err != nil {
+		return err
+	}
+	if err := os.RemoveAll(b.cacheDir()); err != nil {
+		return err
+	}
+	return b.measureAs(scPluginFresh, b.plugin(ctx, nil, args...))
+}
+
+// pluginChanged uploads the base image to a fresh repository (not timed),
+// then the variant, with the cache the first upload left.
+func (b *bench) pluginChanged(ctx context.Context) error {
+	charm := b.world.newCharm()
+	if err := os.RemoveAll(b.cacheDir()); err != nil {
+		return err
+	}
+	if err := runQuiet(b.plugin(ctx, nil, "upload-resource", charm, imageRes, "--image="+b.img.base)); err != nil {
+		return err
+	}
+	s, err := b.measure(b.plugin(ctx, nil, "upload-resource", charm, imageRes, "--image="+b.img.variant))
+	if err != nil {
+		return err
+	}
+	if s.ChangedLayerBytes, s.ConfigBytes, err = b.variantSizes(ctx, charm); err != nil {
+		return err
+	}
+	b.record(scPluginChanged, s)
+	return nil
+}
+
+// variantSizes reads the manifest the plugin pushed for the variant: the
+// sizes of its changed layer and of its config blob.
+func (b *bench) variantSizes(ctx context.Context, charm string) (layer, config int64, err error) {
+	d, err := b.world.lastImageDigest(charm)
+	if err != nil {
+		return 0, 0, err
+	}
+	creds, err := b.world.credentials(ctx, charm)
+	if err != nil {
+		return 0, 0, err
+	}
+	_, repo, _ := strings.Cut(creds.ImageName, "/")
+	rc, err := registry.New(b.world.reg.URL, repo, registry.WithBasicAuth(creds.Username, creds.Password))
+	if err != nil {
+		return 0, 0, err
+	}
+	_, body, err := rc.GetManifest(ctx, d)
+	if err != nil {
+		return 0, 0, err
+	}
+	var m struct {
+		Config struct{ Size int64 }
+		Layers []struct{ Size int64 }
+	}
+	if err := json.Unmarshal(body, &m); err != nil || len(m.Layers) != layerCount {
+		return 0, 0, fmt.Errorf("the variant's manifest %s has %d layers, not %d (%v)", d, len(m.Layers), layerCount, err)
+	}
+	return m.Layers[changedLayer].Size, m.Config.Size, nil
+}
+
+// fileUpload uploads the file resource with the plugin, then the same
+// file to the same storage endpoint with curl.
+func (b *bench) fileUpload(ctx context.Context) error {
+	if b.filePath == "" {
+		path := filepath.Join(b.dir, "resource.bin")
+		logf("writing a %s random file resource", b.cfg.fileSizeText)
+		if err := writeRandomFile(path, b.cfg.fileSize); err != nil {
+			return err
+		}
+		b.filePath, b.fileCharm = path, b.world.newCharm()
+	}
+	err := b.measureAs(scFilePlugin, b.plugin(ctx, nil, "upload-resource", b.fileCharm, fileRes, "--filepath="+b.filePath))
+	if err != nil {
+		return err
+	}
+	// -F sends the multipart form the plugin sends: the POST equivalent
+	// of `curl -T`, which storage does not take.
+	return b.measureAs(scFileCurl, command(ctx, nil, b.peers.curl, "-sS", "--fail", "--noproxy", "*",
+		"-o", "/dev/null", "-F", "binary=@"+b.filePath, "-H", "Authorization: Macaroon "+benchToken,
+		b.world.proxy.url+"/storage/unscanned-upload/"))
+}
+
+func writeRandomFile(path string, size int64) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	_, err = io.CopyN(f, rand.Reader, size)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}

@@ -1,0 +1,115 @@
+//go:build linux
+
+package main
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/canonical/docker-charmcraft/charmhub"
+	"github.com/canonical/docker-charmcraft/charmhub/charmhubtest"
+	"github.com/canonical/docker-charmcraft/registry/registrytest"
+)
+
+// benchToken is the bench account's Charmhub token.
+const benchToken = "macaroon-bench-0123456789"
+
+// Resource names of every bench charm.
+const (
+	imageRes = "my-image"
+	fileRes  = "my-file"
+)
+
+// world is the Charmhub test server and the registry that trusts it,
+// both reached through the counting proxy.
+type world struct {
+	hub    *charmhubtest.Server
+	reg    *registrytest.Registry
+	proxy  *countingProxy
+	client *charmhub.Client
+	charms int
+}
+
+func startWorld() (*world, error) {
+	hub, reg, err := charmhubtest.StartWithRegistry()
+	if err != nil {
+		return nil, fmt.Errorf("starting the Charmhub test server and registry: %w", err)
+	}
+	w := &world{hub: hub, reg: reg}
+	hub.SetReview(charmhubtest.ReviewConfig{}) // approved at the first poll
+	hub.AddAccount("bench", benchToken)
+	if w.proxy, err = startProxy(reg.URL, hub.URL()); err != nil {
+		w.close()
+		return nil, err
+	}
+	// Image names, and so every push, go through the proxy; the token
+	// realm and service stay those of the server.
+	hub.SetRegistryHost(w.proxy.host)
+	w.client, err = charmhub.New(charmhub.WithAPIURL(hub.APIURL()), charmhub.WithToken(benchToken))
+	if err != nil {
+		w.close()
+		return nil, err
+	}
+	return w, nil
+}
+
+func (w *world) close() {
+	if w.proxy != nil {
+		w.proxy.close()
+	}
+	w.reg.Close()
+	w.hub.Close()
+}
+
+// newCharm adds a charm of its own, so that its registry repositories
+// are empty and the credentials for them reach no other.
+func (w *world) newCharm() string {
+	w.charms++
+	name := fmt.Sprintf("bench-charm-%d", w.charms)
+	w.hub.AddCharm(charmhubtest.Charm{
+		Name: name, ID: fmt.Sprintf("bench-id-%d", w.charms), Owner: "bench",
+		Resources: []charmhubtest.ResourceSpec{
+			{Name: imageRes, Type: charmhubtest.TypeOCIImage},
+			{Name: fileRes, Type: charmhubtest.TypeFile},
+		},
+	})
+	return name
+}
+
+// credentials are the registry credentials of a charm's image resource,
+// as the plugin gets them.
+func (w *world) credentials(ctx context.Context, charm string) (*charmhub.RegistryCredentials, error) {
+	return w.client.UploadCredentials(ctx, charm, imageRes)
+}
+
+// pluginEnv points the plugin at the proxy.
+func (w *world) pluginEnv() []string {
+	return []string{
+		"CHARMCRAFT_STORE_API_URL=" + w.proxy.url + "/api",
+		"CHARMCRAFT_UPLOAD_URL=" + w.proxy.url + "/storage",
+		"CHARMCRAFT_REGISTRY_URL=" + w.proxy.url,
+		"CHARMCRAFT_AUTH=" + base64.StdEncoding.EncodeToString([]byte(benchToken)),
+	}
+}
+
+// lastImageDigest is the manifest digest named by the latest revision of
+// a charm's image resource: what the plugin pushed.
+func (w *world) lastImageDigest(charm string) (string, error) {
+	revs := w.hub.Revisions(charm, imageRes)
+	if len(revs) == 0 {
+		return "", fmt.Errorf("charm %s has no image revision", charm)
+	}
+	var blob struct{ ImageName string }
+	if err := json.Unmarshal(revs[len(revs)-1].Content, &blob); err != nil {
+		return "", fmt.Errorf("reading the image blob of charm %s: %w", charm, err)
+	}
+	_, d, ok := strings.Cut(blob.ImageName, "@")
+	if !ok {
+		return "", errors.New("the image blob names no digest")
+	}
+	return d, nil
+}
