@@ -145,11 +145,11 @@ func (c *Client) dischargeOnce(ctx context.Context, body map[string]string) (*ma
 		Discharge string `json:"discharge_macaroon"`
 	}
 	if err := json.Unmarshal(data, &answer); err != nil || answer.Discharge == "" {
-		return nil, errors.New("ubuntu One answered no discharge macaroon")
+		return nil, errors.New("the login service answered no discharge macaroon")
 	}
 	d, err := decodeMacaroon(answer.Discharge)
 	if err != nil {
-		return nil, fmt.Errorf("ubuntu One answered an invalid discharge macaroon: %w", err)
+		return nil, fmt.Errorf("the login service answered an invalid discharge macaroon: %w", err)
 	}
 	return d, nil
 }
@@ -250,7 +250,7 @@ func loginHost(loginURL string) string {
 
 // ErrTwoFactorRequired means the account needs a one-time password and
 // none was given.
-var ErrTwoFactorRequired = errors.New("ubuntu One asks for a one-time password")
+var ErrTwoFactorRequired = errors.New("the login service asks for a one-time password")
 
 // WithLoginURL sets the base URL of the login service that discharges
 // Charmhub's root macaroon; a trailing "/" is dropped. The default is

@@ -25,7 +25,7 @@ func openPTY(t *testing.T) (controller, terminal *os.File) {
 	if err != nil {
 		t.Skipf("no pseudo-terminal: %v", err)
 	}
-	t.Cleanup(func() { controller.Close() })
+	t.Cleanup(func() { _ = controller.Close() })
 	fd := int(controller.Fd())
 	if err := unix.IoctlSetPointerInt(fd, unix.TIOCSPTLCK, 0); err != nil {
 		t.Skipf("unlocking the pseudo-terminal: %v", err)
@@ -38,7 +38,7 @@ func openPTY(t *testing.T) (controller, terminal *os.File) {
 	if err != nil {
 		t.Skipf("opening the pseudo-terminal: %v", err)
 	}
-	t.Cleanup(func() { terminal.Close() })
+	t.Cleanup(func() { _ = terminal.Close() })
 	return controller, terminal
 }
 

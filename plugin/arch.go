@@ -118,7 +118,7 @@ func registryArchs(ctx context.Context, reg *registry.Client, d digest.Digest) (
 	if err != nil {
 		return nil, err
 	}
-	defer blob.Close()
+	defer func() { _ = blob.Close() }()
 	var cfg struct {
 		Architecture string `json:"architecture"`
 	}

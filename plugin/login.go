@@ -89,11 +89,11 @@ func readExported(env *cliEnv, path string) (string, error) {
 	if path == "-" {
 		r, source = env.dockerCli.In(), "the credentials read from stdin"
 	} else {
-		f, err := os.Open(path)
+		f, err := os.Open(path) //nolint:gosec // the user names the file to read
 		if err != nil {
 			return "", fmt.Errorf("--with-credentials %q: %w", path, errors.Unwrap(err))
 		}
-		defer f.Close()
+		defer func() { _ = f.Close() }()
 		r = f
 	}
 	data, err := io.ReadAll(io.LimitReader(r, limit+1))
@@ -134,13 +134,21 @@ func loginInteractively(ctx context.Context, env *cliEnv) (string, error) {
 	}
 	token, err := ch.Login(ctx, charmhub.LoginRequest{
 		Email: email, Password: password,
-		OTP:         func(ctx context.Context) (string, error) { return p.ask(ctx, "One-time password: ") },
+		OTP:         func(ctx context.Context) (string, error) { return askOTP(ctx, p) },
 		Description: clientDescription(),
 	})
 	if err != nil {
 		return "", explainLogin(err)
 	}
 	return token, nil
+}
+
+func askOTP(ctx context.Context, p *prompter) (string, error) {
+	otp, err := p.ask(ctx, "One-time password: ")
+	if err != nil {
+		return "", fmt.Errorf("reading the one-time password: %w", err)
+	}
+	return otp, nil
 }
 
 // clientDescription names this client in the account's list of tokens,
@@ -159,13 +167,13 @@ func explainLogin(err error) error {
 	var apiErr *charmhub.APIError
 	switch {
 	case errors.As(err, &le) && errors.Is(err, charmhub.ErrTwoFactorRequired):
-		return fmt.Errorf("Ubuntu One asks for a one-time password, and none was given (%s)", le)
+		return fmt.Errorf("Ubuntu One asks for a one-time password, and none was given (%w)", le)
 	case errors.As(err, &le) && strings.Contains(strings.ToLower(le.Code), "twofactor"):
-		return fmt.Errorf("Ubuntu One did not accept the one-time password (%s); try again with a fresh one", le)
+		return fmt.Errorf("Ubuntu One did not accept the one-time password (%w); try again with a fresh one", le)
 	case errors.As(err, &le) && le.StatusCode == 401:
-		return fmt.Errorf("Ubuntu One did not accept the email address and password (%s)", le)
+		return fmt.Errorf("Ubuntu One did not accept the email address and password (%w)", le)
 	case errors.As(err, &le):
-		return fmt.Errorf("Ubuntu One refused the login (%s)", le)
+		return fmt.Errorf("Ubuntu One refused the login (%w)", le)
 	case errors.Is(err, charmhub.ErrUnauthorized) && errors.As(err, &apiErr):
 		return fmt.Errorf("Charmhub did not accept the credentials (%s): they are invalid or expired; log in again, or export fresh ones with `charmcraft login --export=FILE`", apiErr.Details())
 	case errors.As(err, &apiErr):

@@ -20,7 +20,7 @@ registry. Credentials in CHARMCRAFT_AUTH are not stored, so logout refuses to
 run while it is set: unset it to stop using them.`,
 		Example: `  docker charmcraft logout`,
 		Args:    cli.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
+		RunE: func(*cobra.Command, []string) error {
 			return runLogout(newEnv(dockerCli, false))
 		},
 	}

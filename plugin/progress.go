@@ -66,7 +66,7 @@ func (e *cliEnv) progressWriter() (w io.Writer, tty bool, width int) {
 
 // bar is the bar and counts of docker's own progress lines.
 func bar(done, total int64, start time.Time, width int) string {
-	return jsonmessage.RenderTUIProgress(jsonstream.Progress{Current: done, Total: total, Start: start.Unix()}, uint16(min(width, 1<<15)))
+	return jsonmessage.RenderTUIProgress(jsonstream.Progress{Current: done, Total: total, Start: start.Unix()}, uint16(min(width, 1<<15))) //nolint:gosec // clamped to fit
 }
 
 // fileProgress shows the upload of one file:
@@ -155,8 +155,10 @@ func (e *cliEnv) layerProgress() func(manifest.Event) {
 }
 
 func newLayerProgress(w io.Writer, tty bool, width int) *layerProgress {
-	return &layerProgress{w: w, tty: tty, width: width, lines: map[string]string{},
-		starts: map[string]time.Time{}, state: map[string]manifest.EventKind{}}
+	return &layerProgress{
+		w: w, tty: tty, width: width, lines: map[string]string{},
+		starts: map[string]time.Time{}, state: map[string]manifest.EventKind{},
+	}
 }
 
 func (p *layerProgress) event(ev manifest.Event) {

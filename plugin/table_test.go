@@ -16,8 +16,15 @@ func TestHumanSize(t *testing.T) {
 		in   int64
 		want string
 	}{
-		{0, "0B"}, {50, "50B"}, {1023, "1023B"}, {1024, "1.0K"}, {5000, "4.9K"},
-		{876543, "856.0K"}, {34450520, "32.9M"}, {1 << 30, "1.0G"}, {5 << 40, "5.0T"},
+		{0, "0B"},
+		{50, "50B"},
+		{1023, "1023B"},
+		{1024, "1.0K"},
+		{5000, "4.9K"},
+		{876543, "856.0K"},
+		{34450520, "32.9M"},
+		{1 << 30, "1.0G"},
+		{5 << 40, "5.0T"},
 	}
 	for _, tt := range tests {
 		if got := humanSize(tt.in); got != tt.want {
@@ -43,9 +50,12 @@ func TestGroupByRevision(t *testing.T) {
 	// charmcraft's test_resources_ordered_and_grouped, plus a resource
 	// without a revision.
 	in := []charmhub.Resource{
-		{Name: "bbb-resource", Revision: 2}, {Name: "ccc-resource", Revision: 1},
-		{Name: "bbb-resource", Revision: 3}, {Name: "zzz-resource"},
-		{Name: "aaa-resource", Revision: 2}, {Name: "bbb-resource", Revision: 5},
+		{Name: "bbb-resource", Revision: 2},
+		{Name: "ccc-resource", Revision: 1},
+		{Name: "bbb-resource", Revision: 3},
+		{Name: "zzz-resource"},
+		{Name: "aaa-resource", Revision: 2},
+		{Name: "bbb-resource", Revision: 5},
 	}
 	var b bytes.Buffer
 	tw := newTable(&b)

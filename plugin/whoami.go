@@ -93,8 +93,10 @@ func (p packageRef) String() string {
 // describeAccount is what charmcraft's whoami shows, as JSON and as lines
 // of text.
 func describeAccount(w *charmhub.Whoami) (account, []string) {
-	a := account{Logged: true, Name: w.Account.DisplayName, Username: w.Account.Username, ID: w.Account.ID,
-		Permissions: w.Permissions, Channels: w.Channels}
+	a := account{
+		Logged: true, Name: w.Account.DisplayName, Username: w.Account.Username, ID: w.Account.ID,
+		Permissions: w.Permissions, Channels: w.Channels,
+	}
 	for _, p := range w.Packages {
 		ref := packageRef{Name: p.Name}
 		if p.Name == "" {

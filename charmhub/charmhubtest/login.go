@@ -232,7 +232,7 @@ func (s *Server) verifyLogin(root, discharge *macaroon.Macaroon) (string, error)
 func parseExchangeHeader(h string) (root, discharge *macaroon.Macaroon, err error) {
 	rest, ok := strings.CutPrefix(h, "Macaroon ")
 	if !ok {
-		return nil, nil, errors.New("expected Authorization: Macaroon root=..., discharge=...")
+		return nil, nil, errors.New("the Authorization header must be: Macaroon root=<root>, discharge=<discharge>")
 	}
 	fields := map[string]string{}
 	for part := range strings.SplitSeq(rest, ",") {
