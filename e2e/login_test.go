@@ -307,3 +307,16 @@ func TestLoginAndLogoutRefuseWhileCharmcraftAuthIsSet(t *testing.T) {
 		t.Errorf("whoami with CHARMCRAFT_AUTH: %s", res)
 	}
 }
+
+// TestLoginDebugShowsNoSecret logs every request of the login flow: the
+// password, the macaroons and the token must not be among them.
+func TestLoginDebugShowsNoSecret(t *testing.T) {
+	w := newWorld(t)
+	u := newUserConfig(t, w)
+	res := u.run(t, bobEmail+"\n"+bobPassword+"\n"+bobOTP+"\n", nil, "login", "--debug")
+	if res.code != 0 || !strings.Contains(res.stderr, "/v1/tokens/usso/exchange") || !strings.Contains(res.stderr, "/api/v2/tokens/discharge") {
+		t.Fatalf("login --debug should log the requests of the flow: %s", res)
+	}
+	_, token := u.stored(t)
+	noSecrets(t, res, bobPassword, bobOTP, token, "root=", "discharge=")
+}
