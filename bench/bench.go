@@ -77,7 +77,7 @@ func (b *bench) runAll(ctx context.Context) error {
 		name string
 		run  func(context.Context) error
 	}
-	steps := []step{{"docker push", b.dockerPush}, {"skopeo copy", b.skopeoCopy}}
+	steps := []step{{"docker save", b.dockerSave}, {"docker push", b.dockerPush}, {"skopeo copy", b.skopeoCopy}}
 	if b.peers.crane != "" {
 		steps = append(steps, step{"crane push", b.cranePush})
 	}

@@ -70,7 +70,10 @@ func runQuiet(cmd *exec.Cmd) error {
 // measure runs cmd and samples its cost. A failed command is an error.
 func (b *bench) measure(cmd *exec.Cmd) (sample, error) {
 	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if cmd.Stdout == nil {
+		cmd.Stdout = &stdout
+	}
+	cmd.Stderr = &stderr
 	b.world.proxy.reset()
 	viaProxy := b.daemon != nil && slices.Contains(cmd.Env, "DOCKER_HOST=unix://"+b.daemon.sock)
 	saves0 := b.daemonSaves()

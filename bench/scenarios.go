@@ -18,6 +18,7 @@ import (
 
 // Scenario names: the rows of the table.
 const (
+	scSave          = "docker save > /dev/null (floor)"
 	scDockerCold    = "docker push, cold"
 	scDockerWarm    = "docker push, warm"
 	scSkopeo        = "skopeo copy, cold"
@@ -42,6 +43,19 @@ func (b *bench) dockerLogin(ctx context.Context, creds *charmhub.RegistryCredent
 	cmd := b.docker(ctx, "login", "-u", creds.Username, "--password-stdin", b.world.proxy.host)
 	cmd.Stdin = strings.NewReader(creds.Password)
 	return runQuiet(cmd)
+}
+
+// dockerSave exports the base image to /dev/null: what every upload from
+// the daemon pays first, so the floor of the cold uploads' wall times.
+func (b *bench) dockerSave(ctx context.Context) error {
+	null, err := os.OpenFile(os.DevNull, os.O_WRONLY, 0)
+	if err != nil {
+		return err
+	}
+	defer func() { _ = null.Close() }()
+	cmd := b.docker(ctx, "save", b.img.base)
+	cmd.Stdout = null
+	return b.measureAs(scSave, cmd)
 }
 
 // dockerPush pushes the base image to a fresh repository, then again.

@@ -63,6 +63,13 @@ func coldRatios(get lookup) []ratio {
 		}
 		out = append(out, x)
 	}
+	if floor, ok := get(scSave); ok {
+		if sk, ok := get(scSkopeo); ok && sk.Wall > 0 {
+			v := floor.Wall.Seconds() / sk.Wall.Seconds()
+			out = append(out, ratio{Name: "floor: docker save alone / " + scSkopeo + " (wall)", Value: v,
+				Display: fmt.Sprintf("%.2f (no cold upload from the daemon can go under it)", v)})
+		}
+	}
 	return out
 }
 
