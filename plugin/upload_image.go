@@ -91,41 +91,6 @@ func resolveImage(ctx context.Context, env *cliEnv, reg *registry.Client, out *r
 	return pushLocalImage(ctx, env, reg, out, img)
 }
 
-// pushLocalImage streams the image out of the daemon into the registry
-// and returns the digest of the manifest pushed.
-func pushLocalImage(ctx context.Context, env *cliEnv, reg *registry.Client, out *resultWriter, img *localImage) (digest.Digest, error) {
-	save, err := env.dockerCli.Client().ImageSave(ctx, []string{img.ID})
-	if err != nil {
-		return "", daemonError(err)
-	}
-	defer save.Close()
-	diffIDs := make([]digest.Digest, len(img.DiffIDs))
-	for i, d := range img.DiffIDs {
-		diffIDs[i] = digest.Digest(d)
-	}
-	res, err := manifest.Build(ctx, save, blobStore{reg}, manifest.WithImage(digest.Digest(img.ID), diffIDs), manifest.WithProgress(env.layerProgress()))
-	if err != nil {
-		return "", fmt.Errorf("exporting image %s from the Docker daemon: %w", img.ID, err)
-	}
-	exists, err := reg.ManifestExists(ctx, res.Digest)
-	if err != nil {
-		return "", fmt.Errorf("asking Canonical's registry for %s: %w", res.Digest, err)
-	}
-	if exists {
-		out.info("Image already in Canonical's registry, remote digest: %s", res.Digest)
-		return res.Digest, nil
-	}
-	got, err := reg.PushManifest(ctx, res.MediaType, res.Manifest)
-	if err != nil {
-		return "", fmt.Errorf("pushing the image manifest to Canonical's registry: %w", err)
-	}
-	if got != res.Digest {
-		return "", fmt.Errorf("Canonical's registry stored the manifest as %s, but its digest is %s", got, res.Digest)
-	}
-	out.info("Image uploaded, new remote digest: %s", res.Digest)
-	return res.Digest, nil
-}
-
 // blobStore adapts the registry client to what manifest.Build needs.
 type blobStore struct{ *registry.Client }
 
