@@ -98,7 +98,7 @@ func debianArch() string {
 func TestArchImage(t *testing.T) {
 	needDocker(t)
 	w := newWorld(t)
-	id := buildImage(t, 71, layerSpec{1000, true})
+	id := buildImage(t, 71, layerSpec{size: 1000, random: true})
 
 	res, remote := w.uploadImage(t, id)
 	if res.code != 0 || remote == "" {

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 // needDocker skips the test when no Docker daemon answers, unless
@@ -31,6 +32,8 @@ func needDocker(t *testing.T) {
 type layerSpec struct {
 	size   int
 	random bool
+	// variant changes the content (not the size) of an otherwise equal layer.
+	variant uint64
 }
 
 // buildImage builds a FROM scratch image with one layer per spec, on the
@@ -41,10 +44,17 @@ func buildImage(t *testing.T, seed uint64, layers ...layerSpec) string {
 	dir := t.TempDir()
 	var df strings.Builder
 	df.WriteString("FROM scratch\n")
-	rng := rand.New(rand.NewPCG(seed, 42))
+	// Fixed times: the same specs give the same layers (diff IDs) in
+	// every build, so images can share layers.
+	mtime := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	for i, l := range layers {
 		name := fmt.Sprintf("layer%d.bin", i)
-		if err := os.WriteFile(filepath.Join(dir, name), content(rng, l), 0o644); err != nil {
+		rng := rand.New(rand.NewPCG(seed, uint64(i)<<32|l.variant))
+		path := filepath.Join(dir, name)
+		if err := os.WriteFile(path, content(rng, l), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Chtimes(path, mtime, mtime); err != nil {
 			t.Fatal(err)
 		}
 		fmt.Fprintf(&df, "COPY %s /%s\n", name, name)

@@ -45,7 +45,7 @@ func (w *world) storedImageName(t *testing.T) string {
 func TestUploadImageFromDaemon(t *testing.T) {
 	needDocker(t)
 	w := newWorld(t)
-	id := buildImage(t, 1, layerSpec{2 << 20, true}, layerSpec{2 << 20, false}, layerSpec{10, false})
+	id := buildImage(t, 1, layerSpec{size: 2 << 20, random: true}, layerSpec{size: 2 << 20, random: false}, layerSpec{size: 10, random: false})
 	hex := strings.TrimPrefix(id, "sha256:")
 
 	res, remote := w.uploadImage(t, hex[:12])
@@ -103,7 +103,7 @@ func TestUploadImageFromDaemon(t *testing.T) {
 func TestUploadImagePullsBack(t *testing.T) {
 	needDocker(t)
 	w := newWorld(t)
-	id := buildImage(t, 2, layerSpec{1 << 20, true}, layerSpec{1 << 20, false})
+	id := buildImage(t, 2, layerSpec{size: 1 << 20, random: true}, layerSpec{size: 1 << 20, random: false})
 	res, remote := w.uploadImage(t, id)
 	if res.code != 0 || remote == "" {
 		t.Fatalf("%s", res)
@@ -142,7 +142,7 @@ func TestUploadImagePullsBack(t *testing.T) {
 func TestUploadImageByRepoDigest(t *testing.T) {
 	needDocker(t)
 	w := newWorld(t)
-	id := buildImage(t, 3, layerSpec{1 << 20, false})
+	id := buildImage(t, 3, layerSpec{size: 1 << 20, random: false})
 	other := startPlainRegistry(t)
 	ref := other + "/some/app:v1"
 	for _, args := range [][]string{{"tag", id, ref}, {"push", ref}} {
@@ -170,7 +170,7 @@ func TestUploadImageByRepoDigest(t *testing.T) {
 
 func TestUploadImageRefused(t *testing.T) {
 	needDocker(t)
-	id := buildImage(t, 4, layerSpec{1000, false})
+	id := buildImage(t, 4, layerSpec{size: 1000, random: false})
 	absent := "sha256:" + strings.Repeat("0123456789abcdef", 4)
 	noDaemon := "DOCKER_HOST=unix:///nonexistent/docker.sock"
 	tests := []struct {
@@ -225,7 +225,7 @@ func TestUploadImageRefused(t *testing.T) {
 func TestUploadImageJSON(t *testing.T) {
 	needDocker(t)
 	w := newWorld(t)
-	id := buildImage(t, 5, layerSpec{1000, false})
+	id := buildImage(t, 5, layerSpec{size: 1000, random: false})
 	w.hub.SetReview(charmhubtest.ReviewConfig{ScanningPolls: 1})
 	res := dockerCmd(t, w.env(ownerToken), "charmcraft", "upload-resource", "my-charm", "my-image", "--image", id, "--format", "json")
 	if res.code != 0 || strings.TrimSpace(res.stdout) != `{"revision":1}` {

@@ -20,6 +20,9 @@ const (
 type world struct {
 	hub *charmhubtest.Server
 	reg *registrytest.Registry
+	// cacheDir is the plugin's layer cache: one per world, so that tests
+	// do not see each other's pushes.
+	cacheDir string
 }
 
 func newWorld(t *testing.T) *world {
@@ -46,7 +49,7 @@ func newWorld(t *testing.T) *world {
 		Resources: []charmhubtest.ResourceSpec{{Name: "img", Type: charmhubtest.TypeOCIImage}},
 	})
 	hub.AddCharm(charmhubtest.Charm{Name: "bare-charm", ID: "charm-id-bare", Owner: "alice"})
-	return &world{hub: hub, reg: reg}
+	return &world{hub: hub, reg: reg, cacheDir: t.TempDir()}
 }
 
 // env is the environment that points the plugin at this world, with the
@@ -57,6 +60,7 @@ func (w *world) env(token string, extra ...string) []string {
 		"CHARMCRAFT_UPLOAD_URL=" + w.hub.StorageURL(),
 		"CHARMCRAFT_REGISTRY_URL=" + w.reg.URL,
 		"CHARMCRAFT_REVIEW_TIMEOUT=3s",
+		"CHARMCRAFT_CACHE_DIR=" + w.cacheDir,
 	}
 	if token != "" {
 		env = append(env, "CHARMCRAFT_AUTH="+exportedAuth(token, false))
