@@ -53,6 +53,8 @@ fi
 
 echo "Building the plugin and the Charmhub sandbox..."
 go build -o "$work/charmhub-sandbox" ./cmd/charmhub-sandbox
+# The demo's pushes must not fill (or use) the user's own layer cache.
+export CHARMCRAFT_CACHE_DIR="$work/cache"
 if [ "${DEMO_USE_INSTALLED:-0}" = 1 ] && [ $have_cli = 1 ] && docker charmcraft --version >/dev/null 2>&1; then
 	echo "Using the installed plugin: $(docker charmcraft --version)"
 else
