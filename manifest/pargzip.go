@@ -55,15 +55,16 @@ func (p parallelGzip) Compress(dst io.Writer, src io.Reader) error {
 	if _, err := dst.Write(gzipHeader); err != nil {
 		return err
 	}
-	ordered := make(chan *block, 2*p.workers) // every block, in input order
-	jobs := make(chan *block, 2*p.workers)
+	ordered := make(chan *block, p.workers) // every block, in input order
+	jobs := make(chan *block, p.workers)
 	var wg sync.WaitGroup
 	for range p.workers {
 		wg.Go(func() { deflateBlocks(p.level, jobs) })
 	}
-	sp := splitter{blockSize: p.blockSize, quit: make(chan struct{})}
+	pool := &sync.Pool{New: func() any { return &block{in: make([]byte, p.blockSize)} }}
+	sp := splitter{blockSize: p.blockSize, quit: make(chan struct{}), pool: pool}
 	go sp.run(src, ordered, jobs)
-	werr := writeBlocks(dst, ordered)
+	werr := writeBlocks(dst, ordered, pool)
 	if werr != nil {
 		close(sp.quit)
 		for range ordered { // until the splitter is done
@@ -111,7 +112,9 @@ func deflateBlocks(level int, jobs <-chan *block) {
 	}
 }
 
-func writeBlocks(dst io.Writer, ordered <-chan *block) error {
+// writeBlocks writes the blocks' output in order, and gives each block
+// back to the pool once written: at most a few blocks are ever allocated.
+func writeBlocks(dst io.Writer, ordered <-chan *block, pool *sync.Pool) error {
 	for b := range ordered {
 		<-b.done
 		if b.err != nil {
@@ -120,6 +123,7 @@ func writeBlocks(dst io.Writer, ordered <-chan *block) error {
 		if _, err := dst.Write(b.out.Bytes()); err != nil {
 			return err
 		}
+		pool.Put(b)
 	}
 	return nil
 }
@@ -129,6 +133,7 @@ func writeBlocks(dst io.Writer, ordered <-chan *block) error {
 type splitter struct {
 	blockSize int
 	quit      chan struct{}
+	pool      *sync.Pool
 	crc       uint32
 	size      int64
 	err       error
@@ -139,18 +144,20 @@ func (s *splitter) run(src io.Reader, ordered, jobs chan<- *block) {
 	defer close(jobs)
 	var prev *block
 	for {
-		buf := make([]byte, s.blockSize)
-		n, err := io.ReadFull(src, buf)
+		next := s.pool.Get().(*block)
+		n, err := io.ReadFull(src, next.in[:cap(next.in)])
 		eof := errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF)
 		if err != nil && !eof {
 			s.err = err
 			return
 		}
-		s.crc = crc32.Update(s.crc, crc32.IEEETable, buf[:n])
+		next.in = next.in[:n]
+		next.out.Reset()
+		next.dict, next.last, next.err, next.done = next.dict[:0], false, nil, make(chan struct{})
+		s.crc = crc32.Update(s.crc, crc32.IEEETable, next.in)
 		s.size += int64(n)
-		next := &block{in: buf[:n], done: make(chan struct{})}
 		if prev != nil {
-			next.dict = bytes.Clone(prev.in[max(0, len(prev.in)-dictSize):])
+			next.dict = append(next.dict[:0], prev.in[max(0, len(prev.in)-dictSize):]...)
 			prev.last = eof && n == 0
 			if !s.send(prev, ordered, jobs) || prev.last {
 				return
