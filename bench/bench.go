@@ -38,7 +38,7 @@ type scenario struct {
 
 func newBench(ctx context.Context, cfg config, p peers, dir string) (*bench, error) {
 	b := &bench{cfg: cfg, started: time.Now(), peers: p, dir: dir}
-	b.machine = machineInfo(ctx, p)
+	b.machine = machineInfo(ctx, cfg.plugin, p)
 	var err error
 	if b.world, err = startWorld(); err != nil {
 		return nil, err

@@ -5,6 +5,7 @@ package main
 import (
 	"bufio"
 	"context"
+	"encoding/json"
 	"fmt"
 	"os"
 	"os/exec"
@@ -24,7 +25,7 @@ type machine struct {
 	DockerServer  string `json:"docker_server"`
 	StorageDriver string `json:"storage_driver"`
 	Go            string `json:"go"`
-	Plugin        string `json:"plugin_commit"`
+	Plugin        string `json:"plugin_version"`
 	Skopeo        string `json:"skopeo"`
 	Crane         string `json:"crane,omitempty"`
 	Curl          string `json:"curl"`
@@ -32,7 +33,7 @@ type machine struct {
 	LoadAvgEnd    string `json:"loadavg_at_end"`
 }
 
-func machineInfo(ctx context.Context, p peers) machine {
+func machineInfo(ctx context.Context, plugin string, p peers) machine {
 	m := machine{
 		CPUModel: procField("/proc/cpuinfo", "model name", ":"),
 		Cores:    runtime.NumCPU(),
@@ -45,7 +46,7 @@ func machineInfo(ctx context.Context, p peers) machine {
 	m.DockerClient = output(ctx, "docker", "version", "--format", "{{.Client.Version}}")
 	m.DockerServer = output(ctx, "docker", "version", "--format", "{{.Server.Version}} (API {{.Server.APIVersion}})")
 	m.StorageDriver = output(ctx, "docker", "info", "--format", "{{.Driver}}")
-	m.Plugin = output(ctx, "git", "describe", "--always", "--dirty")
+	m.Plugin = pluginVersion(ctx, plugin)
 	m.Skopeo = output(ctx, p.skopeo, "--version")
 	m.Curl = firstWords(output(ctx, p.curl, "--version"), 2)
 	if p.crane != "" {
@@ -119,4 +120,15 @@ func busy(m machine) bool {
 func firstWords(s string, n int) string {
 	f := strings.Fields(s)
 	return strings.Join(f[:min(n, len(f))], " ")
+}
+
+// pluginVersion is the version the plugin binary reports: the commit it
+// was built from, "-dirty" when the tree had changes.
+func pluginVersion(ctx context.Context, plugin string) string {
+	out, err := exec.CommandContext(ctx, plugin, "docker-cli-plugin-metadata").Output()
+	var meta struct{ Version string }
+	if err != nil || json.Unmarshal(out, &meta) != nil || meta.Version == "" {
+		return "unknown"
+	}
+	return meta.Version
 }

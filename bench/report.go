@@ -87,7 +87,7 @@ func (r *report) print(out io.Writer) error {
 	w.printf("File resource: %s. Runs: %d (medians; peak RSS is the largest). Review delay: none.\n", s.FileSize, s.Runs)
 	w.printf("Machine: %s, %d cores, %s RAM, %s, kernel %s; load average at start %s, at end %s.\n",
 		m.CPUModel, m.Cores, m.Memory, m.OS, m.Kernel, m.LoadAvg, m.LoadAvgEnd)
-	w.printf("Docker: CLI %s, daemon %s, storage driver %s. %s; plugin at %s.\n",
+	w.printf("Docker: CLI %s, daemon %s, storage driver %s. %s; plugin version %s.\n",
 		m.DockerClient, m.DockerServer, m.StorageDriver, m.Go, m.Plugin)
 	w.printf("Peers: %s; crane %s; %s.\n\n", m.Skopeo, orNone(m.Crane), m.Curl)
 	w.table([]string{"scenario", "wall", "CPU", "dockerd CPU", "peak RSS", "bytes sent", "notes"}, r.tableRows())
