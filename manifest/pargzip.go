@@ -16,8 +16,9 @@ import (
 // DefaultBlockSize is the block size of Build's default compressor: big
 // enough that the 5-byte sync flush between blocks and the restart of
 // match finding cost nothing measurable, small enough that the blocks in
-// flight stay a few MiB.
-const DefaultBlockSize = 1 << 20
+// flight stay a few MiB (with 1 MiB blocks a 300 MB push peaked at 54 MB
+// of RSS, with 512 KiB at 39 MB).
+const DefaultBlockSize = 512 << 10
 
 // dictSize is deflate's window: how far back a block may refer.
 const dictSize = 32 << 10

@@ -16,7 +16,16 @@ import (
 // version is set at build time with -ldflags "-X main.version=...".
 var version = ""
 
+// memoryLimit is the heap the plugin aims to stay under, unless GOMEMLIMIT
+// says otherwise: pushes stream through bounded buffers (about 25 MB live
+// on two cores), so collecting a little earlier keeps the RSS flat at any
+// image size.
+const memoryLimit = 48 << 20
+
 func main() {
+	if os.Getenv("GOMEMLIMIT") == "" {
+		debug.SetMemoryLimit(memoryLimit)
+	}
 	if cliplugin.RunningStandalone() {
 		os.Args = plugin.StandaloneArgs(os.Args)
 	}
