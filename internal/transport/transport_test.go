@@ -1,0 +1,147 @@
+package transport_test
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/canonical/docker-charmcraft/internal/transport"
+)
+
+const stall = 300 * time.Millisecond
+
+// slowReader gives n bytes, a chunk every pause.
+type slowReader struct {
+	n, chunk int
+	pause    time.Duration
+}
+
+func (r *slowReader) Read(p []byte) (int, error) {
+	if r.n == 0 {
+		return 0, io.EOF
+	}
+	time.Sleep(r.pause)
+	k := min(len(p), r.chunk, r.n)
+	r.n -= k
+	return k, nil
+}
+
+func send(t *testing.T, url string, body io.Reader) (string, error) {
+	t.Helper()
+	method := http.MethodGet
+	if body != nil {
+		method = http.MethodPut
+	}
+	req, err := http.NewRequestWithContext(t.Context(), method, url, body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := &http.Client{Transport: transport.New(stall)}
+	resp, err := c.Do(req)
+	if err != nil {
+		return "", err
+	}
+	defer resp.Body.Close()
+	data, err := io.ReadAll(resp.Body)
+	return string(data), err
+}
+
+// hang waits until the client is gone, or long after it should be.
+func hang(r *http.Request) {
+	select {
+	case <-r.Context().Done():
+	case <-time.After(10 * stall):
+	}
+}
+
+func isTimeout(err error) bool {
+	var ne net.Error
+	return errors.As(err, &ne) && ne.Timeout()
+}
+
+// TestStallsFail checks every way a server can go silent ends in a
+// timeout soon after the stall limit.
+func TestStallsFail(t *testing.T) {
+	tests := []struct {
+		name    string
+		handler http.HandlerFunc
+		body    io.Reader
+	}{
+		{"no answer", func(_ http.ResponseWriter, r *http.Request) { hang(r) }, nil},
+		{"body stalls", func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Length", "100")
+			_, _ = io.WriteString(w, "half")
+			w.(http.Flusher).Flush()
+			hang(r)
+		}, nil},
+		{"upload not read", func(http.ResponseWriter, *http.Request) { time.Sleep(3 * stall) }, bytes.NewReader(make([]byte, 64<<20))},
+		{"no answer after upload", func(_ http.ResponseWriter, r *http.Request) {
+			_, _ = io.Copy(io.Discard, r.Body)
+			hang(r)
+		}, strings.NewReader("some bytes")},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			srv := httptest.NewServer(tt.handler)
+			t.Cleanup(srv.Close)
+			start := time.Now()
+			_, err := send(t, srv.URL, tt.body)
+			took := time.Since(start)
+			if err == nil || !isTimeout(err) {
+				t.Fatalf("got %v, want a timeout", err)
+			}
+			if !strings.Contains(err.Error(), "no progress for 300ms") && !strings.Contains(err.Error(), "timeout awaiting response headers") {
+				t.Errorf("error %q does not say the connection stalled", err)
+			}
+			if took > 5*stall {
+				t.Errorf("took %s to notice a %s stall", took, stall)
+			}
+		})
+	}
+}
+
+// TestLongTransfersAreNotCapped moves bytes for several stall periods,
+// up and down, a little at a time.
+func TestLongTransfersAreNotCapped(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		n, _ := io.Copy(io.Discard, r.Body)
+		w.(http.Flusher).Flush()
+		for range 8 {
+			_, _ = io.WriteString(w, "x")
+			w.(http.Flusher).Flush()
+			time.Sleep(stall / 3)
+		}
+		_, _ = fmt.Fprint(w, n)
+	}))
+	t.Cleanup(srv.Close)
+	start := time.Now()
+	got, err := send(t, srv.URL, &slowReader{n: 8 << 10, chunk: 1 << 10, pause: stall / 3})
+	if err != nil {
+		t.Fatalf("a slow but moving transfer failed after %s: %v", time.Since(start), err)
+	}
+	if got != "xxxxxxxx8192" {
+		t.Errorf("body %q", got)
+	}
+	if took := time.Since(start); took < 3*stall {
+		t.Errorf("took %s: the test did not outlast the stall limit", took)
+	}
+}
+
+// TestDefaults checks the limits a caller gets without asking.
+func TestDefaults(t *testing.T) {
+	tr := transport.New(0)
+	if tr.ResponseHeaderTimeout != transport.DefaultStallTimeout || tr.TLSHandshakeTimeout != transport.TLSHandshakeTimeout ||
+		tr.DialContext == nil || tr.Proxy == nil {
+		t.Errorf("transport %+v", tr)
+	}
+	if tr.TLSClientConfig != nil && tr.TLSClientConfig.InsecureSkipVerify {
+		t.Error("TLS verification is off")
+	}
+}
