@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -24,6 +25,9 @@ type Client struct {
 	hc                 *http.Client
 	schedule           []time.Duration
 	log                *debugLog
+
+	mu   sync.Mutex
+	sent map[string]sentContent // by upload id
 }
 
 // New returns a Client configured by opts.
@@ -58,6 +62,7 @@ func (c *Client) wrap(o *options) *http.Client {
 		rt = &debugTransport{inner: rt, log: c.log}
 	}
 	hc.Transport = &retryTransport{inner: rt, attempts: o.attempts, baseDelay: o.baseDelay, log: c.log}
+	hc.CheckRedirect = redirectPolicy(hc.CheckRedirect)
 	return &hc
 }
 
@@ -100,14 +105,11 @@ func (c *Client) newRequest(ctx context.Context, method, u string, body any) (*h
 
 // do sends req and decodes a JSON answer into v, unless v is nil.
 func (c *Client) do(req *http.Request, v any) error {
-	resp, err := c.hc.Do(req)
+	resp, err := c.send(req)
 	if err != nil {
-		return transportError(req, err)
-	}
-	defer drain(resp)
-	if err := checkResponse(resp); err != nil {
 		return err
 	}
+	defer drain(resp)
 	if v == nil {
 		return nil
 	}
@@ -119,6 +121,35 @@ func (c *Client) do(req *http.Request, v any) error {
 		return fmt.Errorf("%s %s: decoding the answer: %w", req.Method, req.URL.Path, err)
 	}
 	return nil
+}
+
+// send sends req and returns a 2xx answer, or else an error that says
+// how many attempts were made if more than one.
+func (c *Client) send(req *http.Request) (*http.Response, error) {
+	resp, attempts, err := c.sendAny(req)
+	if err != nil {
+		return nil, err
+	}
+	if err := checkResponse(resp); err != nil {
+		drain(resp)
+		if e, ok := errors.AsType[*APIError](err); ok {
+			e.Attempts = attempts
+		}
+		return nil, err
+	}
+	return resp, nil
+}
+
+// sendAny sends req and returns its answer, whatever its status, and the
+// number of attempts made.
+func (c *Client) sendAny(req *http.Request) (*http.Response, int, error) {
+	req, attempts := countAttempts(req)
+	resp, err := c.hc.Do(req)
+	n := int(attempts.Load())
+	if err != nil {
+		return nil, n, transportError(req, err, n)
+	}
+	return resp, n, nil
 }
 
 // readCapped reads all of r, failing past limit bytes.
@@ -134,12 +165,13 @@ func readCapped(r io.Reader, limit int64) ([]byte, error) {
 }
 
 // transportError drops the URL (and its query) that net/http puts in
-// its errors, keeping the method, the path and the cause.
-func transportError(req *http.Request, err error) error {
+// its errors, keeping the method, the path and the cause, and says how
+// many attempts failed.
+func transportError(req *http.Request, err error, attempts int) error {
 	if ue, ok := errors.AsType[*url.Error](err); ok {
 		err = ue.Err
 	}
-	return fmt.Errorf("%s %s: %w", req.Method, req.URL.Path, err)
+	return fmt.Errorf("%s %s: %w%s", req.Method, req.URL.Path, err, afterAttempts(attempts))
 }
 
 // drain reads a little of what is left so the connection can be reused.

@@ -44,6 +44,9 @@ type APIError struct {
 	Method, Path string
 	// Errors is the error list of the answer, possibly empty.
 	Errors []ErrorItem
+	// Attempts is how many times the request was sent, the last one
+	// answered so; 0 or 1 when it was not retried.
+	Attempts int
 }
 
 // Error lists the status and every code: message pair of the answer.
@@ -57,6 +60,7 @@ func (e *APIError) Error() string {
 		}
 		fmt.Fprintf(&b, "%s%s: %s", sep, printable(item.Code), printable(item.Message))
 	}
+	b.WriteString(afterAttempts(e.Attempts))
 	return b.String()
 }
 

@@ -129,9 +129,9 @@ func (c *Client) dischargeOnce(ctx context.Context, body map[string]string) (*ma
 	if err != nil {
 		return nil, err
 	}
-	resp, err := c.hc.Do(req)
+	resp, _, err := c.sendAny(req)
 	if err != nil {
-		return nil, transportError(req, err)
+		return nil, err
 	}
 	defer drain(resp)
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {

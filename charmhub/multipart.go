@@ -2,6 +2,9 @@ package charmhub
 
 import (
 	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
 	"fmt"
 	"io"
 	"mime/multipart"
@@ -21,6 +24,18 @@ type multipartBody struct {
 	// reports, as an abandoned one may still be winding down.
 	mu  sync.Mutex
 	gen int
+	// pipes are the bodies handed out, closed by stop; writers counts
+	// the goroutines writing them.
+	pipes   []*io.PipeReader
+	writers sync.WaitGroup
+	// sent is the digest of the content the latest attempt sent in full.
+	sent *sentContent
+}
+
+// sentContent is what an upload sent: its size and sha256, hex.
+type sentContent struct {
+	size   int64
+	sha256 string
 }
 
 func newMultipartBody(filename string, size int64, open func() (io.ReadCloser, error), progress func(int64)) *multipartBody {
@@ -61,27 +76,51 @@ func (b *multipartBody) reader() (io.ReadCloser, error) {
 	if err != nil {
 		return nil, &localError{fmt.Errorf("opening the content: %w", err)}
 	}
+	pr, pw := io.Pipe()
 	b.mu.Lock()
 	b.gen++
 	gen := b.gen
+	b.pipes = append(b.pipes, pr)
+	b.writers.Add(1)
 	b.mu.Unlock()
-	pr, pw := io.Pipe()
 	go func() {
+		defer b.writers.Done()
 		defer content.Close()
-		pw.CloseWithError(b.write(pw, content, func(n int64) { b.report(gen, n) }))
+		pw.CloseWithError(b.write(pw, content, gen))
 	}()
 	return pr, nil
 }
 
-// write writes the whole form, checking the content has the size
-// announced in Content-Length.
-func (b *multipartBody) write(w io.Writer, content io.Reader, progress func(int64)) error {
+// stop ends every attempt still writing, and returns once none is: then
+// no content is read any more, and every content opened is closed.
+func (b *multipartBody) stop() {
+	b.mu.Lock()
+	for _, pr := range b.pipes {
+		pr.CloseWithError(errStopped)
+	}
+	b.mu.Unlock()
+	b.writers.Wait()
+}
+
+var errStopped = errors.New("the upload is over")
+
+// content is what the latest attempt sent in full, or nil.
+func (b *multipartBody) content() *sentContent {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.sent
+}
+
+// write writes the whole form for attempt gen, checking the content has
+// the size announced in Content-Length, and hashing it.
+func (b *multipartBody) write(w io.Writer, content io.Reader, gen int) error {
 	mw := b.writer(w)
 	part, err := mw.CreateFormFile("binary", b.filename)
 	if err != nil {
 		return err
 	}
-	src := &countingReader{r: io.LimitReader(content, b.size), progress: progress}
+	h := sha256.New()
+	src := &countingReader{r: io.TeeReader(io.LimitReader(content, b.size), h), progress: func(n int64) { b.report(gen, n) }}
 	if _, err := io.Copy(part, src); err != nil {
 		return err
 	}
@@ -91,6 +130,11 @@ func (b *multipartBody) write(w io.Writer, content io.Reader, progress func(int6
 	if n, _ := io.ReadFull(content, make([]byte, 1)); n > 0 {
 		return &localError{fmt.Errorf("the content has more than the %d bytes announced", b.size)}
 	}
+	b.mu.Lock()
+	if gen == b.gen {
+		b.sent = &sentContent{size: src.n, sha256: hex.EncodeToString(h.Sum(nil))}
+	}
+	b.mu.Unlock()
 	return mw.Close()
 }
 

@@ -59,17 +59,15 @@ func (c *Client) imageBlob(ctx context.Context, path, digest string) ([]byte, er
 	if !digestRE.MatchString(digest) {
 		return nil, fmt.Errorf("digest %q is not sha256: and 64 hex digits", digest)
 	}
-	req, err := c.newRequest(ctx, http.MethodPost, c.apiURL+path, map[string]string{"image-digest": digest})
+	// The same digest gives the same image: asking again is harmless.
+	req, err := c.newRequest(withReplay(ctx), http.MethodPost, c.apiURL+path, map[string]string{"image-digest": digest})
 	if err != nil {
 		return nil, err
 	}
-	resp, err := c.hc.Do(req)
+	resp, err := c.send(req)
 	if err != nil {
-		return nil, transportError(req, err)
+		return nil, err
 	}
 	defer drain(resp)
-	if err := checkResponse(resp); err != nil {
-		return nil, err
-	}
 	return readCapped(resp.Body, maxImageBlob)
 }

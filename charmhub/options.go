@@ -8,6 +8,8 @@ import (
 	"net/url"
 	"strings"
 	"time"
+
+	"github.com/canonical/docker-charmcraft/internal/transport"
 )
 
 // Default endpoints and settings.
@@ -51,7 +53,7 @@ func defaultOptions() *options {
 		apiURL:     DefaultAPIURL,
 		storageURL: DefaultStorageURL,
 		loginURL:   DefaultLoginURL,
-		httpClient: http.DefaultClient,
+		httpClient: &http.Client{Transport: transport.New(transport.DefaultStallTimeout)},
 		userAgent:  DefaultUserAgent,
 		schedule:   DefaultPollSchedule(),
 		attempts:   4,
@@ -86,8 +88,12 @@ func baseURL(what, s string) (string, error) {
 }
 
 // WithHTTPClient sets the HTTP client whose transport carries the
-// requests; the client itself is not modified. The default is
-// http.DefaultClient.
+// requests; the client itself is not modified. Redirects to another
+// host never carry the credentials, and none goes from https to http.
+// The default is a client without an overall timeout (uploads can be
+// long) over a transport whose waits are bounded: connecting, the TLS
+// handshake, the answer's headers, and any silence on a connection
+// longer than two minutes.
 func WithHTTPClient(c *http.Client) Option {
 	return func(o *options) error {
 		if c == nil {

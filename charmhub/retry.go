@@ -1,13 +1,16 @@
 package charmhub
 
 import (
+	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"math/rand/v2"
 	"net"
 	"net/http"
 	"strconv"
+	"sync/atomic"
 	"time"
 )
 
@@ -26,6 +29,31 @@ func withReplay(ctx context.Context) context.Context {
 	return context.WithValue(ctx, replayKey{}, true)
 }
 
+// attemptsKey carries an *atomic.Int32 in which the retry layer writes
+// how many times it sent the last request it handled, for the error.
+type attemptsKey struct{}
+
+// countAttempts returns req with a counter of its attempts.
+func countAttempts(req *http.Request) (*http.Request, *atomic.Int32) {
+	n := new(atomic.Int32)
+	return req.WithContext(context.WithValue(req.Context(), attemptsKey{}, n)), n
+}
+
+func noteAttempts(ctx context.Context, n int) {
+	if c, ok := ctx.Value(attemptsKey{}).(*atomic.Int32); ok {
+		c.Store(int32(n))
+	}
+}
+
+// afterAttempts says how many attempts an error comes after, if more
+// than one.
+func afterAttempts(n int) string {
+	if n <= 1 {
+		return ""
+	}
+	return fmt.Sprintf(" (after %d attempts)", n)
+}
+
 // retryTransport sends a request again after a temporary failure: a 429
 // or 5xx answer or a connection error for idempotent requests, and only
 // a failure to connect (nothing was sent) for the others.
@@ -39,8 +67,14 @@ type retryTransport struct {
 func (t *retryTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	for attempt := 1; ; attempt++ {
 		resp, err := t.inner.RoundTrip(req)
+		if err == nil && replayable(req) {
+			if err = buffer(resp); err != nil {
+				resp = nil
+			}
+		}
 		wait, reason, ok := t.retryAfter(req, resp, err, attempt)
 		if !ok {
+			noteAttempts(req.Context(), attempt)
 			return resp, err
 		}
 		if resp != nil {
@@ -66,7 +100,7 @@ func (t *retryTransport) retryAfter(req *http.Request, resp *http.Response, err 
 	if _, ok := errors.AsType[*localError](err); ok {
 		return 0, "", false
 	}
-	replay := req.Method == http.MethodGet || req.Method == http.MethodHead || req.Context().Value(replayKey{}) != nil
+	replay := replayable(req)
 	switch {
 	case err != nil && (replay || dialError(err)):
 		return t.backoff(attempt), err.Error(), true
@@ -112,6 +146,28 @@ func parseRetryAfter(v string) (time.Duration, bool) {
 		return 0, false
 	}
 	return min(max(d, 0), maxRetryAfter), true
+}
+
+// replayable says whether req may be sent again in full.
+func replayable(req *http.Request) bool {
+	return req.Method == http.MethodGet || req.Method == http.MethodHead || req.Context().Value(replayKey{}) != nil
+}
+
+// buffer reads the start of an answer, all of it unless it is larger
+// than a JSON answer may be, so that an answer cut short is a failure of
+// the attempt, retried like a reset connection, rather than of the
+// caller reading it.
+func buffer(resp *http.Response) error {
+	head, err := io.ReadAll(io.LimitReader(resp.Body, maxJSON+1))
+	if err != nil {
+		resp.Body.Close()
+		return fmt.Errorf("reading the answer: %w", err)
+	}
+	resp.Body = struct {
+		io.Reader
+		io.Closer
+	}{io.MultiReader(bytes.NewReader(head), resp.Body), resp.Body}
+	return nil
 }
 
 // dialError reports a failure to connect: the request was not sent.

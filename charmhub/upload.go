@@ -30,6 +30,7 @@ func (c *Client) upload(ctx context.Context, name string, size int64, open func(
 		return "", errors.New("the content size is negative or the content cannot be opened")
 	}
 	body := newMultipartBody(name, size, open, progress)
+	defer body.stop()
 	length, err := body.length()
 	if err != nil {
 		return "", err
@@ -48,12 +49,20 @@ func (c *Client) upload(ctx context.Context, name string, size int64, open func(
 		Successful bool   `json:"successful"`
 		UploadID   string `json:"upload_id"`
 	}
-	if err := c.do(req, &answer); err != nil {
+	err = c.do(req, &answer)
+	body.stop()
+	if err != nil {
 		return "", err
 	}
 	if !answer.Successful || answer.UploadID == "" {
 		return "", ErrUploadFailed
 	}
+	sent := body.content()
+	if sent == nil {
+		// Storage answered before it had all of the content.
+		return "", errors.New("storage accepted the upload before receiving all of it")
+	}
+	c.remember(answer.UploadID, *sent)
 	return answer.UploadID, nil
 }
 
