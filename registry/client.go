@@ -14,9 +14,10 @@ import (
 // Client talks to one repository of a registry. It is safe for concurrent
 // use, and shares one token and one pool of connections between requests.
 type Client struct {
-	base *url.URL
-	repo string
-	hc   *http.Client
+	base  *url.URL
+	repo  string
+	hc    *http.Client
+	retry *retryTransport // its settings also pace the resumption of uploads
 }
 
 // repositoryRE is the distribution API's repository name grammar.
@@ -44,7 +45,8 @@ func New(baseURL, repository string, opts ...Option) (*Client, error) {
 		}
 	}
 	scope := "repository:" + repository + ":pull,push"
-	return &Client{base: base, repo: repository, hc: newHTTPClient(o, base, scope)}, nil
+	hc, retry := newHTTPClient(o, base, scope)
+	return &Client{base: base, repo: repository, hc: hc, retry: retry}, nil
 }
 
 // endpoint is the URL of /v2/<repository>/<elem...>.
@@ -63,15 +65,33 @@ func (c *Client) newRequest(ctx context.Context, method string, u *url.URL, body
 }
 
 // do sends req and returns the answer if its status is one of want, or
-// else an *Error. Errors name the request by method and path only.
+// else an *Error. Errors name the request by method and path only, and say
+// how many attempts were made when there were several.
 func (c *Client) do(req *http.Request, want ...int) (*http.Response, error) {
+	req, attempts := countAttempts(req)
 	resp, err := c.hc.Do(req)
+	n := int(attempts.Load())
 	if err != nil {
-		return nil, fmt.Errorf("sending %s %s: %w", req.Method, req.URL.Path, unwrapURLError(err))
+		return nil, &sendError{method: req.Method, path: req.URL.Path, err: unwrapURLError(err), attempts: n}
 	}
 	if slices.Contains(want, resp.StatusCode) {
 		return resp, nil
 	}
 	defer drainClose(resp)
-	return nil, newError(req.Method, req.URL.Path, resp)
+	e := newError(req.Method, req.URL.Path, resp)
+	e.Attempts = n
+	return nil, e
 }
+
+// sendError is a failure to get an answer.
+type sendError struct {
+	method, path string
+	err          error
+	attempts     int
+}
+
+func (e *sendError) Error() string {
+	return fmt.Sprintf("sending %s %s: %v%s", e.method, e.path, e.err, afterAttempts(e.attempts))
+}
+
+func (e *sendError) Unwrap() error { return e.err }

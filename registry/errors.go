@@ -40,6 +40,9 @@ type Error struct {
 	// Errors are what the body said, in the distribution API's
 	// {"errors": [{"code", "message", "detail"}]} form, if it did.
 	Errors []ErrorDetail
+	// Attempts is how many times the request was sent, the last one
+	// answered so; 0 or 1 when it was not retried.
+	Attempts int
 
 	tokenEndpoint bool
 }
@@ -73,6 +76,7 @@ func (e *Error) Error() string {
 	if len(said) > 0 {
 		b.WriteString(": " + strings.Join(said, "; "))
 	}
+	b.WriteString(afterAttempts(e.Attempts))
 	return b.String()
 }
 

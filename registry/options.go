@@ -5,6 +5,8 @@ import (
 	"io"
 	"net/http"
 	"time"
+
+	"github.com/canonical/docker-charmcraft/internal/transport"
 )
 
 // Option configures a [Client].
@@ -24,7 +26,7 @@ type options struct {
 
 func defaultOptions() *options {
 	return &options{
-		transport: http.DefaultTransport,
+		transport: transport.New(transport.DefaultStallTimeout),
 		userAgent: "docker-charmcraft",
 		attempts:  4,
 		backoff:   250 * time.Millisecond,
@@ -44,8 +46,10 @@ func WithBasicAuth(user, pass string) Option {
 // WithHTTPClient takes the transport, timeout, cookie jar and redirect
 // policy of c. The transport is wrapped in the client's own layers; the
 // redirect policy runs after the client's own, which drops credentials on a
-// redirect to another host. The default is http.DefaultTransport and no
-// timeout.
+// redirect to another host and refuses one from https to http. The default
+// is no overall timeout (blobs can be large) over a transport whose waits
+// are bounded: connecting, the TLS handshake, the answer's headers, and any
+// silence on a connection longer than two minutes.
 func WithHTTPClient(c *http.Client) Option {
 	return func(o *options) error {
 		if c == nil {
@@ -61,7 +65,8 @@ func WithHTTPClient(c *http.Client) Option {
 }
 
 // WithTransport sets the transport that carries the requests, wrapped in
-// the client's own layers. The default is http.DefaultTransport.
+// the client's own layers. The default bounds every wait, as
+// WithHTTPClient says.
 func WithTransport(rt http.RoundTripper) Option {
 	return func(o *options) error {
 		if rt == nil {

@@ -3,6 +3,7 @@ package registry_test
 import (
 	"bytes"
 	"errors"
+	"io"
 	"net"
 	"net/http"
 	"strings"
@@ -122,8 +123,9 @@ func TestRetryReplaysManifest(t *testing.T) {
 	}
 }
 
-// TestNoRetryOfStreams checks a streamed PATCH is not sent twice, and the
-// error names the upload without its state.
+// TestNoRetryOfStreams checks a PATCH streaming a plain reader, which
+// cannot be read again, is not sent twice, and the error names the upload
+// without its state and says it was interrupted.
 func TestNoRetryOfStreams(t *testing.T) {
 	env := newEnv(t, envConfig{})
 	p := newProxy(t, env.reg.URL, func(_ int, w http.ResponseWriter, r *http.Request) bool {
@@ -134,10 +136,10 @@ func TestNoRetryOfStreams(t *testing.T) {
 		return false
 	})
 	c := newClient(t, p.URL)
-	_, err := c.PushBlobStream(t.Context(), strings.NewReader("some bytes"), nil)
+	_, err := c.PushBlobStream(t.Context(), io.MultiReader(strings.NewReader("some bytes")), nil)
 	var rerr *registry.Error
-	if !errors.As(err, &rerr) || rerr.StatusCode != 503 || rerr.Method != http.MethodPatch {
-		t.Fatalf("PushBlobStream = %v, want a 503 to the PATCH", err)
+	if !errors.As(err, &rerr) || rerr.StatusCode != 503 || rerr.Method != http.MethodPatch || !errors.Is(err, registry.ErrInterrupted) {
+		t.Fatalf("PushBlobStream = %v, want an interrupted upload, from a 503 to the PATCH", err)
 	}
 	if n := p.count(http.MethodPatch); n != 1 {
 		t.Errorf("%d PATCH requests, want 1", n)

@@ -11,16 +11,16 @@ import (
 // newHTTPClient builds the layers every request goes through, outermost
 // first: bearer auth, retries, the debug log, the user agent, then the
 // caller's transport. Token requests enter below the auth layer.
-func newHTTPClient(o *options, registry *url.URL, scope string) *http.Client {
+func newHTTPClient(o *options, registry *url.URL, scope string) (*http.Client, *retryTransport) {
 	log := newLogger(o.debug)
 	var rt http.RoundTripper = &userAgentTransport{inner: o.transport, ua: o.userAgent}
 	if log != nil {
 		rt = &logTransport{inner: rt, log: log}
 	}
-	rt = &retryTransport{inner: rt, attempts: o.attempts, base: o.backoff, log: log}
+	retry := &retryTransport{inner: rt, attempts: o.attempts, base: o.backoff, log: log}
 	bearer := &bearerTransport{
-		inner:    rt,
-		tokens:   &http.Client{Transport: rt, Timeout: o.timeout, CheckRedirect: redirectPolicy(nil)},
+		inner:    retry,
+		tokens:   &http.Client{Transport: retry, Timeout: o.timeout, CheckRedirect: redirectPolicy(nil)},
 		registry: registry,
 		scope:    scope,
 		user:     o.user,
@@ -33,16 +33,20 @@ func newHTTPClient(o *options, registry *url.URL, scope string) *http.Client {
 		Timeout:       o.timeout,
 		Jar:           o.jar,
 		CheckRedirect: redirectPolicy(o.checkRedirect),
-	}
+	}, retry
 }
 
-// redirectPolicy follows up to 10 redirects, dropping the Authorization
-// header on the way to another origin (http.Client keeps it for a
-// subdomain), then applies next, if any.
+// redirectPolicy follows up to 10 redirects, never from https to plain
+// http, dropping the Authorization header on the way to another origin
+// (http.Client keeps it for a subdomain or another port), then applies
+// next, if any.
 func redirectPolicy(next func(*http.Request, []*http.Request) error) func(*http.Request, []*http.Request) error {
 	return func(req *http.Request, via []*http.Request) error {
 		if len(via) >= 10 {
 			return errors.New("stopped after 10 redirects")
+		}
+		if strings.EqualFold(via[0].URL.Scheme, "https") && !strings.EqualFold(req.URL.Scheme, "https") {
+			return errors.New("refusing a redirect from https to plain http")
 		}
 		if !sameOrigin(req.URL, via[0].URL) {
 			req.Header.Del("Authorization")

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"hash"
 	"io"
+	"sync"
 
 	"github.com/opencontainers/go-digest"
 )
@@ -27,7 +28,23 @@ type checkedReader struct {
 
 	eof bool  // the end was reached and found right
 	err error // a mismatch, or the first error reading r
+
+	// mu is held while r is read: stop takes it to make sure no read is
+	// under way, and none starts after, once a request is over (the
+	// transport may still read its body after it returned).
+	mu      sync.Mutex
+	stopped bool
 }
+
+// stop ends the reading of r, and returns once no read is under way.
+// Then the fields may be read.
+func (c *checkedReader) stop() {
+	c.mu.Lock()
+	c.stopped = true
+	c.mu.Unlock()
+}
+
+var errStopped = errors.New("the request is over")
 
 // newCheckedReader reads r, checking size unless it is -1 and want unless it
 // is empty (then it computes the canonical digest). want must be valid.
@@ -40,6 +57,11 @@ func newCheckedReader(r io.Reader, size int64, want digest.Digest) *checkedReade
 }
 
 func (c *checkedReader) Read(p []byte) (int, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.stopped {
+		return 0, errStopped
+	}
 	if c.err != nil {
 		return 0, c.err
 	}

@@ -1,0 +1,303 @@
+package registry_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/canonical/docker-charmcraft/internal/faultproxy"
+	"github.com/canonical/docker-charmcraft/internal/transport"
+	"github.com/canonical/docker-charmcraft/registry"
+	"github.com/opencontainers/go-digest"
+)
+
+const (
+	uploadsPath = "/v2/" + testRepo + "/blobs/uploads/"
+	sessionPath = uploadsPath + "*"
+	testStall   = time.Second
+)
+
+// faulty is a client of a test registry behind a fault proxy.
+type faulty struct {
+	env *testEnv
+	p   *faultproxy.Proxy
+	c   *registry.Client
+	log *syncBuffer
+}
+
+func newFaulty(t *testing.T, rules ...faultproxy.Rule) *faulty {
+	t.Helper()
+	env := newEnv(t, envConfig{})
+	p, err := faultproxy.New(env.reg.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(p.Close)
+	p.Add(rules...)
+	log := &syncBuffer{}
+	c := newClient(t, p.URL, registry.WithDebug(log), registry.WithTransport(transport.New(testStall)))
+	return &faulty{env: env, p: p, c: c, log: log}
+}
+
+// holds checks the registry holds blob under d, and nothing under other.
+func (f *faulty) holds(t *testing.T, blob []byte, d digest.Digest) {
+	t.Helper()
+	rc, err := f.env.client(t).GetBlob(t.Context(), d)
+	if err != nil {
+		t.Fatalf("GetBlob(%s): %v\n%s", d, err, f.log)
+	}
+	defer rc.Close()
+	got, err := io.ReadAll(rc)
+	if err != nil || !bytes.Equal(got, blob) {
+		t.Fatalf("the registry holds %d bytes under %s (%v), want the %d pushed", len(got), d, err, len(blob))
+	}
+}
+
+// rightOrNothing checks the registry holds nothing under d, or blob.
+func (f *faulty) rightOrNothing(t *testing.T, blob []byte, d digest.Digest) {
+	t.Helper()
+	if ok, err := f.env.client(t).BlobExists(t.Context(), d); err != nil {
+		t.Fatal(err)
+	} else if ok {
+		f.holds(t, blob, d)
+	}
+}
+
+func (f *faulty) lacks(t *testing.T, d digest.Digest) {
+	t.Helper()
+	if ok, err := f.env.client(t).BlobExists(t.Context(), d); err != nil || ok {
+		t.Errorf("BlobExists(%s) = %v, %v; want false", d, ok, err)
+	}
+}
+
+// oneShot hides a reader's other methods: it can be read once only.
+func oneShot(b []byte) io.Reader { return io.MultiReader(bytes.NewReader(b)) }
+
+// TestPushBlobResumes breaks the single PUT of a blob read from a seekable
+// source: the upload goes on, from where the registry says it stopped when
+// it can, and the registry ends up with the blob.
+func TestPushBlobResumes(t *testing.T) {
+	tests := []struct {
+		name    string
+		fault   faultproxy.Fault
+		logLine string
+		resumed bool // the last PUT carried only the end of the blob
+	}{
+		{"reset midway", faultproxy.ResetAfter(1 << 20), "resuming the upload at byte", true},
+		{"503", faultproxy.Fail(503), "restarting the upload in a new session", false},
+		{"answer stalls", faultproxy.Fault{Kind: faultproxy.StallAnswer, Delay: time.Minute}, "restarting the upload in a new session", false},
+		{"request stalls", faultproxy.StallFor(time.Minute), "", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := newFaulty(t, faultproxy.Rule{Method: "PUT", Path: sessionPath, Times: 1, Fault: tt.fault})
+			blob, d := randomBlob(t, 4<<20)
+			if err := f.c.PushBlob(t.Context(), bytes.NewReader(blob), int64(len(blob)), d); err != nil {
+				t.Fatalf("PushBlob: %v\n%s", err, f.log)
+			}
+			f.holds(t, blob, d)
+			puts := 0
+			var last int64
+			for _, r := range f.p.Requests() {
+				if r.Method == "PUT" {
+					puts++
+					last = r.ContentLength
+				}
+			}
+			if puts < 2 {
+				t.Errorf("%d PUTs, want the blob sent again", puts)
+			}
+			if tt.resumed != (last < int64(len(blob))) {
+				t.Errorf("the last PUT carried %d of %d bytes; resumed: want %v", last, len(blob), tt.resumed)
+			}
+			if !strings.Contains(f.log.String(), tt.logLine) {
+				t.Errorf("the debug log lacks %q:\n%s", tt.logLine, f.log)
+			}
+		})
+	}
+}
+
+// TestPushBlobStreamRestarts breaks the PATCH of a seekable source: the
+// upload starts again in a new session.
+func TestPushBlobStreamRestarts(t *testing.T) {
+	for _, fault := range []faultproxy.Fault{
+		faultproxy.ResetAfter(1 << 20),
+		faultproxy.Fail(503),
+		{Kind: faultproxy.TruncateRequest, Bytes: 1 << 20},
+		{Kind: faultproxy.StallAnswer, Delay: time.Minute},
+	} {
+		t.Run(string(fault.Kind), func(t *testing.T) {
+			f := newFaulty(t, faultproxy.Rule{Method: "PATCH", Times: 1, Fault: fault})
+			blob, d := randomBlob(t, 3<<20)
+			desc, err := f.c.PushBlobStream(t.Context(), bytes.NewReader(blob), nil)
+			if err != nil || desc.Digest != d || desc.Size != int64(len(blob)) {
+				t.Fatalf("PushBlobStream = %+v, %v\n%s", desc, err, f.log)
+			}
+			f.holds(t, blob, d)
+			if n := f.p.Count("PATCH", ""); n != 2 {
+				t.Errorf("%d PATCHes, want 2\n%s", n, f.log)
+			}
+			if !strings.Contains(f.log.String(), "restarting the upload of a blob") {
+				t.Errorf("the debug log shows no restart:\n%s", f.log)
+			}
+		})
+	}
+}
+
+// TestStreamsInterrupted breaks uploads of plain readers: they cannot be
+// sent again, so the error says the upload was interrupted, at once, and
+// the registry holds nothing but the blob under its digest.
+func TestStreamsInterrupted(t *testing.T) {
+	for _, fault := range []faultproxy.Fault{
+		faultproxy.ResetAfter(1 << 20),
+		faultproxy.Fail(502),
+		{Kind: faultproxy.TruncateRequest, Bytes: 1 << 20},
+		{Kind: faultproxy.StallAnswer, Delay: time.Minute},
+	} {
+		t.Run(string(fault.Kind), func(t *testing.T) {
+			f := newFaulty(t, faultproxy.Rule{Method: "PATCH", Fault: fault}, faultproxy.Rule{Method: "PUT", Fault: fault})
+			blob, d := randomBlob(t, 3<<20)
+			_, err := f.c.PushBlobStream(t.Context(), oneShot(blob), nil)
+			if !errors.Is(err, registry.ErrInterrupted) || !strings.Contains(err.Error(), "cannot be sent again") {
+				t.Fatalf("PushBlobStream = %v, want ErrInterrupted", err)
+			}
+			// A PUT cut short and ended cleanly arrives as other content.
+			err = f.c.PushBlob(t.Context(), oneShot(blob), int64(len(blob)), d)
+			if !errors.Is(err, registry.ErrInterrupted) && !errors.Is(err, registry.ErrDigestMismatch) {
+				t.Fatalf("PushBlob = %v, want ErrInterrupted or ErrDigestMismatch", err)
+			}
+			if n := f.p.Count("PATCH", "") + f.p.Count("PUT", ""); n != 2 {
+				t.Errorf("%d PATCHes and PUTs, want one each", n)
+			}
+			// A stalled answer may come after the registry stored the
+			// blob: what it holds under d must be d's.
+			f.rightOrNothing(t, blob, d)
+		})
+	}
+}
+
+// TestWrongDigestHeader has the registry claim it stored another digest:
+// the push fails, and the registry holds only the right content.
+func TestWrongDigestHeader(t *testing.T) {
+	wrong := digest.FromString("something else").String()
+	f := newFaulty(t, faultproxy.Rule{Method: "PUT", Fault: faultproxy.Fault{Kind: faultproxy.SetHeader, Header: "Docker-Content-Digest", Value: wrong}})
+	blob, d := randomBlob(t, 1<<20)
+	err := f.c.PushBlob(t.Context(), bytes.NewReader(blob), int64(len(blob)), d)
+	if !errors.Is(err, registry.ErrDigestMismatch) || !strings.Contains(err.Error(), wrong) {
+		t.Fatalf("PushBlob = %v, want ErrDigestMismatch naming %s", err, wrong)
+	}
+	if _, err := f.c.PushBlobStream(t.Context(), oneShot(blob), nil); !errors.Is(err, registry.ErrDigestMismatch) {
+		t.Fatalf("PushBlobStream = %v, want ErrDigestMismatch", err)
+	}
+	if _, err := f.c.PushManifest(t.Context(), registry.MediaTypeDockerManifest, schema2(t, blob)); !errors.Is(err, registry.ErrDigestMismatch) {
+		t.Fatalf("PushManifest = %v, want ErrDigestMismatch", err)
+	}
+	if n := f.p.Count("PUT", ""); n != 3 {
+		t.Errorf("%d PUTs, want 3: a wrong digest is not retried", n)
+	}
+	f.holds(t, blob, d)
+	f.lacks(t, digest.Digest(wrong))
+}
+
+// TestSessionOpeningRetried fails the body-less POST that opens an upload
+// session: it is sent again.
+func TestSessionOpeningRetried(t *testing.T) {
+	f := newFaulty(t, faultproxy.Rule{Method: "POST", Path: uploadsPath, Times: 2, Fault: faultproxy.Fail(503)})
+	pushRandom(t, f.c, 1000)
+	if n := f.p.Count("POST", uploadsPath); n != 3+1 {
+		t.Errorf("%d POSTs, want 4 (a 401 first, then 2 failures)", n)
+	}
+	if n := strings.Count(f.log.String(), "retrying POST"); n != 2 {
+		t.Errorf("%d retries logged, want 2:\n%s", n, f.log)
+	}
+}
+
+// TestFinalErrorSaysAttempts keeps failing a request: the error says how
+// many attempts were made.
+func TestFinalErrorSaysAttempts(t *testing.T) {
+	for _, fault := range []faultproxy.Fault{faultproxy.Fail(503), faultproxy.ResetAfter(0), faultproxy.StallFor(time.Minute)} {
+		t.Run(string(fault.Kind), func(t *testing.T) {
+			f := newFaulty(t, faultproxy.Rule{Method: "HEAD", Fault: fault})
+			_, err := f.c.BlobExists(t.Context(), digest.FromString("x"))
+			if err == nil || !strings.Contains(err.Error(), "(after 4 attempts)") {
+				t.Fatalf("BlobExists = %v, want an error after 4 attempts", err)
+			}
+			assertNoSecrets(t, "error", err.Error(), f.env)
+		})
+	}
+}
+
+// countingReader gives zeros slowly, for ever, and counts reads made
+// after it is told its upload returned.
+type endlessReader struct {
+	mu       sync.Mutex
+	returned bool
+	late     int
+	reads    atomic.Int64
+}
+
+func (r *endlessReader) Read(p []byte) (int, error) {
+	time.Sleep(time.Millisecond)
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.returned {
+		r.late++
+	}
+	r.reads.Add(1)
+	return copy(p, make([]byte, min(len(p), 8192))), nil
+}
+
+// TestCancelStopsReading cancels a streamed upload midway: once
+// PushBlobStream returns, its source is read no more.
+func TestCancelStopsReading(t *testing.T) {
+	f := newFaulty(t)
+	src := &endlessReader{}
+	ctx, cancel := context.WithCancel(t.Context())
+	go func() {
+		for src.reads.Load() < 10 {
+			time.Sleep(time.Millisecond)
+		}
+		cancel()
+	}()
+	start := time.Now()
+	_, err := f.c.PushBlobStream(ctx, src, nil)
+	src.mu.Lock()
+	src.returned = true
+	src.mu.Unlock()
+	if !errors.Is(err, context.Canceled) || errors.Is(err, registry.ErrInterrupted) {
+		t.Fatalf("PushBlobStream = %v, want context.Canceled alone", err)
+	}
+	if took := time.Since(start); took > 2*time.Second {
+		t.Errorf("took %s to stop", took)
+	}
+	time.Sleep(100 * time.Millisecond)
+	src.mu.Lock()
+	defer src.mu.Unlock()
+	if src.late != 0 {
+		t.Errorf("the source was read %d times after PushBlobStream returned", src.late)
+	}
+}
+
+// syncBuffer is a bytes.Buffer safe for concurrent use.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.String()
+}
