@@ -3,6 +3,7 @@ package charmhub
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -99,6 +100,9 @@ func (t *retryTransport) retryAfter(req *http.Request, resp *http.Response, err 
 	}
 	if _, ok := errors.AsType[*localError](err); ok {
 		return 0, "", false
+	}
+	if _, ok := errors.AsType[*tls.CertificateVerificationError](err); ok {
+		return 0, "", false // the same certificate comes back
 	}
 	replay := replayable(req)
 	switch {
