@@ -21,7 +21,11 @@ type registryCred struct {
 // s.mu held.
 func (s *Server) newCred(charmID string, actions ...string) (string, *registryCred) {
 	user := "charm-" + charmID + "-" + rand.Text()[:8]
-	c := &registryCred{password: rand.Text(), charmID: charmID, actions: actions}
+	password := rand.Text()
+	if s.newPassword != nil {
+		password = s.newPassword()
+	}
+	c := &registryCred{password: password, charmID: charmID, actions: actions}
 	s.creds[user] = c
 	return user, c
 }

@@ -30,6 +30,7 @@ type Server struct {
 	faults       []*Fault
 	requests     []Request
 	login        loginState
+	newPassword  func() string // nil: random
 }
 
 // Option configures a Server.
@@ -40,6 +41,13 @@ type Option func(*Server)
 // DefaultContentLimit.
 func WithContentLimit(n int64) Option {
 	return func(s *Server) { s.contentLimit = n }
+}
+
+// WithRegistryPasswords has the server issue the registry passwords next
+// makes, so that a test knows them and can look for them where they must
+// not show. The default is random passwords.
+func WithRegistryPasswords(next func() string) Option {
+	return func(s *Server) { s.newPassword = next }
 }
 
 // NewServer starts a server on a loopback port. It panics if it cannot
