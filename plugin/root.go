@@ -31,6 +31,7 @@ credential store.`,
 		SilenceErrors: true,
 		Version:       pluginVersion,
 		PersistentPreRunE: func(cmd *cobra.Command, args []string) error {
+			cancelOnSignal(cmd)
 			return cliplugin.PersistentPreRunE(cmd, args)
 		},
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -45,5 +46,6 @@ credential store.`,
 		newLogoutCmd(dockerCli),
 		newWhoamiCmd(dockerCli),
 	)
+	reportCancel(cmd)
 	return cmd
 }
