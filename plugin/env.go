@@ -3,6 +3,7 @@ package plugin
 import (
 	"fmt"
 	"io"
+	"net/http"
 	"os"
 	"strings"
 	"time"
@@ -81,9 +82,17 @@ func (e *cliEnv) charmhub() (*charmhub.Client, error) {
 // charmhubClient builds the Charmhub client with token; without one it
 // can only log in.
 func (e *cliEnv) charmhubClient(token string) (*charmhub.Client, error) {
+	if err := checkEndpoints(e.getenv); err != nil {
+		return nil, err
+	}
+	tr, err := e.httpTransport()
+	if err != nil {
+		return nil, err
+	}
 	opts := append(charmhub.OptionsFromEnv(e.getenv),
 		charmhub.WithToken(token),
 		charmhub.WithUserAgent(e.userAgent),
+		charmhub.WithHTTPClient(&http.Client{Transport: tr}),
 	)
 	if w := e.debugLog(); w != nil {
 		opts = append(opts, charmhub.WithDebug(w))
@@ -115,9 +124,14 @@ func scaledSchedule(total time.Duration) []time.Duration {
 
 // registry builds a client for one repository of Canonical's registry.
 func (e *cliEnv) registry(repository, username, password string) (*registry.Client, error) {
+	tr, err := e.httpTransport()
+	if err != nil {
+		return nil, err
+	}
 	opts := []registry.Option{
 		registry.WithBasicAuth(username, password),
 		registry.WithUserAgent(e.userAgent),
+		registry.WithTransport(tr),
 	}
 	if w := e.debugLog(); w != nil {
 		opts = append(opts, registry.WithDebug(w))
