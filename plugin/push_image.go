@@ -40,12 +40,12 @@ func pushLocalImage(ctx context.Context, env *cliEnv, reg *registry.Client, out 
 			}
 		}
 	}
-	res, err := p.build(ctx, blobStore{reg}, true)
+	res, err := p.pushBuild(ctx)
 	if errors.Is(err, manifest.ErrStaleCache) {
 		if ferr := p.cache.ForgetFingerprints(); ferr != nil {
 			return "", fmt.Errorf("clearing the layer cache in %s: %w", p.cache.Dir(), ferr)
 		}
-		res, err = p.build(ctx, blobStore{reg}, true)
+		res, err = p.pushBuild(ctx)
 	}
 	if err != nil {
 		return "", err
