@@ -69,7 +69,11 @@ func explain(err error, charm, resource string) error {
 	case errors.Is(err, charmhub.ErrPermission):
 		return fmt.Errorf("only the owner or a collaborator of charm '%s' may upload its resources; Charmhub said: %s", charm, apiErr.Details())
 	case errors.Is(err, charmhub.ErrTemporary):
-		return fmt.Errorf("Charmhub is temporarily unavailable (%s) and kept failing after several attempts; try again later", apiErr.Details())
+		again := ""
+		if apiErr.Attempts > 1 {
+			again = fmt.Sprintf(" and kept failing after %d attempts", apiErr.Attempts)
+		}
+		return fmt.Errorf("Charmhub is temporarily unavailable (%s)%s; try again later", apiErr.Details(), again)
 	case errors.Is(err, charmhub.ErrNotFound):
 		return fmt.Errorf("charm '%s' or its resource '%s' was not found on Charmhub (%s): check the names, and that the charm is registered", charm, resource, apiErr.Details())
 	}
