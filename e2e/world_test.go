@@ -23,14 +23,20 @@ type world struct {
 	// cacheDir is the plugin's layer cache: one per world, so that tests
 	// do not see each other's pushes.
 	cacheDir string
+	// regDir is where the registry stores its blobs.
+	regDir string
 }
 
-func newWorld(t *testing.T) *world {
+func newWorld(t *testing.T, opts ...charmhubtest.Option) *world {
 	t.Helper()
-	hub, reg, err := charmhubtest.StartWithRegistry()
+	hub := charmhubtest.NewServer(opts...)
+	regDir := t.TempDir()
+	reg, err := registrytest.Start(registrytest.Config{Realm: hub.RegistryTokenURL(), Issuer: hub.TokenIssuer(), Dir: regDir})
 	if err != nil {
+		hub.Close()
 		t.Fatal(err)
 	}
+	hub.SetRegistryHost(reg.Host)
 	t.Cleanup(func() { reg.Close(); hub.Close() })
 	hub.AddAccount("alice", ownerToken)
 	hub.AddAccount("alice", expiredToken)
@@ -49,7 +55,7 @@ func newWorld(t *testing.T) *world {
 		Resources: []charmhubtest.ResourceSpec{{Name: "img", Type: charmhubtest.TypeOCIImage}},
 	})
 	hub.AddCharm(charmhubtest.Charm{Name: "bare-charm", ID: "charm-id-bare", Owner: "alice"})
-	return &world{hub: hub, reg: reg, cacheDir: t.TempDir()}
+	return &world{hub: hub, reg: reg, cacheDir: t.TempDir(), regDir: regDir}
 }
 
 // env is the environment that points the plugin at this world, with the

@@ -1,0 +1,285 @@
+package e2e
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/canonical/docker-charmcraft/internal/faultproxy"
+)
+
+// faulty is a world whose Charmhub, storage and registry are reached
+// through fault proxies.
+type faulty struct {
+	*world
+	hubProxy, regProxy *faultproxy.Proxy
+}
+
+func newFaulty(t *testing.T) *faulty {
+	t.Helper()
+	w := newWorld(t)
+	f := &faulty{world: w}
+	for _, p := range []struct {
+		to     **faultproxy.Proxy
+		target string
+	}{{&f.hubProxy, w.hub.URL()}, {&f.regProxy, w.reg.URL}} {
+		proxy, err := faultproxy.New(p.target)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(proxy.Close)
+		*p.to = proxy
+	}
+	return f
+}
+
+// proxiedEnv points the plugin at the proxies, with a short stall timeout.
+func (f *faulty) proxiedEnv(token string, extra ...string) []string {
+	return f.env(token, append([]string{
+		"CHARMCRAFT_STORE_API_URL=" + f.hubProxy.URL + "/api",
+		"CHARMCRAFT_UPLOAD_URL=" + f.hubProxy.URL + "/storage",
+		"CHARMCRAFT_REGISTRY_URL=" + f.regProxy.URL,
+		"CHARMCRAFT_STALL_TIMEOUT=1s",
+	}, extra...)...)
+}
+
+// checkBlobs fails if the registry holds a blob under a digest its bytes
+// do not have.
+func (w *world) checkBlobs(t *testing.T) {
+	t.Helper()
+	root := filepath.Join(w.regDir, "docker", "registry", "v2", "blobs")
+	n := 0
+	err := filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() || d.Name() != "data" {
+			return err
+		}
+		n++
+		want := filepath.Base(filepath.Dir(path))
+		f, err := os.Open(path)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		h := sha256.New()
+		if _, err := io.Copy(h, f); err != nil {
+			return err
+		}
+		if got := hex.EncodeToString(h.Sum(nil)); got != want {
+			t.Errorf("the registry holds under sha256:%s a blob that hashes to %s", want, got)
+		}
+		return nil
+	})
+	if err != nil && !os.IsNotExist(err) {
+		t.Fatal(err)
+	}
+	t.Logf("the registry holds %d blobs, each under its digest", n)
+}
+
+// noTrace fails if the output shows a stack trace or a secret.
+func noTrace(t *testing.T, res result) {
+	t.Helper()
+	if strings.Contains(res.stderr, "goroutine ") || strings.Contains(res.stderr, "panic") {
+		t.Errorf("the output shows a stack trace:\n%s", res)
+	}
+	noSecrets(t, res, ownerToken, exportedAuth(ownerToken, false))
+}
+
+// A fault scenario: rules on either proxy, and what the run must show.
+type faultCase struct {
+	name     string
+	hub, reg []faultproxy.Rule
+	ok       bool     // the upload must succeed
+	stderr   []string // substrings of stderr
+	// revision: a failed run created a revision all the same, which the
+	// plugin must flag (content corrupted on the way, which storage cannot
+	// tell).
+	revision bool
+}
+
+const (
+	storageUpload = "/storage/unscanned-upload/"
+	apiResources  = "/api/v1/charm/my-charm/resources"
+	apiRevisions  = "/api/v1/charm/my-charm/resources/*/revisions"
+	apiReview     = "/api/v1/charm/my-charm/resources/*/revisions/review"
+)
+
+// TestFileUploadFaults uploads a file through every fault: it succeeds
+// with the right content, or fails with a clear error after the retry
+// budget, and never leaves a revision behind.
+func TestFileUploadFaults(t *testing.T) {
+	path, data := writeFile(t, "data.tar.gz", 3<<20)
+	tests := []faultCase{
+		{name: "storage resets mid-file", ok: true,
+			hub:    []faultproxy.Rule{{Path: storageUpload, Times: 1, Fault: faultproxy.ResetAfter(1 << 20)}},
+			stderr: []string{"retrying POST /storage/unscanned-upload/"}},
+		{name: "503 then recovers", ok: true,
+			hub:    []faultproxy.Rule{{Path: apiResources, Times: 2, Fault: faultproxy.Fail(503)}},
+			stderr: []string{"retrying GET /api/v1/charm/my-charm/resources", "503 Service Unavailable"}},
+		{name: "429 with Retry-After", ok: true,
+			hub:    []faultproxy.Rule{{Path: storageUpload, Times: 1, Fault: faultproxy.Fault{Kind: faultproxy.Status, Code: 429, RetryAfter: "1"}}},
+			stderr: []string{"retrying POST /storage/unscanned-upload/ after 1s"}},
+		{name: "storage answer cut short", ok: true,
+			hub:    []faultproxy.Rule{{Path: storageUpload, Times: 1, Fault: faultproxy.Fault{Kind: faultproxy.TruncateAnswer, Bytes: 5}}},
+			stderr: []string{"retrying POST /storage/unscanned-upload/"}},
+		{name: "storage stalls past the timeout", ok: true,
+			hub:    []faultproxy.Rule{{Path: storageUpload, Times: 1, Fault: faultproxy.Fault{Kind: faultproxy.StallAnswer, Delay: time.Minute}}},
+			stderr: []string{"retrying POST /storage/unscanned-upload/"}},
+		{name: "review stalls past the timeout", ok: true,
+			hub: []faultproxy.Rule{{Path: apiReview, Times: 1, Fault: faultproxy.StallFor(time.Minute)}}},
+		{name: "503 for ever",
+			hub:    []faultproxy.Rule{{Path: apiResources, Fault: faultproxy.Fail(503)}},
+			stderr: []string{"Charmhub is temporarily unavailable", "kept failing after 4 attempts"}},
+		{name: "storage resets for ever",
+			hub:    []faultproxy.Rule{{Path: storageUpload, Fault: faultproxy.ResetAfter(100_000)}},
+			stderr: []string{`uploading "data.tar.gz" to Charmhub storage`, "(after 4 attempts)"}},
+		{name: "storage stalls for ever",
+			hub:    []faultproxy.Rule{{Path: storageUpload, Fault: faultproxy.Fault{Kind: faultproxy.StallAnswer, Delay: time.Minute}}},
+			stderr: []string{"no progress for 1s", "(after 4 attempts)"}},
+		{name: "upload cut short",
+			hub:    []faultproxy.Rule{{Path: storageUpload, Fault: faultproxy.Fault{Kind: faultproxy.TruncateRequest, Bytes: 1 << 20}}},
+			stderr: []string{"Charmhub refused the request: 400 Bad Request"}},
+		{name: "revision answer lost",
+			hub:    []faultproxy.Rule{{Method: "POST", Path: apiRevisions, Fault: faultproxy.Fault{Kind: faultproxy.TruncateAnswer, Bytes: 0}}},
+			stderr: []string{"creating a revision of resource"}},
+		{name: "revision answer stalls",
+			hub:    []faultproxy.Rule{{Method: "POST", Path: apiRevisions, Fault: faultproxy.Fault{Kind: faultproxy.StallAnswer, Delay: time.Minute}}},
+			stderr: []string{"creating a revision of resource", "no progress for 1s"}},
+		{name: "content corrupted on the way", revision: true,
+			hub:    []faultproxy.Rule{{Path: storageUpload, Fault: faultproxy.Fault{Kind: faultproxy.CorruptRequest, Bytes: 2 << 20}}},
+			stderr: []string{"charmhub holds other content than was uploaded", "do not release revision 1", hexSum(data)}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := newFaulty(t)
+			f.hubProxy.Add(tt.hub...)
+			start := time.Now()
+			res := dockerCmd(t, f.proxiedEnv(ownerToken), "charmcraft", "upload-resource", "my-charm", "my-file", "--filepath", path, "--debug")
+			t.Logf("exit %d after %s, %d requests faulted", res.code, time.Since(start).Round(time.Millisecond), f.hubProxy.Faulted())
+			if f.hubProxy.Faulted() == 0 {
+				t.Fatal("no fault was injected")
+			}
+			revs := f.hub.Revisions("my-charm", "my-file")
+			switch {
+			case tt.ok && (res.code != 0 || res.stdout != "Revision 1 created of resource 'my-file' for charm 'my-charm'\n"):
+				t.Errorf("want success; got %s", res)
+			case tt.ok && (len(revs) != 1 || !bytes.Equal(revs[0].Content, data)):
+				t.Errorf("%d revisions; want one holding the file's %d bytes", len(revs), len(data))
+			case !tt.ok && (res.code != 1 || res.stdout != ""):
+				t.Errorf("want exit 1 and nothing on stdout; got %s", res)
+			case !tt.ok && len(revs) != 0 && !tt.revision:
+				t.Errorf("%d revisions created by a failed upload", len(revs))
+			}
+			if n := f.hubProxy.Count("POST", apiRevisions); n > 1 {
+				t.Errorf("%d revision requests: one was repeated", n)
+			}
+			for _, s := range tt.stderr {
+				if !strings.Contains(res.stderr, s) {
+					t.Errorf("stderr lacks %q", s)
+				}
+			}
+			noTrace(t, res)
+			if t.Failed() || testing.Verbose() {
+				t.Logf("%s", res)
+			}
+		})
+	}
+}
+
+func hexSum(b []byte) string {
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:])
+}
+
+const (
+	regUploads  = "/v2/" + imageRepo + "/blobs/uploads/"
+	regSession  = regUploads + "*"
+	regManifest = "/v2/" + imageRepo + "/manifests/*"
+)
+
+// TestImageUploadFaults pushes an image through every fault: it arrives
+// whole and right, or the run fails with a clear error, no revision is
+// made, and the registry never holds a blob under a digest it does not
+// have.
+func TestImageUploadFaults(t *testing.T) {
+	needDocker(t)
+	id := buildImage(t, 505, layerSpec{size: 2 << 20, random: true}, layerSpec{size: 2 << 20})
+	tests := []faultCase{
+		{name: "reset mid-blob", ok: true,
+			reg:    []faultproxy.Rule{{Method: "PATCH", Times: 1, Fault: faultproxy.ResetAfter(256 << 10)}},
+			stderr: []string{"The upload was interrupted; exporting the image again (attempt 2 of 3)"}},
+		{name: "blob cut short on the way", ok: true,
+			reg:    []faultproxy.Rule{{Method: "PATCH", Times: 1, Fault: faultproxy.Fault{Kind: faultproxy.TruncateRequest, Bytes: 256 << 10}}},
+			stderr: []string{"exporting the image again"}},
+		{name: "blob answer stalls past the timeout", ok: true,
+			reg:    []faultproxy.Rule{{Method: "PATCH", Times: 1, Fault: faultproxy.Fault{Kind: faultproxy.StallAnswer, Delay: time.Minute}}},
+			stderr: []string{"exporting the image again"}},
+		{name: "503 opening upload sessions", ok: true,
+			reg:    []faultproxy.Rule{{Method: "POST", Path: regUploads, Times: 2, Fault: faultproxy.Fail(503)}},
+			stderr: []string{"retrying POST "}},
+		{name: "503 on the manifest check", ok: true,
+			reg:    []faultproxy.Rule{{Method: "HEAD", Path: regManifest, Times: 1, Fault: faultproxy.Fail(503)}},
+			stderr: []string{"retrying HEAD "}},
+		{name: "503 on the manifest push", ok: true,
+			reg:    []faultproxy.Rule{{Method: "PUT", Path: regManifest, Times: 1, Fault: faultproxy.Fail(503)}},
+			stderr: []string{"retrying PUT "}},
+		{name: "503 on the image blob", ok: true,
+			hub:    []faultproxy.Rule{{Method: "POST", Path: "/api/v1/charm/my-charm/resources/my-image/oci-image/blob", Times: 1, Fault: faultproxy.Fail(503)}},
+			stderr: []string{"retrying POST /api/v1/charm/my-charm/resources/my-image/oci-image/blob"}},
+		{name: "resets for ever",
+			reg:    []faultproxy.Rule{{Method: "PATCH", Fault: faultproxy.ResetAfter(256 << 10)}},
+			stderr: []string{"the blob was streamed and cannot be sent again", "gave up after 3 exports"}},
+		{name: "wrong digest for a blob",
+			reg:    []faultproxy.Rule{{Method: "PUT", Path: regSession, Fault: faultproxy.Fault{Kind: faultproxy.SetHeader, Header: "Docker-Content-Digest", Value: "sha256:" + strings.Repeat("0", 64)}}},
+			stderr: []string{"content does not match its digest", "sha256:" + strings.Repeat("0", 64)}},
+		{name: "wrong digest for the manifest",
+			reg:    []faultproxy.Rule{{Method: "PUT", Path: regManifest, Fault: faultproxy.Fault{Kind: faultproxy.SetHeader, Header: "Docker-Content-Digest", Value: "sha256:" + strings.Repeat("1", 64)}}},
+			stderr: []string{"pushing the image manifest", "content does not match its digest"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := newFaulty(t)
+			f.hubProxy.Add(tt.hub...)
+			f.regProxy.Add(tt.reg...)
+			start := time.Now()
+			res := dockerCmd(t, f.proxiedEnv(ownerToken), "charmcraft", "upload-resource", "my-charm", "my-image", "--image", id, "--debug")
+			t.Logf("exit %d after %s", res.code, time.Since(start).Round(time.Millisecond))
+			if f.hubProxy.Faulted()+f.regProxy.Faulted() == 0 {
+				t.Fatal("no fault was injected")
+			}
+			revs := f.hub.Revisions("my-charm", "my-image")
+			m := remoteDigestRE.FindStringSubmatch(res.stderr)
+			switch {
+			case tt.ok && (res.code != 0 || m == nil || res.stdout != "Revision 1 created of resource 'my-image' for charm 'my-charm'\n"):
+				t.Errorf("want success; got %s", res)
+			case tt.ok:
+				if p := f.pull(t, imageRepo, m[1]); p.configDigest != id {
+					t.Errorf("the registry holds config %s, want %s", p.configDigest, id)
+				}
+				if got := f.storedImageName(t); !strings.HasSuffix(got, "@"+m[1]) || len(revs) != 1 {
+					t.Errorf("%d revisions, the last naming %q", len(revs), got)
+				}
+			case res.code != 1 || res.stdout != "":
+				t.Errorf("want exit 1 and nothing on stdout; got %s", res)
+			case len(revs) != 0:
+				t.Errorf("%d revisions created by a failed upload", len(revs))
+			}
+			for _, s := range tt.stderr {
+				if !strings.Contains(res.stderr, s) {
+					t.Errorf("stderr lacks %q", s)
+				}
+			}
+			f.checkBlobs(t)
+			noTrace(t, res)
+			if t.Failed() || testing.Verbose() {
+				t.Logf("%s", res)
+			}
+		})
+	}
+}
