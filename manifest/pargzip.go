@@ -56,8 +56,8 @@ func (p parallelGzip) Compress(dst io.Writer, src io.Reader) error {
 	if _, err := dst.Write(gzipHeader); err != nil {
 		return err
 	}
-	ordered := make(chan *block, p.workers) // every block, in input order
-	jobs := make(chan *block, p.workers)
+	ordered := make(chan *block, 2*p.workers) // every block, in input order
+	jobs := make(chan *block, 2*p.workers)
 	var wg sync.WaitGroup
 	for range p.workers {
 		wg.Go(func() { deflateBlocks(p.level, jobs) })

@@ -53,16 +53,16 @@ func (r *source) digest() digest.Digest {
 	return digest.NewDigest(digest.SHA256, r.h)
 }
 
-// countingDigester hashes and counts what is written to it.
-type countingDigester struct {
-	d digest.Digester
+// countingWriter counts what it writes to w.
+type countingWriter struct {
+	w io.Writer
 	n int64
 }
 
-func (c *countingDigester) Write(p []byte) (int, error) {
-	_, _ = c.d.Hash().Write(p)
-	c.n += int64(len(p))
-	return len(p), nil
+func (c *countingWriter) Write(p []byte) (int, error) {
+	n, err := c.w.Write(p)
+	c.n += int64(n)
+	return n, err
 }
 
 func (s *session) emit(e Event) {
