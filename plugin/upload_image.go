@@ -58,11 +58,8 @@ func repositoryPath(imageName string) string {
 // the registry when it is there already, else pushed from the daemon.
 func resolveImage(ctx context.Context, env *cliEnv, reg *registry.Client, out *resultWriter, want imageDigest, charm string) (digest.Digest, error) {
 	if want.full {
-		if ok, err := reg.ManifestExists(ctx, digest.Digest(want.String())); err != nil {
-			return "", fmt.Errorf("asking Canonical's registry for %s: %w", want, err)
-		} else if ok {
-			out.info("Using the OCI image from Canonical's registry")
-			return digest.Digest(want.String()), nil
+		if ok, err := reuseRemote(ctx, reg, out, digest.Digest(want.String())); ok || err != nil {
+			return digest.Digest(want.String()), err
 		}
 	}
 	dc := env.dockerCli.Client()
@@ -80,15 +77,22 @@ func resolveImage(ctx context.Context, env *cliEnv, reg *registry.Client, out *r
 		return "", fmt.Errorf("no local image ID starts with %s; check it with `docker images`, or give the full sha256 digest of an image already in Canonical's registry", want.hex)
 	}
 	if !want.full {
-		if ok, err := reg.ManifestExists(ctx, digest.Digest(img.ID)); err != nil {
-			return "", fmt.Errorf("asking Canonical's registry for %s: %w", img.ID, err)
-		} else if ok {
-			out.info("Using the OCI image from Canonical's registry")
-			return digest.Digest(img.ID), nil
+		if ok, err := reuseRemote(ctx, reg, out, img.id()); ok || err != nil {
+			return img.id(), err
 		}
 	}
 	out.info("Remote image not found, uploading from local registry")
 	return pushLocalImage(ctx, env, reg, out, img)
+}
+
+// reuseRemote tells whether the registry holds the manifest d, and says
+// it will be used.
+func reuseRemote(ctx context.Context, reg *registry.Client, out *resultWriter, d digest.Digest) (bool, error) {
+	ok, err := reg.ManifestExists(ctx, d)
+	if ok {
+		out.info("Using the OCI image from Canonical's registry")
+	}
+	return ok, registryError(d, err)
 }
 
 // blobStore adapts the registry client to what manifest.Build needs.
