@@ -65,9 +65,9 @@ func (e *Error) Error() string {
 		strings.ToLower(http.StatusText(e.StatusCode)), e.Method, e.Path)
 	var said []string
 	for _, d := range e.Errors {
-		msg := d.Message
+		msg := printable(d.Message)
 		if msg == "" {
-			msg = strings.ToLower(strings.ReplaceAll(d.Code, "_", " "))
+			msg = strings.ToLower(strings.ReplaceAll(printable(d.Code), "_", " "))
 		}
 		if !slices.Contains(said, msg) {
 			said = append(said, msg)
@@ -128,4 +128,15 @@ func drainClose(resp *http.Response) {
 	}
 	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, maxErrorBody))
 	_ = resp.Body.Close()
+}
+
+// printable drops control characters, so that what a registry says cannot
+// drive the terminal it is shown on.
+func printable(s string) string {
+	return strings.Map(func(r rune) rune {
+		if r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0) {
+			return -1
+		}
+		return r
+	}, s)
 }

@@ -59,7 +59,7 @@ func (t *logTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	}
 	challenge := ""
 	if v := resp.Header.Get("WWW-Authenticate"); v != "" {
-		challenge = " challenge: " + v
+		challenge = " challenge: " + printable(v)
 	}
 	t.log.printf("<-- %d %s %s (%s)%s", resp.StatusCode, req.Method, where(req.URL), took, challenge)
 	return resp, nil
