@@ -54,6 +54,10 @@ demo: ## Try the plugin end to end against a local stand-in Charmhub (no account
 test: build ## Run all tests (needs a Docker daemon for the image tests; see README)
 	$(GO) test -race -count=1 ./...
 
+.PHONY: fuzz
+fuzz: ## Run each fuzz target for FUZZTIME (default 10s) and print its executions
+	scripts/fuzz.sh
+
 .PHONY: test-short
 test-short: ## Run the tests that need no Docker daemon
 	$(GO) test -race -count=1 -short ./...
