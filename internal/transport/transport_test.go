@@ -5,9 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -143,5 +146,27 @@ func TestDefaults(t *testing.T) {
 	}
 	if tr.TLSClientConfig != nil && tr.TLSClientConfig.InsecureSkipVerify {
 		t.Error("TLS verification is off")
+	}
+}
+
+// TestNobodySkipsVerification keeps TLS verification on everywhere: no
+// code of the module, tests aside, may turn it off.
+func TestNobodySkipsVerification(t *testing.T) {
+	root := filepath.Join("..", "..")
+	err := filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() || !strings.HasSuffix(path, ".go") || strings.HasSuffix(path, "_test.go") {
+			return err
+		}
+		data, err := os.ReadFile(path) //nolint:gosec // a file of this module
+		if err != nil {
+			return err
+		}
+		if bytes.Contains(data, []byte("InsecureSkipVerify")) {
+			t.Errorf("%s turns TLS verification off", path)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
 	}
 }
