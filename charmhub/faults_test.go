@@ -235,7 +235,7 @@ func TestRedirectsKeepTheMacaroon(t *testing.T) {
 	}))
 	t.Cleanup(other.Close)
 	redirect := func(w http.ResponseWriter, r *http.Request) {
-		http.Redirect(w, r, other.URL+r.URL.Path, http.StatusTemporaryRedirect)
+		http.Redirect(w, r, other.URL+r.URL.Path, http.StatusTemporaryRedirect) //nolint:gosec // the redirect under test
 	}
 	plain := httptest.NewServer(http.HandlerFunc(redirect))
 	t.Cleanup(plain.Close)

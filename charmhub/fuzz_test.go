@@ -119,8 +119,8 @@ func FuzzResponses(f *testing.F) {
 		`[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[`,
 		``,
 	} {
-		for _, status := range []int{200, 401, 404, 503} {
-			f.Add(uint8(0), uint16(status), "", []byte(seed))
+		for _, status := range []uint16{200, 401, 404, 503} {
+			f.Add(uint8(0), status, "", []byte(seed))
 		}
 	}
 	f.Fuzz(func(t *testing.T, which uint8, status uint16, retryAfter string, body []byte) {

@@ -85,8 +85,8 @@ func (b *multipartBody) reader() (io.ReadCloser, error) {
 	b.mu.Unlock()
 	go func() {
 		defer b.writers.Done()
-		defer content.Close()
-		pw.CloseWithError(b.write(pw, content, gen))
+		defer func() { _ = content.Close() }()
+		_ = pw.CloseWithError(b.write(pw, content, gen))
 	}()
 	return pr, nil
 }
@@ -96,7 +96,7 @@ func (b *multipartBody) reader() (io.ReadCloser, error) {
 func (b *multipartBody) stop() {
 	b.mu.Lock()
 	for _, pr := range b.pipes {
-		pr.CloseWithError(errStopped)
+		_ = pr.CloseWithError(errStopped)
 	}
 	b.mu.Unlock()
 	b.writers.Wait()

@@ -42,7 +42,7 @@ func countAttempts(req *http.Request) (*http.Request, *atomic.Int32) {
 
 func noteAttempts(ctx context.Context, n int) {
 	if c, ok := ctx.Value(attemptsKey{}).(*atomic.Int32); ok {
-		c.Store(int32(n))
+		c.Store(int32(n)) //nolint:gosec // n is at most the attempts configured
 	}
 }
 
@@ -124,7 +124,7 @@ func (t *retryTransport) backoff(attempt int) time.Duration {
 	if d <= 0 {
 		return 0
 	}
-	return d/2 + rand.N(d/2+1)
+	return d/2 + rand.N(d/2+1) //nolint:gosec // jitter needs no secret randomness
 }
 
 func retryableStatus(code int) bool {

@@ -23,7 +23,7 @@ type running struct {
 
 func start(t *testing.T, env []string, name string, args ...string) *running {
 	t.Helper()
-	r := &running{cmd: exec.Command(name, args...), done: make(chan error, 1)}
+	r := &running{cmd: exec.CommandContext(t.Context(), name, args...), done: make(chan error, 1)} //nolint:gosec // the plugin or docker, by the test
 	r.cmd.Env = append(baseEnv(), env...)
 	r.cmd.Stdout, r.cmd.Stderr = &r.stdout, &r.stderr
 	if err := r.cmd.Start(); err != nil {
@@ -32,7 +32,7 @@ func start(t *testing.T, env []string, name string, args ...string) *running {
 	go func() { r.done <- r.cmd.Wait() }()
 	t.Cleanup(func() {
 		_ = r.cmd.Process.Kill()
-		<-r.done
+		<-r.done //nolint:errcheck // the process was killed
 	})
 	return r
 }
@@ -134,7 +134,7 @@ func TestCancelFileUpload(t *testing.T) {
 			f := newFaulty(t)
 			f.hubProxy.Add(faultproxy.Rule{Path: storageUpload, Fault: faultproxy.Throttle(1 << 20)})
 			tmp := t.TempDir()
-			r := start(t, f.proxiedEnv(ownerToken, "TMPDIR="+tmp), tt.cmd[0], tt.cmd[1:]...)
+			r := start(t, f.proxiedEnv("TMPDIR="+tmp), tt.cmd[0], tt.cmd[1:]...)
 			waitFor(t, r, "the upload", func() bool { return f.hubProxy.Count("POST", storageUpload) > 0 })
 			time.Sleep(500 * time.Millisecond)
 			res, took := r.interrupt(t, tt.sig)
@@ -164,7 +164,7 @@ func TestCancelImageUpload(t *testing.T) {
 			f := newFaulty(t)
 			f.regProxy.Add(faultproxy.Rule{Method: "PATCH", Fault: faultproxy.Throttle(1 << 20)})
 			tmp := t.TempDir()
-			r := start(t, f.proxiedEnv(ownerToken, "TMPDIR="+tmp), tt.cmd[0], tt.cmd[1:]...)
+			r := start(t, f.proxiedEnv("TMPDIR="+tmp), tt.cmd[0], tt.cmd[1:]...)
 			waitFor(t, r, "the push", func() bool { return f.regProxy.Count("PATCH", "") > 0 })
 			time.Sleep(500 * time.Millisecond)
 			res, took := r.interrupt(t, tt.sig)

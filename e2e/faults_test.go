@@ -40,9 +40,10 @@ func newFaulty(t *testing.T) *faulty {
 	return f
 }
 
-// proxiedEnv points the plugin at the proxies, with a short stall timeout.
-func (f *faulty) proxiedEnv(token string, extra ...string) []string {
-	return f.env(token, append([]string{
+// proxiedEnv points the plugin at the proxies, with a short stall timeout,
+// as the charm's owner.
+func (f *faulty) proxiedEnv(extra ...string) []string {
+	return f.env(ownerToken, append([]string{
 		"CHARMCRAFT_STORE_API_URL=" + f.hubProxy.URL + "/api",
 		"CHARMCRAFT_UPLOAD_URL=" + f.hubProxy.URL + "/storage",
 		"CHARMCRAFT_REGISTRY_URL=" + f.regProxy.URL,
@@ -66,7 +67,7 @@ func (w *world) checkBlobs(t *testing.T) {
 		if err != nil {
 			return err
 		}
-		defer f.Close()
+		defer func() { _ = f.Close() }()
 		h := sha256.New()
 		if _, err := io.Copy(h, f); err != nil {
 			return err
@@ -160,7 +161,7 @@ func TestFileUploadFaults(t *testing.T) {
 			f := newFaulty(t)
 			f.hubProxy.Add(tt.hub...)
 			start := time.Now()
-			res := dockerCmd(t, f.proxiedEnv(ownerToken), "charmcraft", "upload-resource", "my-charm", "my-file", "--filepath", path, "--debug")
+			res := dockerCmd(t, f.proxiedEnv(), "charmcraft", "upload-resource", "my-charm", "my-file", "--filepath", path, "--debug")
 			t.Logf("exit %d after %s, %d requests faulted", res.code, time.Since(start).Round(time.Millisecond), f.hubProxy.Faulted())
 			if f.hubProxy.Faulted() == 0 {
 				t.Fatal("no fault was injected")
@@ -248,7 +249,7 @@ func TestImageUploadFaults(t *testing.T) {
 			f.hubProxy.Add(tt.hub...)
 			f.regProxy.Add(tt.reg...)
 			start := time.Now()
-			res := dockerCmd(t, f.proxiedEnv(ownerToken), "charmcraft", "upload-resource", "my-charm", "my-image", "--image", id, "--debug")
+			res := dockerCmd(t, f.proxiedEnv(), "charmcraft", "upload-resource", "my-charm", "my-image", "--image", id, "--debug")
 			t.Logf("exit %d after %s", res.code, time.Since(start).Round(time.Millisecond))
 			if f.hubProxy.Faulted()+f.regProxy.Faulted() == 0 {
 				t.Fatal("no fault was injected")

@@ -113,7 +113,7 @@ func TestNoSecretShows(t *testing.T) {
 	}
 	path, _ := writeFile(t, "data.bin", 1000)
 	image := ""
-	if exec.Command("docker", "info").Run() == nil && !testing.Short() {
+	if exec.CommandContext(t.Context(), "docker", "info").Run() == nil && !testing.Short() {
 		image = buildImage(t, 707, layerSpec{size: 1000})
 	}
 	u := newUserConfig(t, w)

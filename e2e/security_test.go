@@ -105,7 +105,7 @@ func redirector(t *testing.T, target, to string, match func(*http.Request) bool)
 	}}
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if match(r) {
-			http.Redirect(w, r, to+r.URL.Path+"?from=redirect", http.StatusTemporaryRedirect)
+			http.Redirect(w, r, to+r.URL.Path+"?from=redirect", http.StatusTemporaryRedirect) //nolint:gosec // the redirect under test
 			return
 		}
 		rp.ServeHTTP(w, r)

@@ -52,7 +52,7 @@ func (f *faulty) holds(t *testing.T, blob []byte, d digest.Digest) {
 	if err != nil {
 		t.Fatalf("GetBlob(%s): %v\n%s", d, err, f.log)
 	}
-	defer rc.Close()
+	defer func() { _ = rc.Close() }()
 	got, err := io.ReadAll(rc)
 	if err != nil || !bytes.Equal(got, blob) {
 		t.Fatalf("the registry holds %d bytes under %s (%v), want the %d pushed", len(got), d, err, len(blob))

@@ -86,7 +86,7 @@ var registryCalls = []struct {
 		if err != nil {
 			return err
 		}
-		defer rc.Close()
+		defer func() { _ = rc.Close() }()
 		// The caller caps what it reads of a blob it does not know the
 		// size of; what ends within the cap must be the blob.
 		got, err := io.ReadAll(io.LimitReader(rc, 1<<20+1))

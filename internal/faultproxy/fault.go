@@ -108,7 +108,7 @@ func (f *Fault) answer(w http.ResponseWriter, r *http.Request) {
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(f.Code)
-	_, _ = io.WriteString(w, body)
+	_, _ = io.WriteString(w, body) //nolint:gosec // a test server's scripted answer
 }
 
 // faultyBody is a request body read through a fault.

@@ -217,7 +217,7 @@ func (p *Proxy) forward(w *statusWriter, r *http.Request, f *Fault) {
 	out.Header = withoutHopHeaders(r.Header)
 	out.ContentLength = length
 	out.Host = r.Host // the target builds absolute URLs, such as upload locations, from it
-	resp, err := p.client.Do(out)
+	resp, err := p.client.Do(out) //nolint:gosec // a test proxy forwards to its one target
 	if rb, ok := body.(*faultyBody); ok && rb.reset.Load() {
 		resetConn(w)
 		return
@@ -226,7 +226,7 @@ func (p *Proxy) forward(w *statusWriter, r *http.Request, f *Fault) {
 		http.Error(w, "faultproxy: "+err.Error(), http.StatusBadGateway)
 		return
 	}
-	defer resp.Body.Close()
+	defer func() { _ = resp.Body.Close() }()
 	if f != nil && f.Kind == StallAnswer && !wait(r.Context(), f.Delay) {
 		return
 	}

@@ -2,6 +2,7 @@ package transport
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"net/http"
@@ -73,7 +74,7 @@ func (c *stallConn) arm(now time.Time) {
 	if now.UnixNano()-last < int64(c.idle/8) || !c.armed.CompareAndSwap(last, now.UnixNano()) {
 		return
 	}
-	_ = c.Conn.SetDeadline(now.Add(c.idle))
+	_ = c.SetDeadline(now.Add(c.idle))
 }
 
 func (c *stallConn) Read(p []byte) (int, error) {
@@ -101,7 +102,7 @@ func (c *stallConn) explain(err error) error {
 	if err == nil {
 		return nil
 	}
-	if ne, ok := err.(net.Error); ok && ne.Timeout() {
+	if ne, ok := errors.AsType[net.Error](err); ok && ne.Timeout() {
 		c.stalled.Store(true)
 	}
 	if c.stalled.Load() {

@@ -51,7 +51,7 @@ func send(t *testing.T, url string, body io.Reader) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	defer resp.Body.Close()
+	defer func() { _ = resp.Body.Close() }()
 	data, err := io.ReadAll(resp.Body)
 	return string(data), err
 }
