@@ -301,3 +301,28 @@ func (b *syncBuffer) String() string {
 	defer b.mu.Unlock()
 	return b.b.String()
 }
+
+// TestResumeFromWhereTheSourceStarts gives sources positioned past a
+// prefix: another attempt goes back to where they started, not to 0.
+func TestResumeFromWhereTheSourceStarts(t *testing.T) {
+	f := newFaulty(t,
+		faultproxy.Rule{Method: "PUT", Path: sessionPath, Times: 1, Fault: faultproxy.ResetAfter(1 << 20)},
+		faultproxy.Rule{Method: "PATCH", Times: 1, Fault: faultproxy.ResetAfter(1 << 20)})
+	blob, d := randomBlob(t, 3<<20)
+	src := func() *bytes.Reader {
+		r := bytes.NewReader(append([]byte("a prefix not to send"), blob...))
+		_, _ = r.Seek(20, io.SeekStart)
+		return r
+	}
+	if err := f.c.PushBlob(t.Context(), src(), int64(len(blob)), d); err != nil {
+		t.Fatalf("PushBlob: %v\n%s", err, f.log)
+	}
+	desc, err := f.c.PushBlobStream(t.Context(), src(), nil)
+	if err != nil || desc.Digest != d {
+		t.Fatalf("PushBlobStream = %+v, %v\n%s", desc, err, f.log)
+	}
+	f.holds(t, blob, d)
+	if f.p.Faulted() != 2 {
+		t.Errorf("%d faults applied, want 2", f.p.Faulted())
+	}
+}

@@ -46,6 +46,8 @@ func (c *Client) PushBlob(ctx context.Context, r io.Reader, size int64, d digest
 		return fmt.Errorf("pushing blob %s: %w", d, err)
 	}
 	rs, resumable := r.(io.ReadSeeker)
+	start := seekStart(rs, resumable)
+	resumable = resumable && start >= 0
 	var offset int64
 	attempt := 1
 	for ; ; attempt++ {
@@ -58,7 +60,7 @@ func (c *Client) PushBlob(ctx context.Context, r io.Reader, size int64, d digest
 		if loc, offset, err = c.resumePoint(ctx, loc, size, attempt); err != nil {
 			break
 		}
-		if _, err = rs.Seek(0, io.SeekStart); err != nil {
+		if _, err = rs.Seek(start, io.SeekStart); err != nil {
 			err = fmt.Errorf("rewinding the blob: %w", err)
 			break
 		}
@@ -154,6 +156,8 @@ func (c *Client) uploadStatus(ctx context.Context, loc *url.URL) (*url.URL, int6
 // ErrInterrupted, and the caller may try again with a fresh one.
 func (c *Client) PushBlobStream(ctx context.Context, r io.Reader, progress func(int64)) (Descriptor, error) {
 	seeker, restartable := r.(io.Seeker)
+	start := seekStart(seeker, restartable)
+	restartable = restartable && start >= 0
 	attempt := 1
 	for ; ; attempt++ {
 		desc, sent, err := c.pushStream(ctx, r, progress)
@@ -164,7 +168,7 @@ func (c *Client) PushBlobStream(ctx context.Context, r io.Reader, progress func(
 		if retry {
 			c.retry.log.printf("restarting the upload of a blob from its start (attempt %d of %d): %v", attempt+1, c.retry.attempts, err)
 			if err = sleep(ctx, c.retry.backoff(attempt)); err == nil {
-				_, err = seeker.Seek(0, io.SeekStart)
+				_, err = seeker.Seek(start, io.SeekStart)
 			}
 		}
 		if !retry || err != nil {
@@ -198,6 +202,19 @@ func (c *Client) pushStream(ctx context.Context, r io.Reader, progress func(int6
 		return Descriptor{}, true, err
 	}
 	return desc, true, nil
+}
+
+// seekStart is where a seekable source starts, to go back to for another
+// attempt; -1 if it cannot tell.
+func seekStart(s io.Seeker, ok bool) int64 {
+	if !ok {
+		return -1
+	}
+	pos, err := s.Seek(0, io.SeekCurrent)
+	if err != nil {
+		return -1
+	}
+	return pos
 }
 
 // ErrInterrupted means a blob upload failed midway, for a reason that may
