@@ -216,7 +216,8 @@ func (p *Proxy) forward(w *statusWriter, r *http.Request, f *Fault) {
 	}
 	out.Header = withoutHopHeaders(r.Header)
 	out.ContentLength = length
-	out.Host = r.Host // the target builds absolute URLs, such as upload locations, from it
+	// The target builds absolute URLs, such as upload locations, from it.
+	out.Host = r.Host
 	resp, err := p.client.Do(out) //nolint:gosec // a test proxy forwards to its one target
 	if rb, ok := body.(*faultyBody); ok && rb.reset.Load() {
 		resetConn(w)
