@@ -47,7 +47,7 @@ func (f *faulty) proxiedEnv(extra ...string) []string {
 		"CHARMCRAFT_STORE_API_URL=" + f.hubProxy.URL + "/api",
 		"CHARMCRAFT_UPLOAD_URL=" + f.hubProxy.URL + "/storage",
 		"CHARMCRAFT_REGISTRY_URL=" + f.regProxy.URL,
-		"CHARMCRAFT_STALL_TIMEOUT=1s",
+		"CHARMCRAFT_STALL_TIMEOUT=2s",
 	}, extra...)...)
 }
 
@@ -142,7 +142,7 @@ func TestFileUploadFaults(t *testing.T) {
 			stderr: []string{`uploading "data.tar.gz" to Charmhub storage`, "(after 4 attempts)"}},
 		{name: "storage stalls for ever",
 			hub:    []faultproxy.Rule{{Path: storageUpload, Fault: faultproxy.Fault{Kind: faultproxy.StallAnswer, Delay: time.Minute}}},
-			stderr: []string{"no progress for 1s", "(after 4 attempts)"}},
+			stderr: []string{"no progress for 2s", "(after 4 attempts)"}},
 		{name: "upload cut short",
 			hub:    []faultproxy.Rule{{Path: storageUpload, Fault: faultproxy.Fault{Kind: faultproxy.TruncateRequest, Bytes: 1 << 20}}},
 			stderr: []string{"Charmhub refused the request: 400 Bad Request"}},
@@ -151,7 +151,7 @@ func TestFileUploadFaults(t *testing.T) {
 			stderr: []string{"creating a revision of resource"}},
 		{name: "revision answer stalls",
 			hub:    []faultproxy.Rule{{Method: "POST", Path: apiRevisions, Fault: faultproxy.Fault{Kind: faultproxy.StallAnswer, Delay: time.Minute}}},
-			stderr: []string{"creating a revision of resource", "no progress for 1s"}},
+			stderr: []string{"creating a revision of resource", "no progress for 2s"}},
 		{name: "content corrupted on the way", revision: true,
 			hub:    []faultproxy.Rule{{Path: storageUpload, Fault: faultproxy.Fault{Kind: faultproxy.CorruptRequest, Bytes: 2 << 20}}},
 			stderr: []string{"charmhub holds other content than was uploaded", "do not release revision 1", hexSum(data)}},

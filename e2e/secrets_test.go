@@ -109,7 +109,7 @@ func TestNoSecretShows(t *testing.T) {
 	t.Cleanup(regProxy.Close)
 	proxied := func(extra ...string) []string {
 		return append([]string{"CHARMCRAFT_STORE_API_URL=" + proxy.URL + "/api", "CHARMCRAFT_UPLOAD_URL=" + proxy.URL + "/storage",
-			"CHARMCRAFT_REGISTRY_URL=" + regProxy.URL, "CHARMCRAFT_STALL_TIMEOUT=1s"}, extra...)
+			"CHARMCRAFT_REGISTRY_URL=" + regProxy.URL, "CHARMCRAFT_STALL_TIMEOUT=2s"}, extra...)
 	}
 	path, _ := writeFile(t, "data.bin", 1000)
 	image := ""

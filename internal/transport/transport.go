@@ -24,9 +24,9 @@ const (
 // New returns a transport like http.DefaultTransport (proxy from the
 // environment, TLS verified, HTTP/2, pooled connections) whose waits are
 // bounded: DialTimeout to connect, TLSHandshakeTimeout for the
-// handshake, and stall, if positive, both for the answer's headers once
-// the request is sent and for any silence on a connection while it
-// carries a request. A stall fails the request with a timeout, which the
+// handshake, and stall, if positive, for any silence on a connection (the
+// wait for an answer's headers once the request is sent gets a quarter
+// more, for connections that carry other requests too). A stall fails the request with a timeout, which the
 // clients' retry layers treat as temporary. The default for stall <= 0 is
 // DefaultStallTimeout.
 func New(stall time.Duration) *http.Transport {
@@ -43,7 +43,9 @@ func New(stall time.Duration) *http.Transport {
 		return newStallConn(c, stall), nil
 	}
 	t.TLSHandshakeTimeout = TLSHandshakeTimeout
-	t.ResponseHeaderTimeout = stall
+	// A quarter longer than a stall, so that a silent server is reported
+	// as a stall of the connection, whatever the request.
+	t.ResponseHeaderTimeout = stall + stall/4
 	t.ExpectContinueTimeout = time.Second
 	// Idle pooled connections go before their deadline can fire under a
 	// request that picks them.
