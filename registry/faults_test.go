@@ -326,3 +326,21 @@ func TestResumeFromWhereTheSourceStarts(t *testing.T) {
 		t.Errorf("%d faults applied, want 2", f.p.Faulted())
 	}
 }
+
+// TestResumeAfterTheRangeMoved answers the resumed PUT with 416, as a
+// registry still writing what the broken request brought does: the
+// client asks where the session stands again, and goes on from there.
+func TestResumeAfterTheRangeMoved(t *testing.T) {
+	f := newFaulty(t,
+		faultproxy.Rule{Method: "PUT", Path: sessionPath, Times: 1, Fault: faultproxy.ResetAfter(1 << 20)},
+		faultproxy.Rule{Method: "PUT", Path: sessionPath, Times: 1, Fault: faultproxy.Fault{Kind: faultproxy.Status, Code: 416,
+			Body: `{"errors":[{"code":"RANGE_INVALID","message":"invalid content range"}]}`}})
+	blob, d := randomBlob(t, 3<<20)
+	if err := f.c.PushBlob(t.Context(), bytes.NewReader(blob), int64(len(blob)), d); err != nil {
+		t.Fatalf("PushBlob: %v\n%s", err, f.log)
+	}
+	f.holds(t, blob, d)
+	if n := strings.Count(f.log.String(), "resuming the upload at byte"); n != 2 {
+		t.Errorf("resumed %d times, want 2:\n%s", n, f.log)
+	}
+}

@@ -236,8 +236,10 @@ func (c *Client) worthAnother(ctx context.Context, err error, attempt int) bool 
 }
 
 // temporaryFailure says whether err may pass on another attempt: no
-// answer at all, an answer cut short, a 429 or a 5xx (but 501), or a
-// session that did not receive all that was sent.
+// answer at all, an answer cut short, a 429 or a 5xx (but 501), a session
+// that did not receive all that was sent, or one whose size moved since
+// it was asked (416: the registry was still writing what an interrupted
+// request brought).
 func temporaryFailure(ctx context.Context, err error) bool {
 	if err == nil || ctx.Err() != nil || errors.Is(err, ErrDigestMismatch) {
 		return false
@@ -246,7 +248,11 @@ func temporaryFailure(ctx context.Context, err error) bool {
 		return true
 	}
 	if e, ok := errors.AsType[*Error](err); ok {
-		return e.StatusCode == http.StatusTooManyRequests || (e.StatusCode >= 500 && e.StatusCode != http.StatusNotImplemented)
+		switch {
+		case e.StatusCode == http.StatusTooManyRequests, e.StatusCode == http.StatusRequestedRangeNotSatisfiable:
+			return true
+		}
+		return e.StatusCode >= 500 && e.StatusCode != http.StatusNotImplemented
 	}
 	return errors.Is(err, errIncomplete)
 }
