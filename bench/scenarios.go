@@ -175,7 +175,7 @@ func (b *bench) variantSizes(ctx context.Context, charm string) (layer, config i
 		Layers []struct{ Size int64 }
 	}
 	if err := json.Unmarshal(body, &m); err != nil || len(m.Layers) != layerCount {
-		return 0, 0, fmt.Errorf("the variant's manifest %s has %d layers, not %d (%v)", d, len(m.Layers), layerCount, err)
+		return 0, 0, fmt.Errorf("the variant's manifest %s has %d layers, not %d (%w)", d, len(m.Layers), layerCount, err)
 	}
 	return m.Layers[changedLayer].Size, m.Config.Size, nil
 }

@@ -177,7 +177,7 @@ func transportError(req *http.Request, err error, attempts int) error {
 // drain reads a little of what is left so the connection can be reused.
 func drain(resp *http.Response) {
 	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 4<<10))
-	resp.Body.Close()
+	_ = resp.Body.Close()
 }
 
 // resolve turns a path answered by Charmhub into a URL under the API

@@ -22,7 +22,7 @@ func (l *debugLog) printf(format string, args ...any) {
 	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	fmt.Fprintf(l.w, "charmhub: "+format+"\n", args...)
+	_, _ = fmt.Fprintf(l.w, "charmhub: "+format+"\n", args...)
 }
 
 // debugTransport logs each request sent and its answer.

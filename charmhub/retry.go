@@ -80,7 +80,7 @@ func (t *retryTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 		}
 		if resp != nil {
 			_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, maxErrorBody))
-			resp.Body.Close()
+			_ = resp.Body.Close()
 		}
 		t.log.printf("retrying %s %s after %s (%s), attempt %d of %d",
 			req.Method, req.URL.Path, wait.Round(time.Millisecond), reason, attempt+1, t.attempts)
@@ -164,7 +164,7 @@ func replayable(req *http.Request) bool {
 func buffer(resp *http.Response) error {
 	head, err := io.ReadAll(io.LimitReader(resp.Body, maxJSON+1))
 	if err != nil {
-		resp.Body.Close()
+		_ = resp.Body.Close()
 		return fmt.Errorf("reading the answer: %w", err)
 	}
 	resp.Body = struct {

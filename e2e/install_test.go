@@ -54,7 +54,7 @@ var goEnv = sync.OnceValues(func() ([]string, error) {
 		"GONOSUMDB", "GOPRIVATE", "GONOPROXY", "GOINSECURE", "GOTOOLCHAIN"}
 	out, err := exec.Command("go", append([]string{"env", "-json"}, keys...)...).Output()
 	if err != nil {
-		return nil, fmt.Errorf("go env: %v", err)
+		return nil, fmt.Errorf("go env: %w", err)
 	}
 	var m map[string]string
 	if err := json.Unmarshal(out, &m); err != nil {
@@ -244,7 +244,7 @@ func TestInstallRefusesUncheckedPrebuilt(t *testing.T) {
 		line   func(hash, name string) string
 		stderr string
 	}{
-		{"bad checksum", func(h, n string) string { return strings.Repeat("0", 64) + "  " + n + "\n" }, "does not match"},
+		{"bad checksum", func(_, n string) string { return strings.Repeat("0", 64) + "  " + n + "\n" }, "does not match"},
 		{"no line for it", func(h, n string) string {
 			if strings.HasPrefix(n, "docker-charmcraft-plan9") {
 				return h + "  " + n + "\n"

@@ -130,7 +130,7 @@ func (c *Cache) read(path string, v any) bool {
 	if err != nil {
 		return false
 	}
-	defer f.Close()
+	defer func() { _ = f.Close() }()
 	b, err := io.ReadAll(io.LimitReader(f, maxEntry+1))
 	return err == nil && len(b) <= maxEntry && json.Unmarshal(b, v) == nil
 }

@@ -77,7 +77,7 @@ func (p parallelGzip) Compress(dst io.Writer, src io.Reader) error {
 	}
 	var trailer [8]byte
 	binary.LittleEndian.PutUint32(trailer[:4], sp.crc)
-	binary.LittleEndian.PutUint32(trailer[4:], uint32(sp.size))
+	binary.LittleEndian.PutUint32(trailer[4:], uint32(sp.size)) //nolint:gosec // ISIZE is the size modulo 2^32 (RFC 1952)
 	_, err := dst.Write(trailer[:])
 	return err
 }

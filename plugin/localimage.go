@@ -86,7 +86,7 @@ func ambiguousError(d imageDigest, ids map[string][]string) error {
 
 func daemonError(err error) error {
 	if client.IsErrConnectionFailed(err) || errors.Is(err, context.DeadlineExceeded) {
-		return fmt.Errorf("%w: %v", errDaemonUnreachable, err)
+		return fmt.Errorf("%w: %w", errDaemonUnreachable, err)
 	}
 	return fmt.Errorf("asking the Docker daemon about local images: %w", err)
 }

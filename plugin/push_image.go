@@ -104,7 +104,7 @@ func (p *imagePush) build(ctx context.Context, store manifest.BlobStore, progres
 	if err != nil {
 		return nil, daemonError(err)
 	}
-	defer save.Close()
+	defer func() { _ = save.Close() }()
 	opts := []manifest.Option{manifest.WithImage(p.img.id(), p.img.diffIDs()), manifest.WithCompressor(p.comp)}
 	if p.cache != nil {
 		opts = append(opts, manifest.WithCache(p.cache))

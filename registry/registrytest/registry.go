@@ -14,6 +14,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"time"
 
 	"github.com/distribution/distribution/v3/configuration"
 	"github.com/distribution/distribution/v3/registry/handlers"
@@ -89,13 +90,13 @@ func Start(cfg Config) (*Registry, error) {
 		}}
 	}
 
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	ln, err := (&net.ListenConfig{}).Listen(context.Background(), "tcp", "127.0.0.1:0")
 	if err != nil {
 		r.Close()
 		return nil, fmt.Errorf("listening for the registry: %w", err)
 	}
 	app := handlers.NewApp(context.Background(), conf)
-	r.srv = &httptest.Server{Listener: ln, Config: &http.Server{Handler: app}}
+	r.srv = &httptest.Server{Listener: ln, Config: &http.Server{Handler: app, ReadHeaderTimeout: time.Minute}}
 	r.srv.Start()
 	r.URL = r.srv.URL
 	u, _ := url.Parse(r.URL)
