@@ -122,7 +122,15 @@ func registryArchs(ctx context.Context, reg *registry.Client, d digest.Digest) (
 	var cfg struct {
 		Architecture string `json:"architecture"`
 	}
-	if err := json.NewDecoder(io.LimitReader(blob, maxConfigSize)).Decode(&cfg); err != nil {
+	// Read to the end, so that the registry client checks the digest.
+	raw, err := io.ReadAll(io.LimitReader(blob, maxConfigSize+1))
+	switch {
+	case err != nil:
+		return nil, fmt.Errorf("reading the config of image %s: %w", d, err)
+	case len(raw) > maxConfigSize:
+		return nil, fmt.Errorf("the config of image %s is over %d bytes", d, maxConfigSize)
+	}
+	if err := json.Unmarshal(raw, &cfg); err != nil {
 		return nil, fmt.Errorf("reading the config of image %s: %w", d, err)
 	}
 	return []string{cfg.Architecture}, nil
