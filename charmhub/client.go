@@ -12,6 +12,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/canonical/docker-charmcraft/internal/transport"
 )
 
 // maxJSON caps a JSON answer: Charmhub's are a few kilobytes.
@@ -62,7 +64,7 @@ func (c *Client) wrap(o *options) *http.Client {
 		rt = &debugTransport{inner: rt, log: c.log}
 	}
 	hc.Transport = &retryTransport{inner: rt, attempts: o.attempts, baseDelay: o.baseDelay, log: c.log}
-	hc.CheckRedirect = redirectPolicy(hc.CheckRedirect)
+	hc.CheckRedirect = transport.RedirectPolicy(hc.CheckRedirect)
 	return &hc
 }
 
@@ -143,7 +145,7 @@ func (c *Client) send(req *http.Request) (*http.Response, error) {
 // sendAny sends req and returns its answer, whatever its status, and the
 // number of attempts made.
 func (c *Client) sendAny(req *http.Request) (*http.Response, int, error) {
-	req, attempts := countAttempts(req)
+	req, attempts := transport.CountAttempts(req)
 	resp, err := c.hc.Do(req)
 	n := int(attempts.Load())
 	if err != nil {
@@ -171,7 +173,7 @@ func transportError(req *http.Request, err error, attempts int) error {
 	if ue, ok := errors.AsType[*url.Error](err); ok {
 		err = ue.Err
 	}
-	return fmt.Errorf("%s %s: %w%s", req.Method, req.URL.Path, err, afterAttempts(attempts))
+	return fmt.Errorf("%s %s: %w%s", req.Method, req.URL.Path, err, transport.AfterAttempts(attempts))
 }
 
 // drain reads a little of what is left so the connection can be reused.

@@ -7,6 +7,8 @@ import (
 	"io"
 	"net/http"
 	"strings"
+
+	"github.com/canonical/docker-charmcraft/internal/transport"
 )
 
 // Sentinel errors, matched with errors.Is.
@@ -60,7 +62,7 @@ func (e *APIError) Error() string {
 		}
 		fmt.Fprintf(&b, "%s%s: %s", sep, printable(item.Code), printable(item.Message))
 	}
-	b.WriteString(afterAttempts(e.Attempts))
+	b.WriteString(transport.AfterAttempts(e.Attempts))
 	return b.String()
 }
 

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"net/http"
 	"regexp"
+
+	"github.com/canonical/docker-charmcraft/internal/transport"
 )
 
 // maxImageBlob caps the blob answered for an image: a short JSON text.
@@ -60,7 +62,7 @@ func (c *Client) imageBlob(ctx context.Context, path, digest string) ([]byte, er
 		return nil, fmt.Errorf("digest %q is not sha256: and 64 hex digits", digest)
 	}
 	// The same digest gives the same image: asking again is harmless.
-	req, err := c.newRequest(withReplay(ctx), http.MethodPost, c.apiURL+path, map[string]string{"image-digest": digest})
+	req, err := c.newRequest(transport.WithReplay(ctx), http.MethodPost, c.apiURL+path, map[string]string{"image-digest": digest})
 	if err != nil {
 		return nil, err
 	}

@@ -11,8 +11,9 @@ import (
 	"net"
 	"net/http"
 	"strconv"
-	"sync/atomic"
 	"time"
+
+	"github.com/canonical/docker-charmcraft/internal/transport"
 )
 
 // Caps on waits between two attempts.
@@ -20,40 +21,6 @@ const (
 	maxBackoff    = 30 * time.Second
 	maxRetryAfter = time.Minute
 )
-
-// replayKey marks a request that may be sent again in full although its
-// method is not idempotent: the storage upload, where each attempt is a
-// fresh upload with its own id.
-type replayKey struct{}
-
-func withReplay(ctx context.Context) context.Context {
-	return context.WithValue(ctx, replayKey{}, true)
-}
-
-// attemptsKey carries an *atomic.Int32 in which the retry layer writes
-// how many times it sent the last request it handled, for the error.
-type attemptsKey struct{}
-
-// countAttempts returns req with a counter of its attempts.
-func countAttempts(req *http.Request) (*http.Request, *atomic.Int32) {
-	n := new(atomic.Int32)
-	return req.WithContext(context.WithValue(req.Context(), attemptsKey{}, n)), n
-}
-
-func noteAttempts(ctx context.Context, n int) {
-	if c, ok := ctx.Value(attemptsKey{}).(*atomic.Int32); ok {
-		c.Store(int32(n)) //nolint:gosec // n is at most the attempts configured
-	}
-}
-
-// afterAttempts says how many attempts an error comes after, if more
-// than one.
-func afterAttempts(n int) string {
-	if n <= 1 {
-		return ""
-	}
-	return fmt.Sprintf(" (after %d attempts)", n)
-}
 
 // retryTransport sends a request again after a temporary failure: a 429
 // or 5xx answer or a connection error for idempotent requests, and only
@@ -75,7 +42,7 @@ func (t *retryTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 		}
 		wait, reason, ok := t.retryAfter(req, resp, err, attempt)
 		if !ok {
-			noteAttempts(req.Context(), attempt)
+			transport.NoteAttempts(req.Context(), attempt)
 			return resp, err
 		}
 		if resp != nil {
@@ -154,7 +121,7 @@ func parseRetryAfter(v string) (time.Duration, bool) {
 
 // replayable says whether req may be sent again in full.
 func replayable(req *http.Request) bool {
-	return req.Method == http.MethodGet || req.Method == http.MethodHead || req.Context().Value(replayKey{}) != nil
+	return req.Method == http.MethodGet || req.Method == http.MethodHead || transport.Replay(req.Context())
 }
 
 // buffer reads the start of an answer, all of it unless it is larger

@@ -7,6 +7,8 @@ import (
 	"io"
 	"net/http"
 	"path/filepath"
+
+	"github.com/canonical/docker-charmcraft/internal/transport"
 )
 
 // Upload streams size bytes, read from what open returns, to storage as
@@ -35,7 +37,7 @@ func (c *Client) upload(ctx context.Context, name string, size int64, open func(
 	if err != nil {
 		return "", err
 	}
-	req, err := c.newRequest(withReplay(ctx), http.MethodPost, c.storageURL+"/unscanned-upload/", nil)
+	req, err := c.newRequest(transport.WithReplay(ctx), http.MethodPost, c.storageURL+"/unscanned-upload/", nil)
 	if err != nil {
 		return "", err
 	}

@@ -10,6 +10,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/canonical/docker-charmcraft/internal/transport"
 )
 
 // bearerTransport authenticates requests to the registry: it answers a
@@ -36,7 +38,7 @@ type bearerTransport struct {
 }
 
 func (b *bearerTransport) RoundTrip(in *http.Request) (*http.Response, error) {
-	if !sameOrigin(in.URL, b.registry) {
+	if !transport.SameOrigin(in.URL, b.registry) {
 		return b.inner.RoundTrip(in)
 	}
 	auth, fresh, err := b.authorization(in.Context())

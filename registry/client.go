@@ -9,6 +9,8 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+
+	"github.com/canonical/docker-charmcraft/internal/transport"
 )
 
 // Client talks to one repository of a registry. It is safe for concurrent
@@ -68,7 +70,7 @@ func (c *Client) newRequest(ctx context.Context, method string, u *url.URL, body
 // else an *Error. Errors name the request by method and path only, and say
 // how many attempts were made when there were several.
 func (c *Client) do(req *http.Request, want ...int) (*http.Response, error) {
-	req, attempts := countAttempts(req)
+	req, attempts := transport.CountAttempts(req)
 	resp, err := c.hc.Do(req)
 	n := int(attempts.Load())
 	if err != nil {
@@ -91,7 +93,7 @@ type sendError struct {
 }
 
 func (e *sendError) Error() string {
-	return fmt.Sprintf("sending %s %s: %v%s", e.method, e.path, e.err, afterAttempts(e.attempts))
+	return fmt.Sprintf("sending %s %s: %v%s", e.method, e.path, e.err, transport.AfterAttempts(e.attempts))
 }
 
 func (e *sendError) Unwrap() error { return e.err }

@@ -8,6 +8,8 @@ import (
 	"net/http"
 	"slices"
 	"strings"
+
+	"github.com/canonical/docker-charmcraft/internal/transport"
 )
 
 // Sentinel errors, matched with errors.Is against what the client returns.
@@ -76,7 +78,7 @@ func (e *Error) Error() string {
 	if len(said) > 0 {
 		b.WriteString(": " + strings.Join(said, "; "))
 	}
-	b.WriteString(afterAttempts(e.Attempts))
+	b.WriteString(transport.AfterAttempts(e.Attempts))
 	return b.String()
 }
 

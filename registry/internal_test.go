@@ -5,7 +5,6 @@ import (
 	"errors"
 	"io"
 	"net/http"
-	"net/url"
 	"strings"
 	"testing"
 	"testing/iotest"
@@ -145,28 +144,6 @@ func TestCheckRange(t *testing.T) {
 	for _, tt := range tests {
 		if err := checkRange(tt.v, tt.n); (err != nil) != tt.wantErr {
 			t.Errorf("checkRange(%q, %d) = %v, want error %v", tt.v, tt.n, err, tt.wantErr)
-		}
-	}
-}
-
-func TestSameOrigin(t *testing.T) {
-	tests := []struct {
-		a, b string
-		want bool
-	}{
-		{"https://r.example/v2/", "https://r.example/token", true},
-		{"https://r.example/", "https://R.EXAMPLE:443/", true},
-		{"http://r.example/", "http://r.example:80/", true},
-		{"https://r.example/", "http://r.example/", false},
-		{"https://r.example/", "https://r.example:5000/", false},
-		{"https://r.example/", "https://storage.r.example/", false},
-		{"https://r.example/", "https://r.example.evil/", false},
-	}
-	for _, tt := range tests {
-		a, _ := url.Parse(tt.a)
-		b, _ := url.Parse(tt.b)
-		if got := sameOrigin(a, b); got != tt.want {
-			t.Errorf("sameOrigin(%s, %s) = %v, want %v", tt.a, tt.b, got, tt.want)
 		}
 	}
 }

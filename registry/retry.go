@@ -9,9 +9,10 @@ import (
 	"net"
 	"net/http"
 	"strconv"
-	"sync/atomic"
 	"syscall"
 	"time"
+
+	"github.com/canonical/docker-charmcraft/internal/transport"
 )
 
 // maxRetryAfter is the longest Retry-After waited for; a registry asking
@@ -32,12 +33,12 @@ type retryTransport struct {
 
 func (t *retryTransport) RoundTrip(in *http.Request) (*http.Response, error) {
 	if t.attempts <= 1 || !idempotent(in) {
-		noteAttempts(in.Context(), 1)
+		transport.NoteAttempts(in.Context(), 1)
 		return t.inner.RoundTrip(in)
 	}
 	ctx := in.Context()
 	for attempt := 1; ; attempt++ {
-		noteAttempts(ctx, attempt)
+		transport.NoteAttempts(ctx, attempt)
 		req := in
 		if attempt > 1 && in.GetBody != nil {
 			body, err := in.GetBody()
@@ -106,41 +107,7 @@ func idempotent(req *http.Request) bool {
 	case http.MethodGet, http.MethodHead, http.MethodPut, http.MethodDelete, http.MethodOptions:
 		return replayable(req)
 	}
-	return req.Context().Value(replayKey{}) != nil && replayable(req)
-}
-
-// replayKey marks a request that may be sent again although its method
-// is not idempotent: opening an upload session, where a second session
-// costs nothing but an entry the registry purges.
-type replayKey struct{}
-
-func withReplay(ctx context.Context) context.Context {
-	return context.WithValue(ctx, replayKey{}, true)
-}
-
-// attemptsKey carries an *atomic.Int32 in which the retry layer writes how
-// many times it has sent the request it is handling, for the error.
-type attemptsKey struct{}
-
-// countAttempts returns req with a counter of its attempts.
-func countAttempts(req *http.Request) (*http.Request, *atomic.Int32) {
-	n := new(atomic.Int32)
-	return req.WithContext(context.WithValue(req.Context(), attemptsKey{}, n)), n
-}
-
-func noteAttempts(ctx context.Context, n int) {
-	if c, ok := ctx.Value(attemptsKey{}).(*atomic.Int32); ok {
-		c.Store(int32(n)) //nolint:gosec // n is at most the attempts configured
-	}
-}
-
-// afterAttempts says how many attempts an error comes after, if more than
-// one.
-func afterAttempts(n int) string {
-	if n <= 1 {
-		return ""
-	}
-	return fmt.Sprintf(" (after %d attempts)", n)
+	return transport.Replay(req.Context()) && replayable(req)
 }
 
 // replayable says whether a request's body can be had again.

@@ -2,10 +2,10 @@ package registry
 
 import (
 	"errors"
-	"net"
 	"net/http"
 	"net/url"
-	"strings"
+
+	"github.com/canonical/docker-charmcraft/internal/transport"
 )
 
 // newHTTPClient builds the layers every request goes through, outermost
@@ -20,7 +20,7 @@ func newHTTPClient(o *options, registry *url.URL, scope string) (*http.Client, *
 	retry := &retryTransport{inner: rt, attempts: o.attempts, base: o.backoff, log: log}
 	bearer := &bearerTransport{
 		inner:    retry,
-		tokens:   &http.Client{Transport: retry, Timeout: o.timeout, CheckRedirect: redirectPolicy(nil)},
+		tokens:   &http.Client{Transport: retry, Timeout: o.timeout, CheckRedirect: transport.RedirectPolicy(nil)},
 		registry: registry,
 		scope:    scope,
 		user:     o.user,
@@ -32,43 +32,8 @@ func newHTTPClient(o *options, registry *url.URL, scope string) (*http.Client, *
 		Transport:     bearer,
 		Timeout:       o.timeout,
 		Jar:           o.jar,
-		CheckRedirect: redirectPolicy(o.checkRedirect),
+		CheckRedirect: transport.RedirectPolicy(o.checkRedirect),
 	}, retry
-}
-
-// redirectPolicy follows up to 10 redirects, never from https to plain
-// http, dropping the Authorization header on the way to another origin
-// (http.Client keeps it for a subdomain or another port), then applies
-// next, if any.
-func redirectPolicy(next func(*http.Request, []*http.Request) error) func(*http.Request, []*http.Request) error {
-	return func(req *http.Request, via []*http.Request) error {
-		if len(via) >= 10 {
-			return errors.New("stopped after 10 redirects")
-		}
-		if strings.EqualFold(via[0].URL.Scheme, "https") && !strings.EqualFold(req.URL.Scheme, "https") {
-			return errors.New("refusing a redirect from https to plain http")
-		}
-		if !sameOrigin(req.URL, via[0].URL) {
-			req.Header.Del("Authorization")
-		}
-		if next != nil {
-			return next(req, via)
-		}
-		return nil
-	}
-}
-
-// sameOrigin says whether a and b have the same scheme, host and port.
-func sameOrigin(a, b *url.URL) bool {
-	return strings.EqualFold(a.Scheme, b.Scheme) && hostPort(a) == hostPort(b)
-}
-
-func hostPort(u *url.URL) string {
-	port := u.Port()
-	if port == "" {
-		port = map[string]string{"http": "80", "https": "443"}[strings.ToLower(u.Scheme)]
-	}
-	return net.JoinHostPort(strings.ToLower(u.Hostname()), port)
 }
 
 // unwrapURLError drops the *url.Error http.Client wraps errors in: it

@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/canonical/docker-charmcraft/internal/transport"
 	"github.com/opencontainers/go-digest"
 )
 
@@ -68,7 +69,7 @@ func (c *Client) PushBlob(ctx context.Context, r io.Reader, size int64, d digest
 	if !resumable && temporaryFailure(ctx, err) {
 		err = &interruptedError{err}
 	}
-	return fmt.Errorf("pushing blob %s: %w%s", d, err, afterAttempts(attempt))
+	return fmt.Errorf("pushing blob %s: %w%s", d, err, transport.AfterAttempts(attempt))
 }
 
 // putBlob ends the session at loc with a PUT of r's bytes from offset on,
@@ -175,7 +176,7 @@ func (c *Client) PushBlobStream(ctx context.Context, r io.Reader, progress func(
 			if sent && !restartable && temporaryFailure(ctx, err) {
 				err = &interruptedError{err}
 			}
-			return Descriptor{}, fmt.Errorf("pushing a blob: %w%s", err, afterAttempts(attempt))
+			return Descriptor{}, fmt.Errorf("pushing a blob: %w%s", err, transport.AfterAttempts(attempt))
 		}
 	}
 }
@@ -263,7 +264,7 @@ func temporaryFailure(ctx context.Context, err error) bool {
 func (c *Client) startUpload(ctx context.Context) (*url.URL, error) {
 	// Sent again after a failure: at worst the registry purges a session
 	// never used.
-	req, err := c.newRequest(withReplay(ctx), http.MethodPost, c.endpoint("blobs", "uploads", ""), nil)
+	req, err := c.newRequest(transport.WithReplay(ctx), http.MethodPost, c.endpoint("blobs", "uploads", ""), nil)
 	if err != nil {
 		return nil, err
 	}

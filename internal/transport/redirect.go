@@ -1,4 +1,4 @@
-package charmhub
+package transport
 
 import (
 	"errors"
@@ -8,11 +8,11 @@ import (
 	"strings"
 )
 
-// redirectPolicy follows up to 10 redirects, never from https to plain
-// http, and drops the credentials on the way to another origin (scheme,
-// host and port), where http.Client would keep them for a subdomain or
-// another port of the same host. next, if any, runs after.
-func redirectPolicy(next func(*http.Request, []*http.Request) error) func(*http.Request, []*http.Request) error {
+// RedirectPolicy follows up to 10 redirects, never from https to plain
+// http, and drops the Authorization header on the way to another origin
+// (scheme, host and port), where http.Client would keep it for a
+// subdomain or another port of the same host. next, if any, runs after.
+func RedirectPolicy(next func(*http.Request, []*http.Request) error) func(*http.Request, []*http.Request) error {
 	return func(req *http.Request, via []*http.Request) error {
 		if len(via) >= 10 {
 			return errors.New("stopped after 10 redirects")
@@ -20,7 +20,7 @@ func redirectPolicy(next func(*http.Request, []*http.Request) error) func(*http.
 		if strings.EqualFold(via[0].URL.Scheme, "https") && !strings.EqualFold(req.URL.Scheme, "https") {
 			return errors.New("refusing a redirect from https to plain http")
 		}
-		if !sameOrigin(req.URL, via[0].URL) {
+		if !SameOrigin(req.URL, via[0].URL) {
 			req.Header.Del("Authorization")
 		}
 		if next != nil {
@@ -30,8 +30,8 @@ func redirectPolicy(next func(*http.Request, []*http.Request) error) func(*http.
 	}
 }
 
-// sameOrigin says whether a and b have the same scheme, host and port.
-func sameOrigin(a, b *url.URL) bool {
+// SameOrigin says whether a and b have the same scheme, host and port.
+func SameOrigin(a, b *url.URL) bool {
 	return strings.EqualFold(a.Scheme, b.Scheme) && hostPort(a) == hostPort(b)
 }
 
