@@ -2,7 +2,6 @@ package charmhub
 
 import (
 	"bytes"
-	"context"
 	"crypto/tls"
 	"errors"
 	"fmt"
@@ -51,7 +50,7 @@ func (t *retryTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 		}
 		t.log.printf("retrying %s %s after %s (%s), attempt %d of %d",
 			req.Method, req.URL.Path, wait.Round(time.Millisecond), reason, attempt+1, t.attempts)
-		if err := sleep(req.Context(), wait); err != nil {
+		if err := transport.Sleep(req.Context(), wait); err != nil {
 			return nil, err
 		}
 		if req, err = rewind(req); err != nil {
@@ -163,15 +162,4 @@ func rewind(req *http.Request) (*http.Request, error) {
 	}
 	r.Body = body
 	return r, nil
-}
-
-func sleep(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
 }

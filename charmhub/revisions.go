@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"net/http"
 	"time"
+
+	"github.com/canonical/docker-charmcraft/internal/transport"
 )
 
 // Review statuses that end the wait for a revision.
@@ -92,7 +94,7 @@ func (c *Client) WaitForRevision(ctx context.Context, statusURL string) (*Revisi
 			return nil, &PollTimeoutError{Waited: waited.Seconds()}
 		}
 		c.log.printf("review status %q, polling again in %s", st.Status, c.schedule[i])
-		if err := sleep(ctx, c.schedule[i]); err != nil {
+		if err := transport.Sleep(ctx, c.schedule[i]); err != nil {
 			return nil, fmt.Errorf("waiting for the review: %w", err)
 		}
 		waited += c.schedule[i]

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/canonical/docker-charmcraft/internal/transport"
 	"github.com/canonical/docker-charmcraft/manifest"
 	"github.com/canonical/docker-charmcraft/registry"
 )
@@ -30,19 +31,8 @@ func (p *imagePush) pushBuild(ctx context.Context) (*manifest.Result, error) {
 		}
 		p.out.info("The upload was interrupted; exporting the image again (attempt %d of %d)", attempt+1, exportAttempts)
 		p.env.debugf("export %d of %d failed: %v", attempt, exportAttempts, err)
-		if err := sleepCtx(ctx, time.Duration(attempt)*time.Second); err != nil {
+		if err := transport.Sleep(ctx, time.Duration(attempt)*time.Second); err != nil {
 			return nil, err
 		}
-	}
-}
-
-func sleepCtx(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
 	}
 }

@@ -1,7 +1,6 @@
 package registry
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -61,7 +60,7 @@ func (t *retryTransport) RoundTrip(in *http.Request) (*http.Response, error) {
 		}
 		t.log.printf("retrying %s %s in %s (attempt %d of %d): %s",
 			in.Method, where(in.URL), wait.Round(time.Millisecond), attempt+1, t.attempts, why)
-		if err := sleep(ctx, wait); err != nil {
+		if err := transport.Sleep(ctx, wait); err != nil {
 			return nil, err
 		}
 	}
@@ -141,15 +140,4 @@ func retryAfter(v string, now time.Time) (time.Duration, bool) {
 		return 0, false
 	}
 	return max(t.Sub(now), 0), true
-}
-
-func sleep(ctx context.Context, d time.Duration) error {
-	timer := time.NewTimer(d)
-	defer timer.Stop()
-	select {
-	case <-timer.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
 }

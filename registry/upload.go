@@ -102,7 +102,7 @@ func (c *Client) putBlob(ctx context.Context, loc *url.URL, r io.Reader, offset,
 // session at loc, from the offset it holds, if it survived with some of
 // the blob; else a new session from the start.
 func (c *Client) resumePoint(ctx context.Context, loc *url.URL, size int64, attempt int) (*url.URL, int64, error) {
-	if err := sleep(ctx, c.retry.backoff(attempt)); err != nil {
+	if err := transport.Sleep(ctx, c.retry.backoff(attempt)); err != nil {
 		return nil, 0, err
 	}
 	next, held, err := c.uploadStatus(ctx, loc)
@@ -168,7 +168,7 @@ func (c *Client) PushBlobStream(ctx context.Context, r io.Reader, progress func(
 		retry := restartable && c.worthAnother(ctx, err, attempt)
 		if retry {
 			c.retry.log.printf("restarting the upload of a blob from its start (attempt %d of %d): %v", attempt+1, c.retry.attempts, err)
-			if err = sleep(ctx, c.retry.backoff(attempt)); err == nil {
+			if err = transport.Sleep(ctx, c.retry.backoff(attempt)); err == nil {
 				_, err = seeker.Seek(start, io.SeekStart)
 			}
 		}

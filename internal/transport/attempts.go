@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"sync/atomic"
+	"time"
 )
 
 // replayKey marks a request that may be sent again in full although its
@@ -45,4 +46,17 @@ func AfterAttempts(n int) string {
 		return ""
 	}
 	return fmt.Sprintf(" (after %d attempts)", n)
+}
+
+// Sleep waits for d, or until ctx is done, whichever comes first; it
+// returns ctx's error in the second case.
+func Sleep(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
 }
