@@ -227,3 +227,27 @@ func TestDebugRedactsSecrets(t *testing.T) {
 		}
 	}
 }
+
+// TestUnreachableService: a service nobody answers for gives an error that
+// says what to check, whichever service it is.
+func TestUnreachableService(t *testing.T) {
+	w := newWorld(t)
+	path, _ := writeFile(t, "data.bin", 10)
+	for _, tt := range []struct {
+		name string
+		env  string
+		args []string
+	}{
+		{"charmhub", "CHARMCRAFT_STORE_API_URL=http://127.0.0.1:1", []string{"my-file", "--filepath", path}},
+		{"storage", "CHARMCRAFT_UPLOAD_URL=http://127.0.0.1:1", []string{"my-file", "--filepath", path}},
+		{"registry", "CHARMCRAFT_REGISTRY_URL=http://127.0.0.1:1", []string{"my-image", "--image", "sha256:" + strings.Repeat("ab", 32)}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			args := append([]string{"charmcraft", "upload-resource", "my-charm"}, tt.args...)
+			res := dockerCmd(t, w.env(ownerToken, tt.env), args...)
+			if res.code != 1 || !strings.Contains(res.stderr, "connection refused") || !strings.Contains(res.stderr, "check the network connection") {
+				t.Errorf("want a refused connection and what to check; got %s", res)
+			}
+		})
+	}
+}

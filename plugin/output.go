@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"strings"
 
 	"github.com/canonical/docker-charmcraft/charmhub"
@@ -61,7 +62,7 @@ func (w *resultWriter) rejected(st *charmhub.RevisionStatus) error {
 func explain(err error, charm, resource string) error {
 	var apiErr *charmhub.APIError
 	if !errors.As(err, &apiErr) {
-		return err
+		return unreachable(err)
 	}
 	switch {
 	case errors.Is(err, charmhub.ErrUnauthorized):
@@ -78,6 +79,17 @@ func explain(err error, charm, resource string) error {
 		return fmt.Errorf("charm '%s' or its resource '%s' was not found on Charmhub (%s): check the names, and that the charm is registered", charm, resource, apiErr.Details())
 	}
 	return fmt.Errorf("Charmhub refused the request: %s", apiErr.Details())
+}
+
+// unreachable adds what to check to an error that never reached a
+// server: a refused connection, an unknown host, a timeout.
+func unreachable(err error) error {
+	var opErr *net.OpError
+	var dnsErr *net.DNSError
+	if errors.As(err, &opErr) || errors.As(err, &dnsErr) {
+		return fmt.Errorf("%w; check the network connection, and CHARMCRAFT_STORE_API_URL, CHARMCRAFT_UPLOAD_URL and CHARMCRAFT_REGISTRY_URL if you set them", err)
+	}
+	return err
 }
 
 // exactArgs is cobra.ExactArgs with a sentence naming the arguments.
