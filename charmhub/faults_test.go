@@ -16,6 +16,7 @@ import (
 	"github.com/canonical/docker-charmcraft/charmhub"
 	"github.com/canonical/docker-charmcraft/charmhub/charmhubtest"
 	"github.com/canonical/docker-charmcraft/internal/faultproxy"
+	"github.com/canonical/docker-charmcraft/internal/testutil"
 	"github.com/canonical/docker-charmcraft/internal/transport"
 )
 
@@ -26,7 +27,7 @@ const testStall = time.Second
 type proxied struct {
 	c   *charmhub.Client
 	p   *faultproxy.Proxy
-	log *syncBuffer
+	log *testutil.SyncBuffer
 }
 
 func newProxied(t *testing.T, s *charmhubtest.Server, rules ...faultproxy.Rule) *proxied {
@@ -37,7 +38,7 @@ func newProxied(t *testing.T, s *charmhubtest.Server, rules ...faultproxy.Rule) 
 	}
 	t.Cleanup(p.Close)
 	p.Add(rules...)
-	log := &syncBuffer{}
+	log := &testutil.SyncBuffer{}
 	c, err := charmhub.New(
 		charmhub.WithAPIURL(p.URL+"/api"), charmhub.WithStorageURL(p.URL+"/storage"), charmhub.WithToken(aliceToken),
 		charmhub.WithPollSchedule([]time.Duration{time.Millisecond, time.Millisecond, time.Millisecond}),
@@ -373,22 +374,4 @@ func waitGoroutines(t *testing.T, n int) {
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
-}
-
-// syncBuffer is a bytes.Buffer safe for concurrent use.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.String()
 }

@@ -8,33 +8,16 @@ import (
 	"testing"
 
 	"github.com/canonical/docker-charmcraft/charmhub/charmhubtest"
+	"github.com/canonical/docker-charmcraft/internal/testutil"
 )
 
-// patternReader generates size bytes without holding them.
-type patternReader struct {
-	block     []byte
-	off, size int64
-}
-
-func newPatternReader(size int64) *patternReader {
+// newPatternReader generates size bytes without holding them.
+func newPatternReader(size int64) *testutil.PatternReader {
 	block := make([]byte, 64<<10+7) // a length that does not divide the size
 	for i := range block {
 		block[i] = byte(i * 31)
 	}
-	return &patternReader{block: block, size: size}
-}
-
-func (p *patternReader) Read(b []byte) (int, error) {
-	if p.off >= p.size {
-		return 0, io.EOF
-	}
-	b = b[:min(int64(len(b)), p.size-p.off)]
-	n := 0
-	for n < len(b) {
-		n += copy(b[n:], p.block[(p.off+int64(n))%int64(len(p.block)):])
-	}
-	p.off += int64(n)
-	return n, nil
+	return testutil.NewPatternReader(block, size)
 }
 
 func TestLargeUploadMemoryStaysBounded(t *testing.T) {

@@ -3,18 +3,18 @@
 package e2e
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"io"
 	"os"
 	"os/exec"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/canonical/docker-charmcraft/internal/testutil"
 )
 
 // openPTY opens a pseudo-terminal: the terminal side for the command's
@@ -42,25 +42,6 @@ func openPTY(t *testing.T) (controller, terminal *os.File) {
 	return controller, terminal
 }
 
-// syncBuffer is a bytes.Buffer safe to write from one goroutine and read
-// from another.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // TestLoginOnATerminalHidesThePassword types the answers on a real
 // terminal: the email is echoed, the password is not, and the terminal
 // echoes again afterwards.
@@ -73,12 +54,12 @@ func TestLoginOnATerminalHidesThePassword(t *testing.T) {
 	defer cancel()
 	cmd := exec.CommandContext(ctx, "docker", "--config", u.dir, "charmcraft", "login")
 	cmd.Env = append(baseEnv(), w.env("", "CHARMCRAFT_STORE_SSO_URL="+w.hub.SSOURL())...)
-	var stdout, stderr syncBuffer
+	var stdout, stderr testutil.SyncBuffer
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = terminal, &stdout, &stderr
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	var echo syncBuffer
+	var echo testutil.SyncBuffer
 	go func() { _, _ = io.Copy(&echo, controller) }()
 
 	waitFor := func(what string) {

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/canonical/docker-charmcraft/internal/faultproxy"
+	"github.com/canonical/docker-charmcraft/internal/testutil"
 	"github.com/canonical/docker-charmcraft/internal/transport"
 	"github.com/canonical/docker-charmcraft/registry"
 	"github.com/opencontainers/go-digest"
@@ -28,7 +29,7 @@ type faulty struct {
 	env *testEnv
 	p   *faultproxy.Proxy
 	c   *registry.Client
-	log *syncBuffer
+	log *testutil.SyncBuffer
 }
 
 func newFaulty(t *testing.T, rules ...faultproxy.Rule) *faulty {
@@ -40,7 +41,7 @@ func newFaulty(t *testing.T, rules ...faultproxy.Rule) *faulty {
 	}
 	t.Cleanup(p.Close)
 	p.Add(rules...)
-	log := &syncBuffer{}
+	log := &testutil.SyncBuffer{}
 	c := newClient(t, p.URL, registry.WithDebug(log), registry.WithTransport(transport.New(testStall)))
 	return &faulty{env: env, p: p, c: c, log: log}
 }
@@ -282,24 +283,6 @@ func TestCancelStopsReading(t *testing.T) {
 	if src.late != 0 {
 		t.Errorf("the source was read %d times after PushBlobStream returned", src.late)
 	}
-}
-
-// syncBuffer is a bytes.Buffer safe for concurrent use.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.String()
 }
 
 // TestResumeFromWhereTheSourceStarts gives sources positioned past a

@@ -8,35 +8,15 @@ import (
 	"testing"
 	"time"
 
+	"github.com/canonical/docker-charmcraft/internal/testutil"
 	"github.com/opencontainers/go-digest"
 )
-
-// patternReader generates size bytes by repeating a pattern, without
-// holding them.
-type patternReader struct {
-	pattern []byte
-	off     int64
-	size    int64
-}
-
-func (r *patternReader) Read(p []byte) (int, error) {
-	if r.off >= r.size {
-		return 0, io.EOF
-	}
-	p = p[:min(int64(len(p)), r.size-r.off)]
-	n := 0
-	for n < len(p) {
-		n += copy(p[n:], r.pattern[(r.off+int64(n))%int64(len(r.pattern)):])
-	}
-	r.off += int64(n)
-	return n, nil
-}
 
 func newPatternReader(t *testing.T, size int64) (func() io.Reader, digest.Digest) {
 	t.Helper()
 	pattern := make([]byte, 1<<20+7) // not a divisor of buffer sizes
 	_, _ = rand.Read(pattern)
-	open := func() io.Reader { return &patternReader{pattern: pattern, size: size} }
+	open := func() io.Reader { return testutil.NewPatternReader(pattern, size) }
 	d, err := digest.FromReader(open())
 	if err != nil {
 		t.Fatal(err)
