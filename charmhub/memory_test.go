@@ -49,9 +49,17 @@ func TestLargeUploadMemoryStaysBounded(t *testing.T) {
 	if _, err := io.Copy(h, newPatternReader(size)); err != nil {
 		t.Fatal(err)
 	}
+	found := 0
 	for _, up := range s.Uploads() {
-		if up.ID == id && (up.Size != size || up.SHA256 != hex.EncodeToString(h.Sum(nil)) || up.Content != nil) {
+		if up.ID != id {
+			continue
+		}
+		found++
+		if up.Size != size || up.SHA256 != hex.EncodeToString(h.Sum(nil)) || up.Content != nil {
 			t.Errorf("storage received %d bytes, sha256 %s", up.Size, up.SHA256)
 		}
+	}
+	if found != 1 {
+		t.Errorf("storage recorded %d uploads under the id %q, want 1", found, id)
 	}
 }

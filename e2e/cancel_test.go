@@ -173,7 +173,7 @@ func TestCancelImageUpload(t *testing.T) {
 			if n := f.regProxy.Count("PUT", regManifest); n != 0 {
 				t.Errorf("%d manifests pushed", n)
 			}
-			f.checkBlobs(t)
+			_ = f.checkBlobs(t) // a cancelled push may have stored some blobs, or none
 		})
 	}
 }

@@ -52,8 +52,8 @@ func (f *faulty) proxiedEnv(extra ...string) []string {
 }
 
 // checkBlobs fails if the registry holds a blob under a digest its bytes
-// do not have.
-func (w *world) checkBlobs(t *testing.T) {
+// do not have, and returns how many blobs it holds.
+func (w *world) checkBlobs(t *testing.T) int {
 	t.Helper()
 	root := filepath.Join(w.regDir, "docker", "registry", "v2", "blobs")
 	n := 0
@@ -81,6 +81,7 @@ func (w *world) checkBlobs(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Logf("the registry holds %d blobs, each under its digest", n)
+	return n
 }
 
 // noTrace fails if the output shows a stack trace or a secret.
@@ -276,7 +277,9 @@ func TestImageUploadFaults(t *testing.T) {
 					t.Errorf("stderr lacks %q", s)
 				}
 			}
-			f.checkBlobs(t)
+			if n := f.checkBlobs(t); tt.ok && n == 0 {
+				t.Error("the upload succeeded, yet the registry holds no blob")
+			}
 			noTrace(t, res)
 			if t.Failed() || testing.Verbose() {
 				t.Logf("%s", res)

@@ -7,11 +7,11 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
-	"os/exec"
 	"runtime"
 	"strings"
 	"testing"
 
+	"github.com/canonical/docker-charmcraft/internal/testutil"
 	"github.com/klauspost/compress/gzip"
 	"github.com/opencontainers/go-digest"
 )
@@ -274,11 +274,7 @@ func TestBuildCanceled(t *testing.T) {
 
 // TestDependencies keeps the package a library: no CLI, no HTTP.
 func TestDependencies(t *testing.T) {
-	out, err := exec.CommandContext(t.Context(), "go", "list", "-deps", ".").Output()
-	if err != nil {
-		t.Skipf("go list: %v", err)
-	}
-	for _, dep := range strings.Fields(string(out)) {
+	for _, dep := range testutil.Deps(t, ".") {
 		for _, banned := range []string{"github.com/spf13/cobra", "github.com/docker/cli", "net/http", "github.com/canonical/docker-charmcraft/"} {
 			if strings.HasPrefix(dep, banned) && !strings.HasSuffix(dep, "/manifest") {
 				t.Errorf("manifest depends on %s", dep)
