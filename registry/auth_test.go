@@ -70,6 +70,17 @@ func TestRefusedCredentials(t *testing.T) {
 			assertNoSecrets(t, "error", err.Error(), env)
 			assertNoSecrets(t, "debug log", log.String(), env)
 			t.Log(err)
+
+			// A source that could be sent again is not: a refusal is final.
+			log.Reset()
+			blob := []byte("a blob that can be sent again")
+			err = c.PushBlob(t.Context(), bytes.NewReader(blob), int64(len(blob)), digest.FromBytes(blob))
+			if !isAny(err, tt.wantIs) || errors.Is(err, registry.ErrInterrupted) {
+				t.Errorf("PushBlob = %v, want one of %v", err, tt.wantIs)
+			}
+			if strings.Contains(log.String(), "restarting") || strings.Contains(log.String(), "resuming") {
+				t.Errorf("a refused push was tried again:\n%s", log.String())
+			}
 		})
 	}
 }

@@ -236,8 +236,8 @@ func (c *Client) worthAnother(ctx context.Context, err error, attempt int) bool 
 	return attempt < c.retry.attempts && temporaryFailure(ctx, err)
 }
 
-// temporaryFailure says whether err may pass on another attempt: no
-// answer at all, an answer cut short, a 429 or a 5xx (but 501), a session
+// temporaryFailure says whether err may pass on another attempt: a
+// connection reset or stalled, an answer cut short, a 429 or a 5xx (but 501), a session
 // that did not receive all that was sent, or one whose size moved since
 // it was asked (416: the registry was still writing what an interrupted
 // request brought).
@@ -245,8 +245,11 @@ func temporaryFailure(ctx context.Context, err error) bool {
 	if err == nil || ctx.Err() != nil || errors.Is(err, ErrDigestMismatch) {
 		return false
 	}
-	if _, ok := errors.AsType[*sendError](err); ok {
-		return true
+	if se, ok := errors.AsType[*sendError](err); ok {
+		// Only a connection that broke or stalled: bad credentials, a
+		// refused redirect or a certificate error will not pass by trying
+		// again.
+		return temporary(se.err)
 	}
 	if e, ok := errors.AsType[*Error](err); ok {
 		switch {
