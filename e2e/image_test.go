@@ -209,6 +209,9 @@ func TestUploadImageRefused(t *testing.T) {
 			if strings.Contains(res.stderr, "uploading") {
 				t.Errorf("it started uploading")
 			}
+			if strings.Contains(res.stderr, "CHARMCRAFT_UPLOAD_URL") {
+				t.Errorf("the error points at Charmhub's settings for a problem that is not theirs")
+			}
 			if n := len(w.hub.Revisions("my-charm", tt.resource)); n != 0 {
 				t.Errorf("%d revisions created", n)
 			}

@@ -84,6 +84,9 @@ func explain(err error, charm, resource string) error {
 // unreachable adds what to check to an error that never reached a
 // server: a refused connection, an unknown host, a timeout.
 func unreachable(err error) error {
+	if errors.Is(err, errDaemonUnreachable) {
+		return err // its message already says what to do
+	}
 	var opErr *net.OpError
 	var dnsErr *net.DNSError
 	if errors.As(err, &opErr) || errors.As(err, &dnsErr) {
