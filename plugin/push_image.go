@@ -95,7 +95,7 @@ func (p *imagePush) completeFromCache(ctx context.Context, res *manifest.Result)
 			return false, registryError(d, err)
 		}
 	}
-	return true, p.publish(ctx, res)
+	return true, p.pushManifest(ctx, res) // its absence was just checked
 }
 
 // build reads the image out of the daemon and runs manifest.Build on it.
@@ -132,6 +132,11 @@ func (p *imagePush) publish(ctx context.Context, res *manifest.Result) error {
 		p.out.info("Image already in Canonical's registry, remote digest: %s", res.Digest)
 		return nil
 	}
+	return p.pushManifest(ctx, res)
+}
+
+// pushManifest pushes the manifest and checks the digest it is stored as.
+func (p *imagePush) pushManifest(ctx context.Context, res *manifest.Result) error {
 	got, err := p.reg.PushManifest(ctx, res.MediaType, res.Manifest)
 	if err != nil {
 		return fmt.Errorf("pushing the image manifest to Canonical's registry: %w", err)
