@@ -108,8 +108,11 @@ func checkReadableFile(path string) error {
 		return fmt.Errorf("--filepath %q is not a regular file", path)
 	}
 	f, err := os.Open(path)
-	if err != nil {
+	switch {
+	case errors.Is(err, os.ErrPermission):
 		return fmt.Errorf("--filepath %q cannot be read: permission denied", path)
+	case err != nil:
+		return fmt.Errorf("--filepath %q cannot be read: %w", path, errors.Unwrap(err))
 	}
 	return f.Close()
 }
