@@ -184,7 +184,8 @@ func drain(resp *http.Response) {
 
 // resolve turns a path answered by Charmhub into a URL under the API
 // base. An absolute URL is accepted only on the API host, so the token
-// is never sent elsewhere.
+// is never sent to a host Charmhub names (it goes to the API and, as the
+// contract requires, to the configured storage, nowhere else).
 func (c *Client) resolve(ref string) (string, error) {
 	u, err := url.Parse(ref)
 	if err != nil {

@@ -16,7 +16,8 @@ import (
 type Cache interface {
 	// Get returns the compressed blob recorded for the layer, if any.
 	Get(diffID digest.Digest, compressorID string) (Descriptor, bool)
-	// Put records that the layer compressed to d, which is now pushed.
+	// Put records that the layer compresses to d. The blob may not be in
+	// the registry (a dry run records it too): Build and its callers ask.
 	Put(diffID digest.Digest, compressorID string, d Descriptor)
 	// DiffID returns the diff ID of the layer last seen with this
 	// fingerprint: its size and first bytes. The legacy docker save layout
