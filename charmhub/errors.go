@@ -60,7 +60,7 @@ func (e *APIError) Error() string {
 		if i == 0 {
 			sep = ": "
 		}
-		fmt.Fprintf(&b, "%s%s: %s", sep, printable(item.Code), printable(item.Message))
+		fmt.Fprintf(&b, "%s%s: %s", sep, transport.Printable(item.Code), transport.Printable(item.Message))
 	}
 	b.WriteString(transport.AfterAttempts(e.Attempts))
 	return b.String()
@@ -71,7 +71,7 @@ func (e *APIError) Error() string {
 func (e *APIError) Details() string {
 	parts := []string{fmt.Sprintf("%d %s", e.StatusCode, http.StatusText(e.StatusCode))}
 	for _, item := range e.Errors {
-		parts = append(parts, printable(item.Code)+": "+printable(item.Message))
+		parts = append(parts, transport.Printable(item.Code)+": "+transport.Printable(item.Message))
 	}
 	return strings.Join(parts, "; ")
 }
@@ -135,15 +135,4 @@ func checkResponse(resp *http.Response) error {
 		e.Errors = append(body.Dash, body.Under...)
 	}
 	return e
-}
-
-// printable drops control characters, so a server's message cannot
-// drive the terminal.
-func printable(s string) string {
-	return strings.Map(func(r rune) rune {
-		if r < 0x20 || r == 0x7f {
-			return -1
-		}
-		return r
-	}, s)
 }

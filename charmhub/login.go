@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"gopkg.in/macaroon.v2"
+
+	"github.com/canonical/docker-charmcraft/internal/transport"
 )
 
 // Login defaults, those of `charmcraft login`.
@@ -202,10 +204,10 @@ type LoginError struct {
 func (e *LoginError) Error() string {
 	msg := fmt.Sprintf("%d %s", e.StatusCode, http.StatusText(e.StatusCode))
 	if e.Code != "" {
-		msg += ": " + printable(e.Code)
+		msg += ": " + transport.Printable(e.Code)
 	}
 	if e.Message != "" {
-		msg += ": " + printable(e.Message)
+		msg += ": " + transport.Printable(e.Message)
 	}
 	return msg
 }

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+
+	"github.com/canonical/docker-charmcraft/internal/transport"
 )
 
 // ErrContentMismatch means Charmhub holds, for a new revision, content
@@ -43,7 +45,7 @@ func (c *Client) VerifyRevision(ctx context.Context, charm, resource string, rev
 		}
 		if (r.Size != 0 && r.Size != sent.size) || (r.SHA256 != "" && r.SHA256 != sent.sha256) {
 			return fmt.Errorf("%w: revision %d of resource %q of charm %q has %d bytes with sha256 %.64s, but the content uploaded had %d bytes with sha256 %s",
-				ErrContentMismatch, revision, resource, charm, r.Size, printable(r.SHA256), sent.size, sent.sha256)
+				ErrContentMismatch, revision, resource, charm, r.Size, transport.Printable(r.SHA256), sent.size, sent.sha256)
 		}
 		c.log.printf("revision %d holds the %d bytes uploaded, sha256 %s", revision, sent.size, sent.sha256)
 		return nil

@@ -67,9 +67,9 @@ func (e *Error) Error() string {
 		strings.ToLower(http.StatusText(e.StatusCode)), e.Method, e.Path)
 	var said []string
 	for _, d := range e.Errors {
-		msg := printable(d.Message)
+		msg := transport.Printable(d.Message)
 		if msg == "" {
-			msg = strings.ToLower(strings.ReplaceAll(printable(d.Code), "_", " "))
+			msg = strings.ToLower(strings.ReplaceAll(transport.Printable(d.Code), "_", " "))
 		}
 		if !slices.Contains(said, msg) {
 			said = append(said, msg)
@@ -130,15 +130,4 @@ func drainClose(resp *http.Response) {
 	}
 	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, maxErrorBody))
 	_ = resp.Body.Close()
-}
-
-// printable drops control characters, so that what a registry says cannot
-// drive the terminal it is shown on.
-func printable(s string) string {
-	return strings.Map(func(r rune) rune {
-		if r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0) {
-			return -1
-		}
-		return r
-	}, s)
 }

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/canonical/docker-charmcraft/internal/transport"
 )
 
 // logger writes debug lines; a nil *logger writes nothing.
@@ -59,7 +61,7 @@ func (t *logTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	}
 	challenge := ""
 	if v := resp.Header.Get("WWW-Authenticate"); v != "" {
-		challenge = " challenge: " + printable(v)
+		challenge = " challenge: " + transport.Printable(v)
 	}
 	t.log.printf("<-- %d %s %s (%s)%s", resp.StatusCode, req.Method, where(req.URL), took, challenge)
 	return resp, nil

@@ -35,3 +35,9 @@ func TestAfterAttempts(t *testing.T) {
 		t.Errorf("AfterAttempts(4) = %q", got)
 	}
 }
+
+func TestPrintable(t *testing.T) {
+	if got := Printable("ok\x1b[31m red\u009b2J\u00e9\x7f\n"); got != "ok[31m red2Jé" {
+		t.Errorf("Printable = %q", got)
+	}
+}
