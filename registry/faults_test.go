@@ -93,7 +93,7 @@ func TestPushBlobResumes(t *testing.T) {
 		{"reset midway", faultproxy.ResetAfter(1 << 20), "resuming the upload at byte", true},
 		{"503", faultproxy.Fail(503), "restarting the upload in a new session", false},
 		{"answer stalls", faultproxy.Fault{Kind: faultproxy.StallAnswer, Delay: time.Minute}, "restarting the upload in a new session", false},
-		{"request stalls", faultproxy.StallFor(time.Minute), "", false},
+		{"request stalls", faultproxy.StallFor(time.Minute), "restarting the upload in a new session", false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
