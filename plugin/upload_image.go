@@ -30,11 +30,16 @@ func uploadImage(ctx context.Context, env *cliEnv, ch *charmhub.Client, out *res
 	if err != nil {
 		return "", nil, err
 	}
-	remote, err := resolveImage(ctx, env, reg, out, want, opts.charm)
+	remote, pushed, err := resolveImage(ctx, env, reg, out, want, opts.charm)
 	if err != nil {
 		return "", nil, err
 	}
-	bases := imageBases(ctx, reg, out, remote)
+	var bases []charmhub.Base
+	if pushed != nil && pushed.Arch != "" {
+		bases = basesFor(imageArchs(out.err, []string{pushed.Arch})) // inspect told it
+	} else {
+		bases = imageBases(ctx, reg, out, remote)
+	}
 	blob, err := ch.ImageBlob(ctx, opts.charm, opts.resource, remote.String())
 	if err != nil {
 		return "", nil, err
@@ -55,34 +60,36 @@ func repositoryPath(imageName string) string {
 }
 
 // resolveImage finds the remote digest for the wanted image: reused from
-// the registry when it is there already, else pushed from the daemon.
-func resolveImage(ctx context.Context, env *cliEnv, reg *registry.Client, out *resultWriter, want imageDigest, charm string) (digest.Digest, error) {
+// the registry when it is there already, else pushed from the daemon, in
+// which case it also returns the local image.
+func resolveImage(ctx context.Context, env *cliEnv, reg *registry.Client, out *resultWriter, want imageDigest, charm string) (digest.Digest, *localImage, error) {
 	if want.full {
 		if ok, err := reuseRemote(ctx, reg, out, digest.Digest(want.String())); ok || err != nil {
-			return digest.Digest(want.String()), err
+			return digest.Digest(want.String()), nil, err
 		}
 	}
 	dc := env.dockerCli.Client()
 	img, err := findLocalImage(ctx, dc, want)
 	switch {
 	case errors.Is(err, errDaemonUnreachable) && want.full:
-		return "", fmt.Errorf("image %s is not in Canonical's registry for charm '%s', and the local Docker daemon cannot be reached to take it from there (%w); start Docker, or give the digest of an image already in the registry", want, charm, err)
+		return "", nil, fmt.Errorf("image %s is not in Canonical's registry for charm '%s', and the local Docker daemon cannot be reached to take it from there (%w); start Docker, or give the digest of an image already in the registry", want, charm, err)
 	case errors.Is(err, errDaemonUnreachable):
-		return "", fmt.Errorf("a short digest must be looked up in the local Docker daemon, which cannot be reached (%w); start Docker, or give the full sha256 digest of an image already in Canonical's registry", err)
+		return "", nil, fmt.Errorf("a short digest must be looked up in the local Docker daemon, which cannot be reached (%w); start Docker, or give the full sha256 digest of an image already in Canonical's registry", err)
 	case err != nil:
-		return "", err
+		return "", nil, err
 	case img == nil && want.full:
-		return "", fmt.Errorf("image %s was found neither in Canonical's registry for charm '%s' nor in the local Docker daemon; check the digest with `docker images --digests --no-trunc`", want, charm)
+		return "", nil, fmt.Errorf("image %s was found neither in Canonical's registry for charm '%s' nor in the local Docker daemon; check the digest with `docker images --digests --no-trunc`", want, charm)
 	case img == nil:
-		return "", fmt.Errorf("no local image ID starts with %s; check it with `docker images`, or give the full sha256 digest of an image already in Canonical's registry", want.hex)
+		return "", nil, fmt.Errorf("no local image ID starts with %s; check it with `docker images`, or give the full sha256 digest of an image already in Canonical's registry", want.hex)
 	}
 	if !want.full {
 		if ok, err := reuseRemote(ctx, reg, out, img.id()); ok || err != nil {
-			return img.id(), err
+			return img.id(), nil, err
 		}
 	}
 	out.info("Remote image not found, uploading from local registry")
-	return pushLocalImage(ctx, env, reg, out, img)
+	remote, err := pushLocalImage(ctx, env, reg, out, img)
+	return remote, img, err
 }
 
 // reuseRemote tells whether the registry holds the manifest d, and says
