@@ -11,7 +11,7 @@ import (
 	"github.com/moby/moby/client"
 )
 
-// daemonClient is what the plugin needs of the Docker daemon.
+// daemonClient is what findLocalImage needs of the Docker daemon.
 type daemonClient interface {
 	ImageList(ctx context.Context, options client.ImageListOptions) (client.ImageListResult, error)
 	ImageInspect(ctx context.Context, imageID string, opts ...client.ImageInspectOption) (client.ImageInspectResult, error)

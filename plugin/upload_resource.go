@@ -179,14 +179,9 @@ func checkResource(ctx context.Context, ch *charmhub.Client, charm, resource, wa
 }
 
 func uploadFile(ctx context.Context, env *cliEnv, ch *charmhub.Client, path string) (string, error) {
-	f, err := os.Open(path)
+	fi, err := os.Stat(path) // opened for reading by Upload, on each attempt
 	if err != nil {
-		return "", fmt.Errorf("opening --filepath %q: %w", path, errors.Unwrap(err))
-	}
-	fi, err := f.Stat()
-	_ = f.Close()
-	if err != nil {
-		return "", fmt.Errorf("reading --filepath %q: %w", path, err)
+		return "", fmt.Errorf("reading --filepath %q: %w", path, errors.Unwrap(err))
 	}
 	bar := env.fileProgress(filepath.Base(path), fi.Size())
 	open := func() (io.ReadCloser, error) { return os.Open(path) }
