@@ -85,13 +85,13 @@ func runLogin(ctx context.Context, env *cliEnv, opts loginOptions) error {
 func readExported(env *cliEnv, path string) (string, error) {
 	const limit = 1 << 20
 	var r io.Reader
-	source := "--with-credentials " + path
+	source := "--with-credentials " + quotePath(path)
 	if path == "-" {
 		r, source = env.dockerCli.In(), "the credentials read from stdin"
 	} else {
 		f, err := os.Open(path) //nolint:gosec // the user names the file to read
 		if err != nil {
-			return "", fmt.Errorf("--with-credentials %q: %w", path, errors.Unwrap(err))
+			return "", fmt.Errorf("--with-credentials %s: %w", quotePath(path), errors.Unwrap(err))
 		}
 		defer func() { _ = f.Close() }()
 		r = f

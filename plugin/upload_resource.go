@@ -97,22 +97,22 @@ func checkReadableFile(path string) error {
 	fi, err := os.Stat(path)
 	switch {
 	case errors.Is(err, os.ErrNotExist):
-		return fmt.Errorf("--filepath %q: no such file", path)
+		return fmt.Errorf("--filepath %s: no such file", quotePath(path))
 	case errors.Is(err, os.ErrPermission):
-		return fmt.Errorf("--filepath %q: permission denied", path)
+		return fmt.Errorf("--filepath %s: permission denied", quotePath(path))
 	case err != nil:
-		return fmt.Errorf("--filepath %q: %w", path, errors.Unwrap(err))
+		return fmt.Errorf("--filepath %s: %w", quotePath(path), errors.Unwrap(err))
 	case fi.IsDir():
-		return fmt.Errorf("--filepath %q is a directory: give the path of a regular file", path)
+		return fmt.Errorf("--filepath %s is a directory: give the path of a regular file", quotePath(path))
 	case !fi.Mode().IsRegular():
-		return fmt.Errorf("--filepath %q is not a regular file", path)
+		return fmt.Errorf("--filepath %s is not a regular file", quotePath(path))
 	}
 	f, err := os.Open(path)
 	switch {
 	case errors.Is(err, os.ErrPermission):
-		return fmt.Errorf("--filepath %q cannot be read: permission denied", path)
+		return fmt.Errorf("--filepath %s cannot be read: permission denied", quotePath(path))
 	case err != nil:
-		return fmt.Errorf("--filepath %q cannot be read: %w", path, errors.Unwrap(err))
+		return fmt.Errorf("--filepath %s cannot be read: %w", quotePath(path), errors.Unwrap(err))
 	}
 	return f.Close()
 }
@@ -181,7 +181,7 @@ func checkResource(ctx context.Context, ch *charmhub.Client, charm, resource, wa
 func uploadFile(ctx context.Context, env *cliEnv, ch *charmhub.Client, path string) (string, error) {
 	fi, err := os.Stat(path) // opened for reading by Upload, on each attempt
 	if err != nil {
-		return "", fmt.Errorf("reading --filepath %q: %w", path, errors.Unwrap(err))
+		return "", fmt.Errorf("reading --filepath %s: %w", quotePath(path), errors.Unwrap(err))
 	}
 	bar := env.fileProgress(filepath.Base(path), fi.Size())
 	open := func() (io.ReadCloser, error) { return os.Open(path) }
