@@ -62,9 +62,11 @@ set_up() {
 	chmod 755 "$ROOT/w"
 	if [ ! -f "$ROOT/home/$WINE_USER/.wine/system.reg" ]; then
 		log "creating the Wine prefix"
+		# No wine32: wineboot fails to start syswow64\rundll32.exe, which
+		# the 64-bit prefix does not need.
 		as_user /usr/lib/wine/wine64 wineboot -i >/tmp/windows-e2e-wineboot.log 2>&1 || true
+		as_user /usr/lib/wine/wineserver -w # the registry files are written when it ends
 		[ -f "$ROOT/home/$WINE_USER/.wine/system.reg" ] || die "wineboot made no prefix; see /tmp/windows-e2e-wineboot.log"
-		as_user /usr/lib/wine/wineserver -k || true
 	fi
 	chroot "$ROOT" /usr/lib/wine/wine64 --version >"$READY"
 }
@@ -101,7 +103,8 @@ log "set-up: $((t1 - t0)) s"
 
 daemon
 log "building docker-charmcraft.exe and the Windows unit tests of internal/transport"
-CGO_ENABLED=0 GOOS=windows GOARCH=amd64 go build -trimpath -ldflags '-X main.version=windows-e2e' \
+# Built as `make cross` builds (no -trimpath), so that its packages are reused.
+CGO_ENABLED=0 GOOS=windows GOARCH=amd64 go build -ldflags '-X main.version=windows-e2e' \
 	-o "$ROOT/w/docker-charmcraft.exe" ./cmd/docker-charmcraft
 CGO_ENABLED=0 GOOS=windows GOARCH=amd64 go test -c -o "$ROOT/w/transport.test.exe" ./internal/transport
 t2=$(date +%s)

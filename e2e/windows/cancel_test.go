@@ -1,6 +1,8 @@
 package windows
 
 import (
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -17,6 +19,8 @@ func TestCtrlC(t *testing.T) {
 	dir := workDir(t)
 	writeFile(t, dir, "big file.bin", 32<<20, 0o644)
 	w.hubProxy.Add(faultproxy.Rule{Path: "/storage/unscanned-upload/", Fault: faultproxy.Throttle(1 << 20)})
+	temp := filepath.Join(profile(), "AppData", "Local", "Temp") // %TEMP%
+	before := entries(t, temp)
 	p := newPlugin(t, dir, w.env(true), "upload-resource", "my-charm", "my-file", "--filepath", "big file.bin")
 	p.start(t)
 	deadline := time.Now().Add(time.Minute)
@@ -46,5 +50,24 @@ func TestCtrlC(t *testing.T) {
 	if n := len(w.hub.Uploads()); n != 0 {
 		t.Errorf("storage received %d uploads in full", n)
 	}
+	for name := range entries(t, temp) {
+		if !before[name] {
+			t.Errorf(`left behind in %%TEMP%%: %s`, name)
+		}
+	}
 	noTrace(t, res)
+}
+
+// entries are the names in dir.
+func entries(t *testing.T, dir string) map[string]bool {
+	t.Helper()
+	list, err := os.ReadDir(dir)
+	if err != nil && !os.IsNotExist(err) {
+		t.Fatal(err)
+	}
+	names := map[string]bool{}
+	for _, e := range list {
+		names[e.Name()] = true
+	}
+	return names
 }

@@ -1,7 +1,8 @@
 package windows
 
 import (
-		"errors"
+	"cmp"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -15,9 +16,9 @@ import (
 
 // The settings scripts/windows-e2e.sh passes.
 const (
-	rootEnv   = "CHARMCRAFT_WINE_ROOT"   // the Debian 13 chroot holding Wine 10
-	userEnv   = "CHARMCRAFT_WINE_USER"   // the user Wine runs as there; the default is charm
-	exeEnv    = "CHARMCRAFT_WINE_EXE"    // docker-charmcraft.exe, inside the chroot; built when unset
+	rootEnv   = "CHARMCRAFT_WINE_ROOT"       // the Debian 13 chroot holding Wine 10
+	userEnv   = "CHARMCRAFT_WINE_USER"       // the user Wine runs as there; the default is charm
+	exeEnv    = "CHARMCRAFT_WINE_EXE"        // docker-charmcraft.exe, inside the chroot; built when unset
 	dockerEnv = "CHARMCRAFT_TEST_DOCKER_TCP" // a Docker daemon on loopback TCP, as scripts/matrix.sh writes it
 )
 
@@ -44,7 +45,7 @@ func TestMain(m *testing.M) {
 
 func setUp() error {
 	wine.root = os.Getenv(rootEnv)
-	wine.user = cmpOr(os.Getenv(userEnv), "charm")
+	wine.user = cmp.Or(os.Getenv(userEnv), "charm")
 	wine.home = "/home/" + wine.user
 	wine.prefix = wine.home + "/.wine"
 	if _, err := os.Stat(filepath.Join(wine.root, "usr/lib/wine/wine64")); err != nil {
@@ -62,12 +63,23 @@ func setUp() error {
 		return fmt.Errorf("%s=%s is not inside %s", exeEnv, exe, wine.root)
 	}
 	wine.exe = "/" + rel
-	// One wineserver for the whole run, with Wine's services started
-	// (wineboot), so that each command does not start its own.
-	if err := chroot(wine.user, wine.home, nil, "/usr/lib/wine/wineserver", "-p").Run(); err != nil {
-		return fmt.Errorf("starting the wineserver: %w", err)
+	// One wineserver for the whole run (it fails when one runs already),
+	// with Wine's services started (wineboot), so that each command does
+	// not start its own.
+	_ = chroot(wine.user, wine.home, nil, "/usr/lib/wine/wineserver", "-p").Run()
+	// Its output goes to a file: the services it starts would hold a pipe.
+	log, err := os.CreateTemp("", "wineboot-")
+	if err != nil {
+		return err
 	}
-	return chroot(wine.user, wine.home, nil, "/usr/lib/wine/wine64", "wineboot").Run()
+	defer func() { _ = log.Close(); _ = os.Remove(log.Name()) }()
+	boot := chroot(wine.user, wine.home, nil, "/usr/lib/wine/wine64", "wineboot")
+	boot.Stdout, boot.Stderr = log, log
+	if err := boot.Run(); err != nil {
+		out, _ := os.ReadFile(log.Name())
+		return fmt.Errorf("wineboot: %w\n%s", err, out)
+	}
+	return nil
 }
 
 func build(exe string) error {
@@ -79,13 +91,6 @@ func build(exe string) error {
 		return fmt.Errorf("building the Windows plugin: %w\n%s", err, out)
 	}
 	return nil
-}
-
-func cmpOr(a, b string) string {
-	if a != "" {
-		return a
-	}
-	return b
 }
 
 // chroot is a command run as user in the chroot, in dir (a path there),
