@@ -21,9 +21,9 @@ func needDocker(t *testing.T) {
 	}
 	if err := exec.Command("docker", "info").Run(); err != nil {
 		if os.Getenv("CHARMCRAFT_REQUIRE_DOCKER") != "" {
-			t.Fatalf("no Docker daemon answers (`docker info`: %v); start one with scripts/start-dockerd.sh", err)
+			t.Fatalf("no Docker daemon answers (`docker info`: %v); start one with scripts/matrix.sh", err)
 		}
-		t.Skip("no Docker daemon answers; start one with scripts/start-dockerd.sh")
+		t.Skip("no Docker daemon answers; start one with scripts/matrix.sh")
 	}
 }
 
