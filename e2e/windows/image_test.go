@@ -100,7 +100,8 @@ func cacheEntries(t *testing.T) int {
 
 // TestUploadImage uploads an image from the real daemon over loopback
 // TCP, then again: the second time the layer cache in %LOCALAPPDATA%
-// gives the manifest, with no docker save and nothing pushed.
+// gives the manifest, with no docker save and nothing pushed, and the
+// revision names the same remote digest.
 func TestUploadImage(t *testing.T) {
 	d := needDaemon(t)
 	freshProfile(t)
@@ -137,9 +138,12 @@ func TestUploadImage(t *testing.T) {
 
 	pushes := w.regProxy.Count("PATCH", "") + w.regProxy.Count("PUT", "")
 	res, again := upload(id)
-	if res.code != 0 || again != remote || res.stdout != "Revision 2 created of resource 'my-image' for charm 'my-charm'\n" ||
-		!strings.Contains(res.stderr, "Image already in Canonical's registry, remote digest: "+remote+"\n") {
-		t.Fatalf("second upload: want remote digest %s again; got %s", remote, res)
+	if res.code != 0 || res.stdout != "Revision 2 created of resource 'my-image' for charm 'my-charm'\n" ||
+		(again != "" && again != remote) || w.lastImage(t) != w.reg.Host+"/"+imageRepo+"@"+remote {
+		t.Fatalf("second upload: want revision 2 of remote digest %s again; got %s", remote, res)
+	}
+	if !strings.Contains(res.stderr, "Using the OCI image from Canonical's registry") && !strings.Contains(res.stderr, "Image already in Canonical's registry") {
+		t.Errorf("the second upload does not say the image is in the registry already: %s", res)
 	}
 	if n := w.regProxy.Count("PATCH", "") + w.regProxy.Count("PUT", "") - pushes; n != 0 || d.saves() != 1 {
 		t.Errorf("second upload: %d pushes and %d docker save in all; want none and one", n, d.saves())
