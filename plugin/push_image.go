@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 
+	"github.com/canonical/docker-charmcraft/internal/mediatype"
 	"github.com/canonical/docker-charmcraft/layercache"
 	"github.com/canonical/docker-charmcraft/manifest"
 	"github.com/canonical/docker-charmcraft/registry"
@@ -73,7 +74,7 @@ func (p *imagePush) fromCache() (*manifest.Result, bool) {
 	if !ok {
 		return nil, false
 	}
-	cfg := manifest.Descriptor{MediaType: manifest.MediaTypeDockerConfig, Digest: p.img.id(), Size: size}
+	cfg := manifest.Descriptor{MediaType: mediatype.DockerConfig, Digest: p.img.id(), Size: size}
 	return manifest.FromCache(p.cache, p.comp.ID(), cfg, p.img.diffIDs())
 }
 
