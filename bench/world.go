@@ -73,8 +73,8 @@ func (w *world) newCharm() string {
 	w.hub.AddCharm(charmhubtest.Charm{
 		Name: name, ID: fmt.Sprintf("bench-id-%d", w.charms), Owner: "bench",
 		Resources: []charmhubtest.ResourceSpec{
-			{Name: imageRes, Type: charmhubtest.TypeOCIImage},
-			{Name: fileRes, Type: charmhubtest.TypeFile},
+			{Name: imageRes, Type: charmhub.TypeOCIImage},
+			{Name: fileRes, Type: charmhub.TypeFile},
 		},
 	})
 	return name

@@ -33,14 +33,14 @@ func populate(s *charmhubtest.Server) {
 	s.AddCharm(charmhubtest.Charm{
 		Name: "my-charm", ID: "id-my-charm", Owner: "alice", Collaborators: []string{"bob"},
 		Resources: []charmhubtest.ResourceSpec{
-			{Name: "data", Type: charmhubtest.TypeFile},
-			{Name: "image", Type: charmhubtest.TypeOCIImage},
-			{Name: "extra", Type: charmhubtest.TypeFile, Optional: true},
+			{Name: "data", Type: charmhub.TypeFile},
+			{Name: "image", Type: charmhub.TypeOCIImage},
+			{Name: "extra", Type: charmhub.TypeFile, Optional: true},
 		},
 	})
 	s.AddCharm(charmhubtest.Charm{
 		Name: "other-charm", ID: "id-other-charm", Owner: "mallory",
-		Resources: []charmhubtest.ResourceSpec{{Name: "image", Type: charmhubtest.TypeOCIImage}},
+		Resources: []charmhubtest.ResourceSpec{{Name: "image", Type: charmhub.TypeOCIImage}},
 	})
 }
 

@@ -3,6 +3,7 @@ package e2e
 import (
 	"testing"
 
+	"github.com/canonical/docker-charmcraft/charmhub"
 	"github.com/canonical/docker-charmcraft/charmhub/charmhubtest"
 	"github.com/canonical/docker-charmcraft/registry/registrytest"
 )
@@ -46,13 +47,13 @@ func newWorld(t *testing.T, opts ...charmhubtest.Option) *world {
 	hub.AddCharm(charmhubtest.Charm{
 		Name: "my-charm", ID: "charm-id-alice", Owner: "alice", Collaborators: []string{"bob"},
 		Resources: []charmhubtest.ResourceSpec{
-			{Name: "my-file", Type: charmhubtest.TypeFile},
-			{Name: "my-image", Type: charmhubtest.TypeOCIImage},
+			{Name: "my-file", Type: charmhub.TypeFile},
+			{Name: "my-image", Type: charmhub.TypeOCIImage},
 		},
 	})
 	hub.AddCharm(charmhubtest.Charm{
 		Name: "eve-charm", ID: "charm-id-eve", Owner: "eve",
-		Resources: []charmhubtest.ResourceSpec{{Name: "img", Type: charmhubtest.TypeOCIImage}},
+		Resources: []charmhubtest.ResourceSpec{{Name: "img", Type: charmhub.TypeOCIImage}},
 	})
 	hub.AddCharm(charmhubtest.Charm{Name: "bare-charm", ID: "charm-id-bare", Owner: "alice"})
 	return &world{hub: hub, reg: reg, cacheDir: t.TempDir(), regDir: regDir}

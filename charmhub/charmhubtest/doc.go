@@ -13,7 +13,7 @@
 //	defer s.Close()
 //	s.AddAccount("alice", "alice-token")
 //	s.AddCharm(charmhubtest.Charm{Name: "my-charm", ID: "c1", Owner: "alice",
-//		Resources: []charmhubtest.ResourceSpec{{Name: "data", Type: "file"}}})
+//		Resources: []charmhubtest.ResourceSpec{{Name: "data", Type: charmhub.TypeFile}}})
 //
 // StartWithRegistry also runs a real registry that trusts the tokens the
 // server signs for its upload credentials.

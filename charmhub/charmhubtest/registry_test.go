@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/canonical/docker-charmcraft/charmhub"
 	"github.com/canonical/docker-charmcraft/charmhub/charmhubtest"
 )
 
@@ -19,7 +20,7 @@ func TestRegistryTokensAreScopedToTheCharm(t *testing.T) {
 	defer s.Close()
 	s.AddAccount("alice", "alice-token")
 	s.AddCharm(charmhubtest.Charm{Name: "my-charm", ID: "id-1", Owner: "alice",
-		Resources: []charmhubtest.ResourceSpec{{Name: "image", Type: charmhubtest.TypeOCIImage}}})
+		Resources: []charmhubtest.ResourceSpec{{Name: "image", Type: charmhub.TypeOCIImage}}})
 
 	creds := uploadCredentials(t, s, "my-charm", "image")
 	if want := reg.Host + "/charm/id-1/image"; creds.ImageName != want {

@@ -17,6 +17,7 @@ import (
 	"path/filepath"
 	"syscall"
 
+	"github.com/canonical/docker-charmcraft/charmhub"
 	"github.com/canonical/docker-charmcraft/charmhub/charmhubtest"
 )
 
@@ -46,8 +47,8 @@ func run(envFile, token string, noAuth bool, email, password, otp string) error 
 	hub.AddCharm(charmhubtest.Charm{
 		Name: "my-charm", ID: "my-charm-id", Owner: "charm-author",
 		Resources: []charmhubtest.ResourceSpec{
-			{Name: "my-file", Type: charmhubtest.TypeFile},
-			{Name: "my-image", Type: charmhubtest.TypeOCIImage},
+			{Name: "my-file", Type: charmhub.TypeFile},
+			{Name: "my-image", Type: charmhub.TypeOCIImage},
 		},
 	})
 	hub.SetReview(charmhubtest.ReviewConfig{ScanningPolls: 1})
