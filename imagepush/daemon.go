@@ -1,0 +1,115 @@
+package imagepush
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/moby/moby/client"
+	"github.com/opencontainers/go-digest"
+)
+
+// Daemon is what Push needs of the Docker daemon: the moby client, or a
+// test's stand-in.
+type Daemon interface {
+	ImageList(ctx context.Context, options client.ImageListOptions) (client.ImageListResult, error)
+	ImageInspect(ctx context.Context, imageID string, opts ...client.ImageInspectOption) (client.ImageInspectResult, error)
+	ImageSave(ctx context.Context, imageIDs []string, opts ...client.ImageSaveOption) (client.ImageSaveResult, error)
+}
+
+// daemonTimeout bounds each metadata call to the daemon: one that accepts
+// connections but never answers must not hang the upload.
+const daemonTimeout = 30 * time.Second
+
+// LocalImage is an image found in the daemon.
+type LocalImage struct {
+	// ID is the image ID, sha256:<64 hex>: a config digest with the classic
+	// image store, a manifest or index digest with the containerd store.
+	ID digest.Digest
+	// DiffIDs are its RootFS.Layers, in order.
+	DiffIDs []digest.Digest
+	// Arch is the architecture image inspect reports.
+	Arch string
+}
+
+// FindLocal resolves ref against the daemon's images: a prefix of an image
+// ID (short or full), or a full digest among the images' RepoDigests. It
+// returns nil, nil when no image matches, an *AmbiguousError when several
+// do, and an error matching ErrDaemonUnreachable when the daemon cannot be
+// reached.
+func FindLocal(ctx context.Context, d Daemon, ref Ref) (*LocalImage, error) {
+	ctx, cancel := context.WithTimeout(ctx, daemonTimeout)
+	defer cancel()
+	list, err := d.ImageList(ctx, client.ImageListOptions{All: true})
+	if err != nil {
+		return nil, daemonError(err)
+	}
+	ids := map[string][]string{} // image ID -> its names, for the ambiguity message
+	for _, img := range list.Items {
+		match := strings.HasPrefix(img.ID, ref.String())
+		for _, rd := range img.RepoDigests {
+			if _, dg, ok := strings.Cut(rd, "@"); ok && ref.Full && dg == ref.String() {
+				match = true
+			}
+		}
+		if match {
+			ids[img.ID] = append(ids[img.ID], img.RepoTags...)
+		}
+	}
+	switch len(ids) {
+	case 0:
+		return nil, nil
+	case 1:
+	default:
+		return nil, &AmbiguousError{Ref: ref, Images: ids}
+	}
+	var id string
+	for k := range ids {
+		id = k
+	}
+	insp, err := d.ImageInspect(ctx, id)
+	if err != nil {
+		return nil, daemonError(err)
+	}
+	img := &LocalImage{ID: digest.Digest(insp.ID), Arch: insp.Architecture}
+	for _, l := range insp.RootFS.Layers {
+		img.DiffIDs = append(img.DiffIDs, digest.Digest(l))
+	}
+	return img, nil
+}
+
+// AmbiguousError is a prefix that matches several local images.
+type AmbiguousError struct {
+	Ref Ref
+	// Images are the image IDs matched, each with its names (tags).
+	Images map[string][]string
+}
+
+func (e *AmbiguousError) Error() string {
+	return fmt.Sprintf("image ID prefix %s matches %d local images:\n%s", e.Ref.Hex, len(e.Images), e.List())
+}
+
+// List is the images matched, one a line, sorted: "  <ID> (<names>)".
+func (e *AmbiguousError) List() string {
+	lines := make([]string, 0, len(e.Images))
+	for id, names := range e.Images {
+		line := "  " + id
+		if len(names) > 0 {
+			line += " (" + strings.Join(names, ", ") + ")"
+		}
+		lines = append(lines, line)
+	}
+	sort.Strings(lines)
+	return strings.Join(lines, "\n")
+}
+
+// daemonError classifies an error of the daemon: unreachable, or another.
+func daemonError(err error) error {
+	if client.IsErrConnectionFailed(err) || errors.Is(err, context.DeadlineExceeded) {
+		return fmt.Errorf("%w: %w", ErrDaemonUnreachable, err)
+	}
+	return fmt.Errorf("asking the Docker daemon about local images: %w", err)
+}
