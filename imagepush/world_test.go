@@ -28,15 +28,17 @@ type world struct {
 
 func newWorld(t *testing.T) *world {
 	t.Helper()
-	hub, reg, err := charmhubtest.StartWithRegistry()
+	cw, err := charmhubtest.NewWorld(charmhubtest.WorldConfig{
+		Accounts: []charmhubtest.Account{{Username: "alice", Token: token}},
+		Charms: []charmhubtest.Charm{{Name: "my-charm", ID: "charm-id", Owner: "alice",
+			Resources: []charmhubtest.ResourceSpec{{Name: "my-image", Type: charmhub.TypeOCIImage}}}},
+	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { reg.Close(); hub.Close() })
-	hub.AddAccount("alice", token)
-	hub.AddCharm(charmhubtest.Charm{Name: "my-charm", ID: "charm-id", Owner: "alice",
-		Resources: []charmhubtest.ResourceSpec{{Name: "my-image", Type: charmhub.TypeOCIImage}}})
-	ch, err := charmhub.New(charmhub.WithAPIURL(hub.APIURL()), charmhub.WithToken(token))
+	t.Cleanup(cw.Close)
+	reg := cw.Registry
+	ch, err := charmhub.New(charmhub.WithAPIURL(cw.Hub.APIURL()), charmhub.WithToken(token))
 	if err != nil {
 		t.Fatal(err)
 	}
