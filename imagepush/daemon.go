@@ -106,6 +106,9 @@ func (e *AmbiguousError) List() string {
 	return strings.Join(lines, "\n")
 }
 
+// ErrDaemonUnreachable means the Docker daemon could not be reached.
+var ErrDaemonUnreachable = errors.New("cannot reach the Docker daemon")
+
 // daemonError classifies an error of the daemon: unreachable, or another.
 func daemonError(err error) error {
 	if client.IsErrConnectionFailed(err) || errors.Is(err, context.DeadlineExceeded) {

@@ -7,15 +7,9 @@ import (
 	"github.com/opencontainers/go-digest"
 )
 
-// Sentinel errors, to be checked with errors.Is.
-var (
-	// ErrDaemonUnreachable means the Docker daemon could not be reached.
-	ErrDaemonUnreachable = errors.New("cannot reach the Docker daemon")
-
-	// ErrNotFound means the image named is neither in the registry (when
-	// a full digest was given) nor in the daemon.
-	ErrNotFound = errors.New("image not found")
-)
+// ErrNotFound means the image named is neither in the registry (when a
+// full digest was given) nor in the daemon.
+var ErrNotFound = errors.New("image not found")
 
 // LookupError is an image that the daemon could not provide when the
 // registry did not hold it: not there (Err matches ErrNotFound), or the

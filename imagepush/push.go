@@ -41,11 +41,7 @@ type Result struct {
 // provide fails with a *LookupError; a prefix that matches several local
 // images with an *AmbiguousError.
 func Push(ctx context.Context, daemon Daemon, reg *registry.Client, ref Ref, opts ...Option) (*Result, error) {
-	o, err := newOptions(opts)
-	if err != nil {
-		return nil, err
-	}
-	p := &pusher{daemon: daemon, reg: reg, opts: o}
+	p := &pusher{daemon: daemon, reg: reg, opts: newOptions(opts)}
 	return p.resolve(ctx, ref)
 }
 

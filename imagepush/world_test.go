@@ -2,7 +2,6 @@ package imagepush_test
 
 import (
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -12,7 +11,6 @@ import (
 	"github.com/canonical/docker-charmcraft/internal/faultproxy"
 	"github.com/canonical/docker-charmcraft/layercache"
 	"github.com/canonical/docker-charmcraft/registry"
-	"github.com/canonical/docker-charmcraft/registry/registrytest"
 )
 
 const token = "macaroon-alice-0123456789"
@@ -20,7 +18,6 @@ const token = "macaroon-alice-0123456789"
 // world is a real registry with token auth, behind a fault proxy, and the
 // upload credentials of a charm's image resource.
 type world struct {
-	reg              *registrytest.Registry
 	proxy            *faultproxy.Proxy
 	repo             string // charm/<id>/<resource>
 	username, passwd string
@@ -37,7 +34,6 @@ func newWorld(t *testing.T) *world {
 		t.Fatal(err)
 	}
 	t.Cleanup(cw.Close)
-	reg := cw.Registry
 	ch, err := charmhub.New(charmhub.WithAPIURL(cw.Hub.APIURL()), charmhub.WithToken(token))
 	if err != nil {
 		t.Fatal(err)
@@ -46,13 +42,13 @@ func newWorld(t *testing.T) *world {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p, err := faultproxy.New(reg.URL)
+	p, err := faultproxy.New(cw.Registry.URL)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(p.Close)
 	_, repo, _ := strings.Cut(creds.ImageName, "/")
-	return &world{reg: reg, proxy: p, repo: repo, username: creds.Username, passwd: creds.Password}
+	return &world{proxy: p, repo: repo, username: creds.Username, passwd: creds.Password}
 }
 
 // client is a registry client through the proxy, quick to retry.
@@ -89,8 +85,8 @@ func (r *run) kinds() []imagepush.EventKind {
 func push(t *testing.T, w *world, d imagepush.Daemon, ref imagepush.Ref, opts ...imagepush.Option) *run {
 	t.Helper()
 	r := &run{}
-	var mu sync.Mutex
-	opts = append(opts, imagepush.WithEvents(func(e imagepush.Event) { mu.Lock(); r.events = append(r.events, e); mu.Unlock() }))
+	// Push calls back from its own goroutine only.
+	opts = append(opts, imagepush.WithEvents(func(e imagepush.Event) { r.events = append(r.events, e) }))
 	r.res, r.err = imagepush.Push(t.Context(), d, w.client(t), ref, opts...)
 	return r
 }
