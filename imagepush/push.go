@@ -58,8 +58,8 @@ type pusher struct {
 func (p *pusher) resolve(ctx context.Context, ref Ref) (*Result, error) {
 	if ref.Full {
 		d := digest.Digest(ref.String())
-		if ok, err := p.reuseRemote(ctx, d); ok || err != nil {
-			return &Result{Digest: d}, err
+		if ok, err := p.reuseRemote(ctx, d); err != nil || ok {
+			return reused(d, err)
 		}
 	}
 	img, err := FindLocal(ctx, p.daemon, ref)
@@ -72,13 +72,24 @@ func (p *pusher) resolve(ctx context.Context, ref Ref) (*Result, error) {
 		return nil, &LookupError{Ref: ref, Err: fmt.Errorf("%w: no local image matches %s", ErrNotFound, ref)}
 	}
 	if !ref.Full {
-		if ok, err := p.reuseRemote(ctx, img.ID); ok || err != nil {
-			return &Result{Digest: img.ID}, err
+		if ok, err := p.reuseRemote(ctx, img.ID); err != nil || ok {
+			return reused(img.ID, err)
 		}
 	}
 	p.emit(Event{Kind: Uploading})
 	d, err := p.pushLocal(ctx, img)
-	return &Result{Digest: d, Local: img}, err
+	if err != nil {
+		return nil, err
+	}
+	return &Result{Digest: d, Local: img}, nil
+}
+
+// reused is the Result of an image the registry holds as d, or err.
+func reused(d digest.Digest, err error) (*Result, error) {
+	if err != nil {
+		return nil, err
+	}
+	return &Result{Digest: d}, nil
 }
 
 // reuseRemote tells whether the registry holds the manifest d, and says
