@@ -20,6 +20,7 @@ const (
 	apiURLEnv        = "CHARMCRAFT_STORE_API_URL"
 	registryURLEnv   = "CHARMCRAFT_REGISTRY_URL"
 	reviewTimeoutEnv = "CHARMCRAFT_REVIEW_TIMEOUT"
+	cacheDirEnv      = "CHARMCRAFT_CACHE_DIR" // where the layer cache lives
 
 	defaultAPIURL      = "https://api.charmhub.io"
 	defaultRegistryURL = "https://registry.jujucharms.com"

@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/canonical/docker-charmcraft/charmhub"
+	"github.com/canonical/docker-charmcraft/imagepush"
 	"github.com/docker/cli/cli"
 	"github.com/spf13/cobra"
 )
@@ -84,7 +85,7 @@ func explain(err error, charm, resource string) error {
 // unreachable adds what to check to an error that never reached a
 // server: a refused connection, an unknown host, a timeout.
 func unreachable(err error) error {
-	if errors.Is(err, errDaemonUnreachable) {
+	if errors.Is(err, imagepush.ErrDaemonUnreachable) {
 		return err // its message already says what to do
 	}
 	var opErr *net.OpError

@@ -126,9 +126,9 @@ func runUploadResource(ctx context.Context, env *cliEnv, opts uploadResourceOpti
 		return err
 	}
 	out := newResultWriter(env, opts.format)
-	wantType := "file"
+	wantType := charmhub.TypeFile
 	if opts.image != "" {
-		wantType = "oci-image"
+		wantType = charmhub.TypeOCIImage
 	}
 	if err := checkResource(ctx, ch, opts.charm, opts.resource, wantType); err != nil {
 		return explain(err, opts.charm, opts.resource)
@@ -164,9 +164,9 @@ func checkResource(ctx context.Context, ch *charmhub.Client, charm, resource, wa
 		switch {
 		case r.Type == wantType:
 			return nil
-		case r.Type == "oci-image":
+		case r.Type == charmhub.TypeOCIImage:
 			return fmt.Errorf("resource '%s' of charm '%s' is an OCI image resource: upload it with --image, not --filepath", resource, charm)
-		case r.Type == "file":
+		case r.Type == charmhub.TypeFile:
 			return fmt.Errorf("resource '%s' of charm '%s' is a file resource: upload it with --filepath, not --image", resource, charm)
 		default:
 			return fmt.Errorf("resource '%s' of charm '%s' has type %q, which this plugin cannot upload", resource, charm, r.Type)
@@ -201,7 +201,7 @@ func createRevision(ctx context.Context, ch *charmhub.Client, out *resultWriter,
 	if err != nil {
 		return explain(err, charm, resource)
 	}
-	if st.Status != "approved" {
+	if st.Status != charmhub.StatusApproved {
 		return out.rejected(st)
 	}
 	if req.Type == charmhub.TypeFile {

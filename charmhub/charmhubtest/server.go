@@ -130,16 +130,3 @@ func (s *Server) SetRegistryHost(host string) {
 	defer s.mu.Unlock()
 	s.registryHost = host
 }
-
-// StartWithRegistry starts a server and a registry that trusts its
-// tokens, and names that registry in image names. Close both.
-func StartWithRegistry(opts ...Option) (*Server, *registrytest.Registry, error) {
-	s := NewServer(opts...)
-	reg, err := registrytest.Start(registrytest.Config{Realm: s.RegistryTokenURL(), Issuer: s.TokenIssuer()})
-	if err != nil {
-		s.Close()
-		return nil, nil, err
-	}
-	s.SetRegistryHost(reg.Host)
-	return s, reg, nil
-}

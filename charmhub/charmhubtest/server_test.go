@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/canonical/docker-charmcraft/charmhub"
 	"github.com/canonical/docker-charmcraft/charmhub/charmhubtest"
 )
 
@@ -19,9 +20,9 @@ func newServer(t *testing.T) *charmhubtest.Server {
 	s.AddAccount("alice", "alice-token")
 	s.AddAccount("mallory", "mallory-token")
 	s.AddCharm(charmhubtest.Charm{Name: "my-charm", ID: "id-1", Owner: "alice",
-		Resources: []charmhubtest.ResourceSpec{{Name: "image", Type: charmhubtest.TypeOCIImage}}})
+		Resources: []charmhubtest.ResourceSpec{{Name: "image", Type: charmhub.TypeOCIImage}}})
 	s.AddCharm(charmhubtest.Charm{Name: "other-charm", ID: "id-2", Owner: "mallory",
-		Resources: []charmhubtest.ResourceSpec{{Name: "image", Type: charmhubtest.TypeOCIImage}}})
+		Resources: []charmhubtest.ResourceSpec{{Name: "image", Type: charmhub.TypeOCIImage}}})
 	return s
 }
 

@@ -5,12 +5,6 @@ import (
 	"time"
 )
 
-// Resource types.
-const (
-	TypeFile     = "file"
-	TypeOCIImage = "oci-image"
-)
-
 // Charm is a registered charm.
 type Charm struct {
 	Name string
@@ -25,7 +19,7 @@ type Charm struct {
 // ResourceSpec is a resource declared by a charm.
 type ResourceSpec struct {
 	Name string
-	// Type is TypeFile or TypeOCIImage.
+	// Type is charmhub.TypeFile or charmhub.TypeOCIImage.
 	Type     string
 	Optional bool
 }
