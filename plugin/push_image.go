@@ -12,9 +12,6 @@ import (
 	"github.com/opencontainers/go-digest"
 )
 
-// cacheDirEnv overrides where the layer cache lives.
-const cacheDirEnv = "CHARMCRAFT_CACHE_DIR"
-
 // pushLocalImage makes sure the registry holds the remote manifest of the
 // local image and returns its digest, doing as little work as it can:
 //

@@ -7,11 +7,15 @@ import (
 	"github.com/spf13/cobra"
 )
 
+// debugFlag is the root's --debug, which every command inherits; docker's
+// own --debug (`docker --debug charmcraft ...`) does the same.
+const debugFlag = "debug"
+
 // NewRootCmd returns the `charmcraft` command with its subcommands.
 func NewRootCmd(dockerCli command.Cli, pluginVersion string) *cobra.Command {
 	version = pluginVersion
 	cmd := &cobra.Command{
-		Use:   pluginName,
+		Use:   pluginName, // docker's usage template adds " [OPTIONS] COMMAND"
 		Short: "Publish charm resources (files and OCI images) to Charmhub",
 		Long: `Publish charm resources to Charmhub from the Docker CLI.
 
@@ -26,7 +30,7 @@ credential store.`,
   docker charmcraft upload-resource my-charm my-image --image=70aa8983ec5c
   docker charmcraft resources my-charm
   docker charmcraft resource-revisions my-charm my-image`,
-		Args:          cli.NoArgs,
+		Args:          cli.NoArgs, // docker's "unknown command" for a word that is not one
 		SilenceUsage:  true,
 		SilenceErrors: true,
 		Version:       pluginVersion,
@@ -38,6 +42,7 @@ credential store.`,
 			return cmd.Help()
 		},
 	}
+	cmd.PersistentFlags().Bool(debugFlag, false, "Log HTTP requests to stderr (credentials redacted)")
 	cmd.AddCommand(
 		newUploadResourceCmd(dockerCli),
 		newResourcesCmd(dockerCli),

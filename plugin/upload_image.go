@@ -34,6 +34,7 @@ func uploadImage(ctx context.Context, env *cliEnv, ch *charmhub.Client, out *res
 	if err != nil {
 		return "", nil, err
 	}
+	out.imageDigest = remote
 	var bases []charmhub.Base
 	if pushed != nil && pushed.Arch != "" {
 		bases = basesFor(imageArchs(out.err, []string{pushed.Arch})) // inspect told it
@@ -87,6 +88,8 @@ func resolveImage(ctx context.Context, env *cliEnv, reg *registry.Client, out *r
 			return img.id(), nil, err
 		}
 	}
+	// The seed's phrase, word for word, though the image comes from the
+	// local Docker daemon, not a registry.
 	out.info("Remote image not found, uploading from local registry")
 	remote, err := pushLocalImage(ctx, env, reg, out, img)
 	return remote, img, err
