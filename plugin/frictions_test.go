@@ -183,6 +183,7 @@ func TestArgumentErrorsReadAlike(t *testing.T) {
 		{[]string{"login", "x"}, "'docker charmcraft login' takes no arguments, but was given 1"},
 		{[]string{"logout", "x", "y"}, "'docker charmcraft logout' takes no arguments, but was given 2"},
 		{[]string{"whoami", "x"}, "'docker charmcraft whoami' takes no arguments, but was given 1"},
+		{[]string{"set-resource-architectures", "a", "b"}, "'docker charmcraft set-resource-architectures' takes 3 arguments, CHARM RESOURCE ARCHS, but was given 2"},
 	}
 	for _, tt := range tests {
 		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
@@ -236,9 +237,11 @@ func TestNamesQuotedOneWay(t *testing.T) {
 		{unreachable, []string{"resources", "my-charm"}},
 		{unreachable, []string{"resource-revisions", "my-charm", "my-file"}},
 		{unreachable, []string{"upload-resource", "my-charm", "my-file", "--filepath", path}},
+		{unreachable, []string{"set-resource-architectures", "my-charm", "my-file", "--revision=1", "amd64"}},
 		{hubEnv(hub, strangerToken), []string{"resources", "my-charm"}},
 		{hubEnv(hub, ownerToken), []string{"resource-revisions", "my-charm", "nope"}},
 		{hubEnv(hub, ownerToken), []string{"upload-resource", "my-charm", "my-image", "--filepath", path}},
+		{hubEnv(hub, ownerToken), []string{"set-resource-architectures", "my-charm", "my-file", "--revision=7", "amd64"}},
 	}
 	// What Charmhub said is shown as it said it.
 	serverText := regexp.MustCompile(`(not-found|permission-required): [^)\n]*`)

@@ -22,14 +22,16 @@ func NewRootCmd(dockerCli command.Cli, pluginVersion string) *cobra.Command {
 Files are streamed to Charmhub's storage; OCI images are taken from the
 local Docker daemon (or reused from Canonical's registry when already
 there), pushed to Canonical's registry and attached to the charm as a new
-resource revision. resources and resource-revisions show what a charm has;
+resource revision. resources and resource-revisions show what a charm has,
+and set-resource-architectures corrects what existing revisions are for;
 login, logout and whoami manage the Charmhub credentials, kept in Docker's
 credential store.`,
 		Example: `  docker charmcraft login
   docker charmcraft upload-resource my-charm my-file --filepath=./data.tar.gz
   docker charmcraft upload-resource my-charm my-image --image=70aa8983ec5c
   docker charmcraft resources my-charm
-  docker charmcraft resource-revisions my-charm my-image`,
+  docker charmcraft resource-revisions my-charm my-image
+  docker charmcraft set-resource-architectures my-charm my-file --revision=2 arm64`,
 		Args:          cli.NoArgs, // docker's "unknown command" for a word that is not one
 		SilenceUsage:  true,
 		SilenceErrors: true,
@@ -47,6 +49,7 @@ credential store.`,
 		newUploadResourceCmd(dockerCli),
 		newResourcesCmd(dockerCli),
 		newResourceRevisionsCmd(dockerCli),
+		newSetResourceArchitecturesCmd(dockerCli),
 		newLoginCmd(dockerCli),
 		newLogoutCmd(dockerCli),
 		newWhoamiCmd(dockerCli),
