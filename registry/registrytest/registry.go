@@ -1,7 +1,9 @@
-// Package registrytest runs a real registry (CNCF distribution, embedded)
-// with token authentication on loopback, and signs the bearer tokens it
-// trusts. Tests push into it with the production registry client; the
-// Charmhub test server hands out its tokens.
+// Package registrytest runs a real registry with token authentication on
+// loopback, and signs the bearer tokens it trusts: CNCF distribution 3
+// embedded in the test process, or Debian's docker-registry (distribution
+// 2.8, the registry most deployments run) as a process of its own. Tests
+// push into it with the production registry client; the Charmhub test
+// server hands out its tokens.
 package registrytest
 
 import (
@@ -40,6 +42,9 @@ type Config struct {
 	Dir string
 	// Log receives the registry's own log; nil discards it.
 	Log io.Writer
+	// Kind is which registry to run. The default is the one named by
+	// CHARMCRAFT_TEST_REGISTRY (see KindFromEnv), else Embedded.
+	Kind Kind
 }
 
 // Registry is a running registry.
@@ -49,17 +54,38 @@ type Registry struct {
 	// Host is URL's host:port, as used in image names.
 	Host string
 
-	srv    *httptest.Server
+	// Kind is the registry that runs.
+	Kind Kind
+
+	srv    *httptest.Server // Embedded
+	proc   *process         // Distribution2
 	tmpDir string
 }
 
 // Start runs a registry on a loopback port.
 func Start(cfg Config) (*Registry, error) {
+	if cfg.Kind == "" {
+		k, err := KindFromEnv()
+		if err != nil {
+			return nil, err
+		}
+		cfg.Kind = k
+	}
+	switch cfg.Kind {
+	case Embedded:
+		return startEmbedded(cfg)
+	case Distribution2:
+		return startDistribution2(cfg)
+	}
+	return nil, fmt.Errorf("unknown registry kind %q", cfg.Kind)
+}
+
+func startEmbedded(cfg Config) (*Registry, error) {
 	logrus.SetOutput(io.Discard)
 	if cfg.Log != nil {
 		logrus.SetOutput(cfg.Log)
 	}
-	r := &Registry{}
+	r := &Registry{Kind: Embedded}
 	dir, err := os.MkdirTemp("", "registrytest-")
 	if err != nil {
 		return nil, err
@@ -108,6 +134,9 @@ func Start(cfg Config) (*Registry, error) {
 func (r *Registry) Close() {
 	if r.srv != nil {
 		r.srv.Close()
+	}
+	if r.proc != nil {
+		r.proc.stop()
 	}
 	if r.tmpDir != "" {
 		_ = os.RemoveAll(r.tmpDir)

@@ -1,10 +1,14 @@
 package registrytest
 
 import (
+	"bytes"
 	"net/http"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/opencontainers/go-digest"
 )
 
 func TestTokenAuth(t *testing.T) {
@@ -50,5 +54,54 @@ func TestTokenAuth(t *testing.T) {
 	bad, _ := other.Issue("u", []Access{{Type: "repository", Name: "charm/a/img", Actions: []string{"pull"}}}, time.Minute)
 	if got := head("charm/a/img", bad); got != http.StatusUnauthorized {
 		t.Errorf("token from an unknown key: status %d, want 401", got)
+	}
+}
+
+// TestKinds runs each kind of registry and checks the answer that sets
+// them apart: a HEAD of a manifest by the digest of a blob the repository
+// holds (an image config) is a 500 from distribution 2, a 404 from 3.
+func TestKinds(t *testing.T) {
+	for _, tc := range []struct {
+		kind Kind
+		want int
+	}{{Embedded, http.StatusNotFound}, {Distribution2, http.StatusInternalServerError}} {
+		t.Run(string(tc.kind), func(t *testing.T) {
+			if tc.kind == Distribution2 {
+				if _, err := Distribution2Binary(); err != nil {
+					t.Skip(err)
+				}
+			}
+			reg, err := Start(Config{Kind: tc.kind})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer reg.Close()
+			if reg.Kind != tc.kind {
+				t.Fatalf("Kind = %q", reg.Kind)
+			}
+			blob := []byte(`{"architecture":"amd64","os":"linux","rootfs":{"type":"layers","diff_ids":[]}}`)
+			d := digest.FromBytes(blob)
+			do := func(method, url string, body []byte) *http.Response {
+				req, _ := http.NewRequestWithContext(t.Context(), method, url, bytes.NewReader(body))
+				resp, err := http.DefaultClient.Do(req)
+				if err != nil {
+					t.Fatal(err)
+				}
+				resp.Body.Close()
+				return resp
+			}
+			resp := do(http.MethodPost, reg.URL+"/v2/charm/a/img/blobs/uploads/", nil)
+			loc, _ := url.Parse(reg.URL)
+			loc, _ = loc.Parse(resp.Header.Get("Location"))
+			q := loc.Query()
+			q.Set("digest", d.String())
+			loc.RawQuery = q.Encode()
+			if resp := do(http.MethodPut, loc.String(), blob); resp.StatusCode != http.StatusCreated {
+				t.Fatalf("blob push: %d", resp.StatusCode)
+			}
+			if got := do(http.MethodHead, reg.URL+"/v2/charm/a/img/manifests/"+d.String(), nil).StatusCode; got != tc.want {
+				t.Errorf("HEAD manifest by config digest: %d, want %d", got, tc.want)
+			}
+		})
 	}
 }

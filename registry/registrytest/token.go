@@ -6,6 +6,7 @@ import (
 	"crypto/rand"
 	"crypto/x509"
 	"crypto/x509/pkix"
+	"encoding/base64"
 	"encoding/pem"
 	"fmt"
 	"math/big"
@@ -33,6 +34,7 @@ type TokenIssuer struct {
 	Service string
 
 	key     *ecdsa.PrivateKey
+	certDER []byte
 	certPEM []byte
 	kid     string
 }
@@ -61,6 +63,7 @@ func NewTokenIssuer(issuer, service string) (*TokenIssuer, error) {
 		Issuer:  issuer,
 		Service: service,
 		key:     key,
+		certDER: der,
 		certPEM: pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}),
 		kid:     token.GetJWKThumbprint(&key.PublicKey),
 	}, nil
@@ -76,8 +79,13 @@ type claims struct {
 
 // Issue signs a token for subject granting access, valid for ttl.
 func (ti *TokenIssuer) Issue(subject string, access []Access, ttl time.Duration) (string, error) {
+	// The certificate travels in x5c, which distribution 2 and 3 both
+	// verify against their root bundle; their key IDs differ (libtrust's
+	// fingerprint in 2, the JWK thumbprint in 3), so kid alone serves 3.
 	signer, err := jose.NewSigner(jose.SigningKey{Algorithm: jose.ES256, Key: ti.key},
-		(&jose.SignerOptions{}).WithType("JWT").WithHeader(jose.HeaderKey("kid"), ti.kid))
+		(&jose.SignerOptions{}).WithType("JWT").
+			WithHeader(jose.HeaderKey("kid"), ti.kid).
+			WithHeader(jose.HeaderKey("x5c"), []string{base64.StdEncoding.EncodeToString(ti.certDER)}))
 	if err != nil {
 		return "", fmt.Errorf("creating token signer: %w", err)
 	}
