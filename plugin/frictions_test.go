@@ -140,12 +140,16 @@ func TestListingsSayWhatToCheckWhenUnreachable(t *testing.T) {
 	for _, args := range [][]string{
 		{"resources", "my-charm"},
 		{"resource-revisions", "my-charm", "my-file"},
+		{"set-resource-architectures", "my-charm", "my-file", "--revision=1", "amd64"},
 		{"whoami"},
 	} {
 		t.Run(args[0], func(t *testing.T) {
 			res := run(t, env, args...)
 			if res.code != 1 || !strings.Contains(res.stderr, "connection refused") || !strings.Contains(res.stderr, "check the network connection, and "+apiURLEnv) {
 				t.Errorf("want the cause and what to check: %s", res)
+			}
+			if args[0] != "whoami" && (!strings.Contains(res.stderr, "'my-charm'") || strings.Contains(res.stderr, `"my-charm"`)) {
+				t.Errorf("want the charm's name in single quotes: %s", res)
 			}
 		})
 	}
@@ -234,10 +238,7 @@ func TestNamesQuotedOneWay(t *testing.T) {
 		env  map[string]string
 		args []string
 	}{
-		{unreachable, []string{"resources", "my-charm"}},
-		{unreachable, []string{"resource-revisions", "my-charm", "my-file"}},
-		{unreachable, []string{"upload-resource", "my-charm", "my-file", "--filepath", path}},
-		{unreachable, []string{"set-resource-architectures", "my-charm", "my-file", "--revision=1", "amd64"}},
+		{unreachable, []string{"upload-resource", "my-charm", "my-file", "--filepath", path}}, // listings: above
 		{hubEnv(hub, strangerToken), []string{"resources", "my-charm"}},
 		{hubEnv(hub, ownerToken), []string{"resource-revisions", "my-charm", "nope"}},
 		{hubEnv(hub, ownerToken), []string{"upload-resource", "my-charm", "my-image", "--filepath", path}},

@@ -111,7 +111,9 @@ func withLocalImageID(ctx context.Context, env *cliEnv, err error) error {
 	defer cancel()
 	insp, ierr := env.dockerCli.Client().ImageInspect(ctx, nameErr.value)
 	if ierr != nil || !strings.HasPrefix(insp.ID, "sha256:") {
-		env.debugf("no local image for the hint: %v", ierr)
+		if w := env.debugLog(); w != nil {
+			_, _ = fmt.Fprintf(w, "no local image named %s for the hint: %v\n", quotePath(nameErr.value), ierr)
+		}
 		return err
 	}
 	nameErr.id = insp.ID
