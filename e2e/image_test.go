@@ -249,6 +249,11 @@ func TestUploadImageJSON(t *testing.T) {
 	if res.code != 0 || strings.TrimSpace(res.stdout) != `{"revision":2,"digest":"`+pushed+`"}` || !strings.Contains(res.stderr, "Using the OCI image from Canonical's registry") {
 		t.Errorf("reusing the digest: %s", res)
 	}
+	// -q leaves out the lines that say what is done, the seed's included.
+	res = dockerCmd(t, w.env(ownerToken), "charmcraft", "upload-resource", "my-charm", "my-image", "--image", id, "-q")
+	if res.code != 0 || res.stderr != "" || res.stdout != "Revision 3 created of resource 'my-image' for charm 'my-charm'\n" {
+		t.Errorf("-q: want the result alone: %s", res)
+	}
 }
 
 // TestImageTagHint gives a local tag as --image: the refusal names the

@@ -267,7 +267,7 @@ func TestQuietFlag(t *testing.T) {
 		}
 	}
 	res := run(t, hubEnv(hub, ownerToken), "upload-resource", "my-charm", "my-file", "--filepath", path, "-q", "--progress=tty")
-	if res.code != 1 || !strings.Contains(res.stderr, "-q is --progress=quiet") {
+	if res.code != 1 || res.stderr != "-q turns progress off, so it cannot be given with --progress=tty: give one or the other\n" {
 		t.Errorf("-q with --progress=tty: %s", res)
 	}
 }

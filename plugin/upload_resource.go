@@ -84,7 +84,7 @@ func (o *uploadResourceOptions) validate() error {
 		return err
 	}
 	if o.quiet && o.progress != progressAuto && o.progress != progressQuiet {
-		return fmt.Errorf("-q is --progress=quiet, and more; it cannot be given with --progress=%s", o.progress)
+		return fmt.Errorf("-q turns progress off, so it cannot be given with --progress=%s: give one or the other", o.progress)
 	}
 	if o.image != "" {
 		if o.arch != "" {
