@@ -302,3 +302,28 @@ func TestFilepathTildeHint(t *testing.T) {
 		t.Errorf("%d requests to Charmhub", n)
 	}
 }
+
+// TestDebugIsTheRoots checks that --debug, declared once on the root,
+// logs the requests of every command, after the command or before it.
+func TestDebugIsTheRoots(t *testing.T) {
+	hub := newHub(t)
+	uploadRevisions(t, hubEnv(hub, ownerToken), 1)
+	for _, args := range [][]string{
+		{"whoami", "--debug"},
+		{"--debug", "whoami"},
+		{"resources", "my-charm", "--debug"},
+		{"resource-revisions", "my-charm", "my-file", "--debug"},
+		{"set-resource-architectures", "my-charm", "my-file", "--revision=1", "all", "--debug"},
+		{"upload-resource", "my-charm", "my-file", "--filepath", writeTestFile(t, "f", 10), "--debug"},
+	} {
+		t.Run(strings.Join(args, " "), func(t *testing.T) {
+			res := run(t, hubEnv(hub, ownerToken), args...)
+			if res.code != 0 || !strings.Contains(res.stderr, "/api/v1/") || strings.Contains(res.stderr, ownerToken) {
+				t.Errorf("want the requests logged, the token not: %s", res)
+			}
+			if quiet := run(t, hubEnv(hub, ownerToken), slices.DeleteFunc(slices.Clone(args), func(a string) bool { return a == "--debug" })...); strings.Contains(quiet.stderr, "/api/v1/") {
+				t.Errorf("without --debug, requests are logged: %s", quiet)
+			}
+		})
+	}
+}
