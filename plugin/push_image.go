@@ -22,8 +22,8 @@ import (
 //     without sending anything; if the manifest is there, that is all;
 //  3. otherwise docker save, compressing and pushing what the registry
 //     lacks, skipping the layers the cache and the registry both know.
-func pushLocalImage(ctx context.Context, env *cliEnv, reg *registry.Client, out *resultWriter, img *localImage) (digest.Digest, error) {
-	p := &imagePush{env: env, reg: reg, out: out, img: img, cache: env.layerCache(), comp: manifest.DefaultCompressor()}
+func pushLocalImage(ctx context.Context, p *imagePush) (digest.Digest, error) {
+	reg, out, img := p.reg, p.out, p.img
 	if res, ok := p.fromCache(); ok {
 		if done, err := p.completeFromCache(ctx, res); done || err != nil {
 			return res.Digest, err
@@ -58,6 +58,29 @@ type imagePush struct {
 	img   *localImage
 	cache *layercache.Cache // nil: none
 	comp  manifest.Compressor
+	// absent is a manifest digest the registry was just found to lack.
+	absent digest.Digest
+}
+
+func newImagePush(env *cliEnv, reg *registry.Client, out *resultWriter, img *localImage) *imagePush {
+	return &imagePush{env: env, reg: reg, out: out, img: img, cache: env.layerCache(), comp: manifest.DefaultCompressor()}
+}
+
+// knownRemote is the remote manifest of the image as this machine's cache
+// knows it, without an export, and whether the registry holds it.
+func (p *imagePush) knownRemote(ctx context.Context) (digest.Digest, bool, error) {
+	res, ok := p.fromCache()
+	if !ok {
+		return "", false, nil
+	}
+	exists, err := p.reg.ManifestExists(ctx, res.Digest)
+	if err != nil {
+		return "", false, registryError(res.Digest, err)
+	}
+	if !exists {
+		p.absent = res.Digest
+	}
+	return res.Digest, exists, nil
 }
 
 // fromCache is the remote manifest as the cache knows it, if it knows
@@ -77,11 +100,13 @@ func (p *imagePush) fromCache() (*manifest.Result, bool) {
 // completeFromCache finishes the push of a manifest known from the cache
 // if the registry has every blob it names; false if it lacks one.
 func (p *imagePush) completeFromCache(ctx context.Context, res *manifest.Result) (bool, error) {
-	if exists, err := p.reg.ManifestExists(ctx, res.Digest); err != nil || exists {
-		if exists {
-			p.out.info("Image already in Canonical's registry, remote digest: %s", res.Digest)
+	if res.Digest != p.absent {
+		if exists, err := p.reg.ManifestExists(ctx, res.Digest); err != nil || exists {
+			if exists {
+				p.out.info("Image already in Canonical's registry, remote digest: %s", res.Digest)
+			}
+			return exists, registryError(res.Digest, err)
 		}
-		return exists, registryError(res.Digest, err)
 	}
 	blobs := []digest.Digest{res.Config.Digest}
 	for _, l := range res.Layers {

@@ -63,36 +63,70 @@ func repositoryPath(imageName string) string {
 // resolveImage finds the remote digest for the wanted image: reused from
 // the registry when it is there already, else pushed from the daemon, in
 // which case it also returns the local image.
+//
+// The daemon is asked first what the digest is, so that the registry is
+// never asked for a manifest by the digest of an image config (a classic
+// store's image ID): distribution 2 answers that with a 500, not a 404.
+// Only a digest the daemon cannot tell about is looked up in the registry
+// as it is.
 func resolveImage(ctx context.Context, env *cliEnv, reg *registry.Client, out *resultWriter, want imageDigest, charm string) (digest.Digest, *localImage, error) {
-	if want.full {
-		if ok, err := reuseRemote(ctx, reg, out, digest.Digest(want.String())); ok || err != nil {
-			return digest.Digest(want.String()), nil, err
-		}
-	}
-	dc := env.dockerCli.Client()
-	img, err := findLocalImage(ctx, dc, want)
-	switch {
-	case errors.Is(err, errDaemonUnreachable) && want.full:
-		return "", nil, fmt.Errorf("image %s is not in Canonical's registry for charm '%s', and the local Docker daemon cannot be reached to take it from there (%w); start Docker, or give the digest of an image already in the registry", want, charm, err)
-	case errors.Is(err, errDaemonUnreachable):
-		return "", nil, fmt.Errorf("a short digest must be looked up in the local Docker daemon, which cannot be reached (%w); start Docker, or give the full sha256 digest of an image already in Canonical's registry", err)
-	case err != nil:
+	img, err := findLocalImage(ctx, env.dockerCli.Client(), want)
+	if err != nil && !errors.Is(err, errDaemonUnreachable) {
 		return "", nil, err
-	case img == nil && want.full:
-		return "", nil, fmt.Errorf("image %s was found neither in Canonical's registry for charm '%s' nor in the local Docker daemon; check the digest with `docker images --digests --no-trunc`", want, charm)
-	case img == nil:
-		return "", nil, fmt.Errorf("no local image ID starts with %s; check it with `docker images`, or give the full sha256 digest of an image already in Canonical's registry", want.hex)
 	}
-	if !want.full {
-		if ok, err := reuseRemote(ctx, reg, out, img.id()); ok || err != nil {
-			return img.id(), nil, err
+	if img == nil {
+		return resolveRemoteOnly(ctx, reg, out, want, charm, err)
+	}
+	p := newImagePush(env, reg, out, img)
+	if d := img.manifestDigest(); d != "" {
+		if ok, err := reuseRemote(ctx, reg, out, d); ok || err != nil {
+			return d, nil, err
+		}
+	} else if d, ok, err := p.knownRemote(ctx); ok || err != nil {
+		if ok {
+			out.info("Using the OCI image from Canonical's registry")
+		}
+		return d, nil, err
+	}
+	// The seed's words, although the image comes from the Docker daemon.
+	out.info("Remote image not found, uploading from local registry")
+	remote, err := pushLocalImage(ctx, p)
+	return remote, img, err
+}
+
+// resolveRemoteOnly looks a digest the daemon does not know (or could not
+// be asked about: daemonErr) up in the registry, as a manifest digest.
+func resolveRemoteOnly(ctx context.Context, reg *registry.Client, out *resultWriter, want imageDigest, charm string, daemonErr error) (digest.Digest, *localImage, error) {
+	if want.full {
+		d := digest.Digest(want.String())
+		ok, err := reuseRemote(ctx, reg, out, d)
+		if ok || err != nil {
+			return d, nil, notAManifestError(ctx, reg, d, err)
 		}
 	}
-	// The seed's phrase, word for word, though the image comes from the
-	// local Docker daemon, not a registry.
-	out.info("Remote image not found, uploading from local registry")
-	remote, err := pushLocalImage(ctx, env, reg, out, img)
-	return remote, img, err
+	switch {
+	case daemonErr != nil && want.full:
+		return "", nil, fmt.Errorf("image %s is not in Canonical's registry for charm '%s', and the local Docker daemon cannot be reached to take it from there (%w); start Docker, or give the digest of an image already in the registry", want, charm, daemonErr)
+	case daemonErr != nil:
+		return "", nil, fmt.Errorf("a short digest must be looked up in the local Docker daemon, which cannot be reached (%w); start Docker, or give the full sha256 digest of an image already in Canonical's registry", daemonErr)
+	case want.full:
+		return "", nil, fmt.Errorf("image %s was found neither in Canonical's registry for charm '%s' nor in the local Docker daemon; check the digest with `docker images --digests --no-trunc`", want, charm)
+	}
+	return "", nil, fmt.Errorf("no local image ID starts with %s; check it with `docker images`, or give the full sha256 digest of an image already in Canonical's registry", want.hex)
+}
+
+// notAManifestError explains a server error to a manifest check by a
+// digest that the registry holds as a blob: distribution 2 answers 500
+// when it finds a config or a layer there, not a manifest.
+func notAManifestError(ctx context.Context, reg *registry.Client, d digest.Digest, err error) error {
+	var rerr *registry.Error
+	if err == nil || !errors.As(err, &rerr) || rerr.StatusCode < 500 {
+		return err
+	}
+	if blob, berr := reg.BlobExists(ctx, d); berr != nil || !blob {
+		return err
+	}
+	return fmt.Errorf("%s is the digest of an image's config or of a layer in Canonical's registry, not of an image manifest (the registry answered %d when asked for it as a manifest); give the local image ID with the Docker daemon that holds the image running, or the image's remote digest (the one `Image uploaded, new remote digest:` showed)", d, rerr.StatusCode)
 }
 
 // reuseRemote tells whether the registry holds the manifest d, and says
