@@ -35,13 +35,15 @@ type world struct {
 }
 
 func startWorld() (*world, error) {
-	hub, reg, err := charmhubtest.StartWithRegistry()
+	cw, err := charmhubtest.NewWorld(charmhubtest.WorldConfig{
+		Accounts: []charmhubtest.Account{{Username: "bench", Token: benchToken}},
+		Review:   &charmhubtest.ReviewConfig{}, // approved at the first poll
+	})
 	if err != nil {
 		return nil, fmt.Errorf("starting the Charmhub test server and registry: %w", err)
 	}
+	hub, reg := cw.Hub, cw.Registry
 	w := &world{hub: hub, reg: reg}
-	hub.SetReview(charmhubtest.ReviewConfig{}) // approved at the first poll
-	hub.AddAccount("bench", benchToken)
 	if w.proxy, err = startProxy(reg.URL, hub.URL()); err != nil {
 		w.close()
 		return nil, err
@@ -73,8 +75,8 @@ func (w *world) newCharm() string {
 	w.hub.AddCharm(charmhubtest.Charm{
 		Name: name, ID: fmt.Sprintf("bench-id-%d", w.charms), Owner: "bench",
 		Resources: []charmhubtest.ResourceSpec{
-			{Name: imageRes, Type: charmhubtest.TypeOCIImage},
-			{Name: fileRes, Type: charmhubtest.TypeFile},
+			{Name: imageRes, Type: charmhub.TypeOCIImage},
+			{Name: fileRes, Type: charmhub.TypeFile},
 		},
 	})
 	return name

@@ -36,12 +36,12 @@ func (r RegistryCredentials) GoString() string { return r.String() }
 // oci-image resource to Canonical's registry.
 func (c *Client) UploadCredentials(ctx context.Context, charm, resource string) (*RegistryCredentials, error) {
 	var creds RegistryCredentials
-	err := c.get(ctx, charmPath(charm, "resources", resource, "oci-image", "upload-credentials"), &creds)
+	err := c.get(ctx, charmPath(charm, "resources", resource, TypeOCIImage, "upload-credentials"), &creds)
 	if err == nil && (creds.ImageName == "" || creds.Username == "") {
 		err = errors.New("charmhub answered incomplete credentials")
 	}
 	if err != nil {
-		return nil, fmt.Errorf("getting registry credentials for resource %q of charm %q: %w", resource, charm, err)
+		return nil, fmt.Errorf("getting registry credentials for resource '%s' of charm '%s': %w", resource, charm, err)
 	}
 	return &creds, nil
 }
@@ -50,9 +50,9 @@ func (c *Client) UploadCredentials(ctx context.Context, charm, resource string) 
 // the registry by its manifest digest ("sha256:" and 64 hex digits).
 // Upload it as the content of an oci-image revision.
 func (c *Client) ImageBlob(ctx context.Context, charm, resource, digest string) ([]byte, error) {
-	blob, err := c.imageBlob(ctx, charmPath(charm, "resources", resource, "oci-image", "blob"), digest)
+	blob, err := c.imageBlob(ctx, charmPath(charm, "resources", resource, TypeOCIImage, "blob"), digest)
 	if err != nil {
-		return nil, fmt.Errorf("getting the image blob for resource %q of charm %q: %w", resource, charm, err)
+		return nil, fmt.Errorf("getting the image blob for resource '%s' of charm '%s': %w", resource, charm, err)
 	}
 	return blob, nil
 }

@@ -20,28 +20,27 @@ const (
 
 func startServer(t *testing.T, opts ...charmhubtest.Option) *charmhubtest.Server {
 	t.Helper()
-	s := charmhubtest.NewServer(opts...)
-	t.Cleanup(s.Close)
-	populate(s)
-	return s
-}
-
-func populate(s *charmhubtest.Server) {
-	s.AddAccount("alice", aliceToken)
-	s.AddAccount("bob", bobToken)
-	s.AddAccount("mallory", malloryToken)
-	s.AddCharm(charmhubtest.Charm{
-		Name: "my-charm", ID: "id-my-charm", Owner: "alice", Collaborators: []string{"bob"},
-		Resources: []charmhubtest.ResourceSpec{
-			{Name: "data", Type: charmhubtest.TypeFile},
-			{Name: "image", Type: charmhubtest.TypeOCIImage},
-			{Name: "extra", Type: charmhubtest.TypeFile, Optional: true},
-		},
+	w, err := charmhubtest.NewWorld(charmhubtest.WorldConfig{
+		Options:    opts,
+		NoRegistry: true,
+		Accounts:   []charmhubtest.Account{{Username: "alice", Token: aliceToken}, {Username: "bob", Token: bobToken}, {Username: "mallory", Token: malloryToken}},
+		Charms: []charmhubtest.Charm{{
+			Name: "my-charm", ID: "id-my-charm", Owner: "alice", Collaborators: []string{"bob"},
+			Resources: []charmhubtest.ResourceSpec{
+				{Name: "data", Type: charmhub.TypeFile},
+				{Name: "image", Type: charmhub.TypeOCIImage},
+				{Name: "extra", Type: charmhub.TypeFile, Optional: true},
+			},
+		}, {
+			Name: "other-charm", ID: "id-other-charm", Owner: "mallory",
+			Resources: []charmhubtest.ResourceSpec{{Name: "image", Type: charmhub.TypeOCIImage}},
+		}},
 	})
-	s.AddCharm(charmhubtest.Charm{
-		Name: "other-charm", ID: "id-other-charm", Owner: "mallory",
-		Resources: []charmhubtest.ResourceSpec{{Name: "image", Type: charmhubtest.TypeOCIImage}},
-	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(w.Close)
+	return w.Hub
 }
 
 // newClient returns a client of s with token, fast polls and retries.

@@ -19,20 +19,20 @@ func TestImageCache(t *testing.T) {
 	id := buildImage(t, 171, base...)
 	run := func(name, image string) string {
 		t.Helper()
-		before, saves := reg.bytes.Load(), daemon.count("/images/get")
+		before, saves := reg.blobBytes(), daemon.count("/images/get")
 		res := dockerCmd(t, w.env(ownerToken, "CHARMCRAFT_REGISTRY_URL="+reg.url, "DOCKER_HOST="+daemon.host),
 			"charmcraft", "upload-resource", "my-charm", "my-image", "--image", image)
 		remote := w.remoteOf(t, res)
 		if remote == "" {
 			t.Fatalf("%s: %s", name, res)
 		}
-		t.Logf("%s: %d docker save, %d blob bytes sent", name, daemon.count("/images/get")-saves, reg.bytes.Load()-before)
+		t.Logf("%s: %d docker save, %d blob bytes sent", name, daemon.count("/images/get")-saves, reg.blobBytes()-before)
 		return remote
 	}
 	sent := func(f func()) (int64, int) {
-		before, saves := reg.bytes.Load(), daemon.count("/images/get")
+		before, saves := reg.blobBytes(), daemon.count("/images/get")
 		f()
-		return reg.bytes.Load() - before, daemon.count("/images/get") - saves
+		return reg.blobBytes() - before, daemon.count("/images/get") - saves
 	}
 
 	var remote string

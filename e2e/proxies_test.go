@@ -2,18 +2,16 @@ package e2e
 
 import (
 	"context"
-	"io"
 	"net"
 	"net/http"
-	"net/http/httptest"
 	"net/http/httputil"
-	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"testing"
+
+	"github.com/canonical/docker-charmcraft/internal/faultproxy"
 )
 
 // daemonRecorder stands between the plugin and the real Docker daemon and
@@ -76,36 +74,25 @@ func (d *daemonRecorder) count(suffix string) int {
 	return n
 }
 
-// registryCounter stands in front of the world's registry and counts the
-// bytes of blob uploads.
-type registryCounter struct {
-	url   string
-	bytes atomic.Int64
-}
-
+// countRegistry puts a proxy in front of the world's registry, to count
+// the bytes of blob uploads.
 func (w *world) countRegistry(t *testing.T) *registryCounter {
 	t.Helper()
-	target, _ := url.Parse(w.reg.URL)
-	rc := &registryCounter{}
-	proxy := httputil.NewSingleHostReverseProxy(target)
-	srv := httptest.NewServer(http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
-		if strings.Contains(r.URL.Path, "/blobs/uploads/") && r.Body != nil {
-			r.Body = &countingBody{ReadCloser: r.Body, n: &rc.bytes}
-		}
-		proxy.ServeHTTP(rw, r)
-	}))
-	t.Cleanup(srv.Close)
-	rc.url = srv.URL
-	return rc
+	p, err := faultproxy.New(w.reg.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(p.Close)
+	return &registryCounter{url: p.URL, p: p}
 }
 
-type countingBody struct {
-	io.ReadCloser
-	n *atomic.Int64
+// registryCounter is a proxy in front of the registry.
+type registryCounter struct {
+	url string
+	p   *faultproxy.Proxy
 }
 
-func (c *countingBody) Read(p []byte) (int, error) {
-	n, err := c.ReadCloser.Read(p)
-	c.n.Add(int64(n))
-	return n, err
+// blobBytes is how many bytes of blob uploads went through.
+func (rc *registryCounter) blobBytes() int64 {
+	return rc.p.BodyBytes("", "/v2/*/*/*/blobs/uploads/*")
 }

@@ -24,9 +24,9 @@ func TestImageReupload(t *testing.T) {
 
 	var remote string
 	for i, image := range []string{id, id, short} {
-		before := reg.bytes.Load()
+		before := reg.blobBytes()
 		res, got := w.uploadImage(t, image, "CHARMCRAFT_REGISTRY_URL="+reg.url)
-		sent := reg.bytes.Load() - before
+		sent := reg.blobBytes() - before
 		t.Logf("upload %d (--image=%s): %d blob bytes sent", i+1, image, sent)
 		switch {
 		case got == "":

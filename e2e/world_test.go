@@ -3,6 +3,7 @@ package e2e
 import (
 	"testing"
 
+	"github.com/canonical/docker-charmcraft/charmhub"
 	"github.com/canonical/docker-charmcraft/charmhub/charmhubtest"
 	"github.com/canonical/docker-charmcraft/registry/registrytest"
 )
@@ -29,33 +30,33 @@ type world struct {
 
 func newWorld(t *testing.T, opts ...charmhubtest.Option) *world {
 	t.Helper()
-	hub := charmhubtest.NewServer(opts...)
 	regDir := t.TempDir()
-	reg, err := registrytest.Start(registrytest.Config{Realm: hub.RegistryTokenURL(), Issuer: hub.TokenIssuer(), Dir: regDir})
+	w, err := charmhubtest.NewWorld(charmhubtest.WorldConfig{
+		Options:     opts,
+		RegistryDir: regDir,
+		Accounts: []charmhubtest.Account{
+			{Username: "alice", Token: ownerToken}, {Username: "alice", Token: expiredToken},
+			{Username: "bob", Token: collabToken}, {Username: "eve", Token: strangerToken},
+		},
+		Charms: []charmhubtest.Charm{{
+			Name: "my-charm", ID: "charm-id-alice", Owner: "alice", Collaborators: []string{"bob"},
+			Resources: []charmhubtest.ResourceSpec{
+				{Name: "my-file", Type: charmhub.TypeFile},
+				{Name: "my-image", Type: charmhub.TypeOCIImage},
+			},
+		}, {
+			Name: "eve-charm", ID: "charm-id-eve", Owner: "eve",
+			Resources: []charmhubtest.ResourceSpec{{Name: "img", Type: charmhub.TypeOCIImage}},
+		}, {
+			Name: "bare-charm", ID: "charm-id-bare", Owner: "alice",
+		}},
+	})
 	if err != nil {
-		hub.Close()
 		t.Fatal(err)
 	}
-	hub.SetRegistryHost(reg.Host)
-	t.Cleanup(func() { reg.Close(); hub.Close() })
-	hub.AddAccount("alice", ownerToken)
-	hub.AddAccount("alice", expiredToken)
-	hub.ExpireToken(expiredToken)
-	hub.AddAccount("bob", collabToken)
-	hub.AddAccount("eve", strangerToken)
-	hub.AddCharm(charmhubtest.Charm{
-		Name: "my-charm", ID: "charm-id-alice", Owner: "alice", Collaborators: []string{"bob"},
-		Resources: []charmhubtest.ResourceSpec{
-			{Name: "my-file", Type: charmhubtest.TypeFile},
-			{Name: "my-image", Type: charmhubtest.TypeOCIImage},
-		},
-	})
-	hub.AddCharm(charmhubtest.Charm{
-		Name: "eve-charm", ID: "charm-id-eve", Owner: "eve",
-		Resources: []charmhubtest.ResourceSpec{{Name: "img", Type: charmhubtest.TypeOCIImage}},
-	})
-	hub.AddCharm(charmhubtest.Charm{Name: "bare-charm", ID: "charm-id-bare", Owner: "alice"})
-	return &world{hub: hub, reg: reg, cacheDir: t.TempDir(), regDir: regDir}
+	t.Cleanup(w.Close)
+	w.Hub.ExpireToken(expiredToken)
+	return &world{hub: w.Hub, reg: w.Registry, cacheDir: t.TempDir(), regDir: regDir}
 }
 
 // env is the environment that points the plugin at this world, with the

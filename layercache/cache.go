@@ -17,6 +17,7 @@ import (
 	"path/filepath"
 	"regexp"
 
+	"github.com/canonical/docker-charmcraft/internal/mediatype"
 	"github.com/canonical/docker-charmcraft/manifest"
 	"github.com/opencontainers/go-digest"
 )
@@ -67,7 +68,7 @@ func (c *Cache) Get(diffID digest.Digest, compressorID string) (manifest.Descrip
 	if diffID.Validate() != nil || !c.read(c.layerPath(diffID, compressorID), &e) || e.Digest.Validate() != nil || e.Size <= 0 {
 		return manifest.Descriptor{}, false
 	}
-	return manifest.Descriptor{MediaType: manifest.MediaTypeDockerLayer, Digest: e.Digest, Size: e.Size}, true
+	return manifest.Descriptor{MediaType: mediatype.DockerLayer, Digest: e.Digest, Size: e.Size}, true
 }
 
 // Put implements manifest.Cache.

@@ -7,6 +7,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/canonical/docker-charmcraft/internal/mediatype"
 	"github.com/canonical/docker-charmcraft/manifest"
 	"github.com/opencontainers/go-digest"
 )
@@ -22,7 +23,7 @@ func TestRoundTrip(t *testing.T) {
 	}
 	c.Put(diffID, "gz-1", manifest.Descriptor{Digest: blob, Size: 42})
 	d, ok := c.Get(diffID, "gz-1")
-	if !ok || d.Digest != blob || d.Size != 42 || d.MediaType != manifest.MediaTypeDockerLayer {
+	if !ok || d.Digest != blob || d.Size != 42 || d.MediaType != mediatype.DockerLayer {
 		t.Errorf("Get = %+v, %v", d, ok)
 	}
 	if _, ok := c.Get(diffID, "gz-2"); ok {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"io"
 
+	"github.com/canonical/docker-charmcraft/internal/mediatype"
 	"github.com/opencontainers/go-digest"
 )
 
@@ -12,9 +13,9 @@ import (
 // named by its digest (OCI layout) is pushed only if the registry lacks
 // it, and must hash to its name.
 func (s *session) pushCompressed(name string, size int64, head []byte) (*blob, error) {
-	mediaType, format := MediaTypeDockerLayer, formatGzip
+	mediaType, format := mediatype.DockerLayer, formatGzip
 	if bytes.HasPrefix(head, zstdMagic) {
-		mediaType, format = MediaTypeOCILayerZstd, formatZstd
+		mediaType, format = mediatype.OCILayerZstd, formatZstd
 	}
 	d, known := blobDigest(name)
 	s.emit(Event{Kind: Preparing, Name: name, Digest: d, Total: size})

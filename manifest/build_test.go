@@ -11,6 +11,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/canonical/docker-charmcraft/internal/mediatype"
 	"github.com/canonical/docker-charmcraft/internal/testutil"
 	"github.com/klauspost/compress/gzip"
 	"github.com/opencontainers/go-digest"
@@ -85,7 +86,7 @@ func checkResult(t *testing.T, fx fixture, store *memStore, res *Result) {
 
 func checkSchema2(t *testing.T, fx fixture, res *Result) {
 	t.Helper()
-	if res.MediaType != MediaTypeDockerManifest || bytes.HasSuffix(res.Manifest, []byte("\n")) {
+	if res.MediaType != mediatype.DockerManifest || bytes.HasSuffix(res.Manifest, []byte("\n")) {
 		t.Errorf("MediaType %q, manifest ends with %q", res.MediaType, res.Manifest[len(res.Manifest)-1:])
 	}
 	var m schema2
@@ -94,12 +95,12 @@ func checkSchema2(t *testing.T, fx fixture, res *Result) {
 	if err := dec.Decode(&m); err != nil {
 		t.Fatalf("manifest %s: %v", res.Manifest, err)
 	}
-	wantCfg := schema2Blob{MediaType: MediaTypeDockerConfig, Size: int64(len(fx.config)), Digest: fx.imageID}
-	if m.SchemaVersion != 2 || m.MediaType != MediaTypeDockerManifest || m.Config != wantCfg || len(m.Layers) != len(fx.diffIDs) {
+	wantCfg := schema2Blob{MediaType: mediatype.DockerConfig, Size: int64(len(fx.config)), Digest: fx.imageID}
+	if m.SchemaVersion != 2 || m.MediaType != mediatype.DockerManifest || m.Config != wantCfg || len(m.Layers) != len(fx.diffIDs) {
 		t.Fatalf("manifest %s", res.Manifest)
 	}
 	for i, l := range m.Layers {
-		want := schema2Blob{MediaType: MediaTypeDockerLayer, Size: res.Layers[i].Size, Digest: res.Layers[i].Digest}
+		want := schema2Blob{MediaType: mediatype.DockerLayer, Size: res.Layers[i].Size, Digest: res.Layers[i].Digest}
 		if l != want {
 			t.Errorf("layer %d: %+v, want %+v", i, l, want)
 		}
@@ -108,7 +109,7 @@ func checkSchema2(t *testing.T, fx fixture, res *Result) {
 
 func checkNative(t *testing.T, fx fixture, store *memStore, res *Result) {
 	t.Helper()
-	if !bytes.Equal(res.Manifest, fx.native) || res.MediaType != MediaTypeOCIManifest {
+	if !bytes.Equal(res.Manifest, fx.native) || res.MediaType != mediatype.OCIManifest {
 		t.Errorf("got manifest %s (%s), want the image's own %s", res.Manifest, res.MediaType, fx.native)
 	}
 	if store.streams != 0 {
@@ -272,11 +273,12 @@ func TestBuildCanceled(t *testing.T) {
 	}
 }
 
-// TestDependencies keeps the package a library: no CLI, no HTTP.
+// TestDependencies keeps the package a library: no CLI, no HTTP, none of
+// the project's packages but the shared media types.
 func TestDependencies(t *testing.T) {
 	for _, dep := range testutil.Deps(t, ".") {
 		for _, banned := range []string{"github.com/spf13/cobra", "github.com/docker/cli", "net/http", "github.com/canonical/docker-charmcraft/"} {
-			if strings.HasPrefix(dep, banned) && !strings.HasSuffix(dep, "/manifest") {
+			if strings.HasPrefix(dep, banned) && !strings.HasSuffix(dep, "/manifest") && !strings.HasSuffix(dep, "/internal/mediatype") {
 				t.Errorf("manifest depends on %s", dep)
 			}
 		}

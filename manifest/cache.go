@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"strconv"
 
+	"github.com/canonical/docker-charmcraft/internal/mediatype"
 	"github.com/opencontainers/go-digest"
 )
 
@@ -51,13 +52,13 @@ func FromCache(c Cache, compressorID string, config Descriptor, diffIDs []digest
 	if c == nil || len(diffIDs) == 0 {
 		return nil, false
 	}
-	res := &Result{MediaType: MediaTypeDockerManifest, Config: config}
+	res := &Result{MediaType: mediatype.DockerManifest, Config: config}
 	for _, id := range diffIDs {
 		d, ok := c.Get(id, compressorID)
 		if !ok || d.Digest.Validate() != nil || d.Size <= 0 {
 			return nil, false
 		}
-		desc := Descriptor{MediaType: MediaTypeDockerLayer, Digest: d.Digest, Size: d.Size}
+		desc := Descriptor{MediaType: mediatype.DockerLayer, Digest: d.Digest, Size: d.Size}
 		res.Layers = append(res.Layers, Layer{DiffID: id, Descriptor: desc})
 	}
 	res.Manifest = marshalSchema2(res.Config, res.Layers)

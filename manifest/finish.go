@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 
+	"github.com/canonical/docker-charmcraft/internal/mediatype"
 	"github.com/opencontainers/go-digest"
 )
 
@@ -73,8 +74,8 @@ func (s *session) schema2Result(img *image) (*Result, error) {
 	if len(paths) != n {
 		return nil, errorf(ErrDiffIDMismatch, "manifest.json lists %d layers, but the image config has %d diff IDs", len(paths), n)
 	}
-	cfg := Descriptor{MediaType: MediaTypeDockerConfig, Digest: img.configDigest, Size: int64(len(img.config))}
-	res := &Result{MediaType: MediaTypeDockerManifest, Config: cfg}
+	cfg := Descriptor{MediaType: mediatype.DockerConfig, Digest: img.configDigest, Size: int64(len(img.config))}
+	res := &Result{MediaType: mediatype.DockerManifest, Config: cfg}
 	for i, p := range paths {
 		e, err := s.lookup(p, layerN(i, n))
 		if err != nil {

@@ -143,3 +143,14 @@ func zstded(t testing.TB, b []byte) []byte {
 	defer func() { _ = enc.Close() }()
 	return enc.EncodeAll(b, nil)
 }
+
+// setChecksum writes the checksum of the tar header at the start of b,
+// after a test changed it.
+func setChecksum(b []byte) {
+	copy(b[148:156], "        ")
+	sum := 0
+	for _, c := range b[:512] {
+		sum += int(c)
+	}
+	copy(b[148:156], fmt.Sprintf("%06o\x00 ", sum))
+}

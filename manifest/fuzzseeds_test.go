@@ -83,12 +83,7 @@ func hugePAXHeader(t *testing.T) []byte {
 	b := tarOf(t, []file{{name: "pax", body: []byte("30 path=" + strings.Repeat("a", 21) + "\n")}, {name: "x", body: []byte("x")}})
 	b[156] = tar.TypeXHeader
 	copy(b[124:136], fmt.Sprintf("%011o\x00", 1<<30))
-	copy(b[148:156], "        ")
-	sum := 0
-	for _, c := range b[:512] {
-		sum += int(c)
-	}
-	copy(b[148:156], fmt.Sprintf("%06o\x00 ", sum))
+	setChecksum(b)
 	return b
 }
 

@@ -4,7 +4,6 @@ import (
 	"archive/tar"
 	"bytes"
 	"errors"
-	"fmt"
 	"strconv"
 	"strings"
 	"testing"
@@ -156,11 +155,6 @@ func sparseTar(t *testing.T) []byte {
 	pax := record("GNU.sparse.map", "0,512") + record("GNU.sparse.numblocks", "1") + record("GNU.sparse.size", "1099511627776")
 	b := tarOf(t, []file{{name: "pax", body: []byte(pax)}, {name: "big", body: make([]byte, 512)}})
 	b[156] = tar.TypeXHeader
-	copy(b[148:156], "        ")
-	sum := 0
-	for _, c := range b[:512] {
-		sum += int(c)
-	}
-	copy(b[148:156], fmt.Sprintf("%06o\x00 ", sum))
+	setChecksum(b)
 	return b
 }

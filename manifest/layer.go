@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 
+	"github.com/canonical/docker-charmcraft/internal/mediatype"
 	"github.com/opencontainers/go-digest"
 )
 
@@ -86,7 +87,7 @@ func (s *session) fromCache(name string, diffID digest.Digest, size int64, guess
 	case got != diffID:
 		return nil, errorf(ErrDigestMismatch, "layer %q hashes to %s, not to its name", name, got)
 	}
-	desc := Descriptor{MediaType: MediaTypeDockerLayer, Digest: d.Digest, Size: d.Size}
+	desc := Descriptor{MediaType: mediatype.DockerLayer, Digest: d.Digest, Size: d.Size}
 	s.emit(Event{Kind: Exists, Name: name, DiffID: diffID, Digest: d.Digest, Done: size, Total: size})
 	return &blob{diffID: diffID, desc: desc}, nil
 }
@@ -123,7 +124,7 @@ func (s *session) compress(name string, size int64, diffID digest.Digest) (*blob
 	// The store hashed the bytes as it sent them (and the registry checks
 	// them against that digest): hashing them here too would cost a third
 	// of the time it takes to compress them.
-	desc := Descriptor{MediaType: MediaTypeDockerLayer, Digest: res.desc.Digest, Size: out.n}
+	desc := Descriptor{MediaType: mediatype.DockerLayer, Digest: res.desc.Digest, Size: out.n}
 	if res.desc.Size != desc.Size || desc.Digest.Validate() != nil {
 		return nil, errorf(ErrDigestMismatch, "pushing layer %q: the registry reports %q (%d bytes) for the %d bytes sent",
 			name, res.desc.Digest, res.desc.Size, desc.Size)

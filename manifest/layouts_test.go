@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"testing"
 
+	"github.com/canonical/docker-charmcraft/internal/mediatype"
 	"github.com/opencontainers/go-digest"
 )
 
@@ -67,10 +68,10 @@ func docker25With(t testing.TB, text, random, empty []byte) fixture {
 	for i, l := range layers {
 		descs = append(descs, Descriptor{MediaType: "application/vnd.oci.image.layer.v1.tar", Digest: diffIDs[i], Size: int64(len(l))})
 	}
-	m := mustJSON(map[string]any{"schemaVersion": 2, "mediaType": MediaTypeOCIManifest,
+	m := mustJSON(map[string]any{"schemaVersion": 2, "mediaType": mediatype.OCIManifest,
 		"config": Descriptor{MediaType: "application/vnd.oci.image.config.v1+json", Digest: id, Size: int64(len(cfg))}, "layers": descs})
 	index := mustJSON(map[string]any{"schemaVersion": 2, "mediaType": "application/vnd.oci.image.index.v1+json",
-		"manifests": []Descriptor{{MediaType: MediaTypeOCIManifest, Digest: digest.FromBytes(m), Size: int64(len(m))}}})
+		"manifests": []Descriptor{{MediaType: mediatype.OCIManifest, Digest: digest.FromBytes(m), Size: int64(len(m))}}})
 	v1json := []byte(`{"id":"legacy","created":"1970-01-01T00:00:00Z"}`)
 	files := []file{
 		{name: blobPath(diffIDs[0]), body: layers[0]},
@@ -99,7 +100,7 @@ func containerdFixture(t testing.TB) fixture {
 func containerdWith(t testing.TB, text, random, empty []byte) fixture {
 	layers := [][]byte{text, random, empty}
 	blobs := [][]byte{gzipped(t, layers[0]), zstded(t, layers[1]), gzipped(t, layers[2])}
-	types := []string{"application/vnd.oci.image.layer.v1.tar+gzip", MediaTypeOCILayerZstd, "application/vnd.oci.image.layer.v1.tar+gzip"}
+	types := []string{"application/vnd.oci.image.layer.v1.tar+gzip", mediatype.OCILayerZstd, "application/vnd.oci.image.layer.v1.tar+gzip"}
 	diffIDs := digests(layers)
 	cfg := configFor(diffIDs)
 	var descs []Descriptor
@@ -112,12 +113,12 @@ func containerdWith(t testing.TB, text, random, empty []byte) fixture {
 		paths = append(paths, blobPath(d))
 	}
 	cfgDesc := Descriptor{MediaType: "application/vnd.oci.image.config.v1+json", Digest: digest.FromBytes(cfg), Size: int64(len(cfg))}
-	m := mustJSON(map[string]any{"schemaVersion": 2, "mediaType": MediaTypeOCIManifest, "config": cfgDesc, "layers": descs})
-	other := mustJSON(map[string]any{"schemaVersion": 2, "mediaType": MediaTypeOCIManifest,
+	m := mustJSON(map[string]any{"schemaVersion": 2, "mediaType": mediatype.OCIManifest, "config": cfgDesc, "layers": descs})
+	other := mustJSON(map[string]any{"schemaVersion": 2, "mediaType": mediatype.OCIManifest,
 		"config": Descriptor{MediaType: cfgDesc.MediaType, Digest: digest.FromString("arm64 config"), Size: 9},
 		"layers": []Descriptor{{MediaType: types[0], Digest: digest.FromString("arm64 layer"), Size: 9}}})
 	plat := func(b []byte, arch string) map[string]any {
-		return map[string]any{"mediaType": MediaTypeOCIManifest, "digest": digest.FromBytes(b), "size": len(b),
+		return map[string]any{"mediaType": mediatype.OCIManifest, "digest": digest.FromBytes(b), "size": len(b),
 			"platform": map[string]string{"architecture": arch, "os": "linux"}}
 	}
 	index := mustJSON(map[string]any{"schemaVersion": 2, "mediaType": "application/vnd.oci.image.index.v1+json",

@@ -3,6 +3,7 @@ package manifest
 import (
 	"encoding/json"
 
+	"github.com/canonical/docker-charmcraft/internal/mediatype"
 	"github.com/opencontainers/go-digest"
 )
 
@@ -71,7 +72,7 @@ func newOCIManifest(raw []byte, d Descriptor, doc ociDoc) *ociManifest {
 		mt = d.MediaType
 	}
 	if mt == "" {
-		mt = MediaTypeOCIManifest
+		mt = mediatype.OCIManifest
 	}
 	return &ociManifest{raw: raw, digest: digest.FromBytes(raw), mediaType: mt, doc: doc}
 }

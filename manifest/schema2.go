@@ -3,6 +3,7 @@ package manifest
 import (
 	"encoding/json"
 
+	"github.com/canonical/docker-charmcraft/internal/mediatype"
 	"github.com/opencontainers/go-digest"
 )
 
@@ -27,7 +28,7 @@ type schema2Blob struct {
 func marshalSchema2(config Descriptor, layers []Layer) []byte {
 	m := schema2{
 		SchemaVersion: 2,
-		MediaType:     MediaTypeDockerManifest,
+		MediaType:     mediatype.DockerManifest,
 		Config:        schema2Blob{MediaType: config.MediaType, Size: config.Size, Digest: config.Digest},
 		Layers:        make([]schema2Blob, 0, len(layers)),
 	}

@@ -8,28 +8,14 @@ import (
 	v1 "github.com/opencontainers/image-spec/specs-go/v1"
 )
 
-// Media types of the remote manifest Build writes.
-const (
-	// MediaTypeDockerManifest is the Docker schema 2 image manifest.
-	MediaTypeDockerManifest = "application/vnd.docker.distribution.manifest.v2+json"
-	// MediaTypeDockerConfig is the image config referenced by it.
-	MediaTypeDockerConfig = "application/vnd.docker.container.image.v1+json"
-	// MediaTypeDockerLayer is a gzip-compressed layer tar.
-	MediaTypeDockerLayer = "application/vnd.docker.image.rootfs.diff.tar.gzip"
-	// MediaTypeOCIManifest is the default for an image's own manifest whose
-	// JSON does not say its type.
-	MediaTypeOCIManifest = v1.MediaTypeImageManifest
-	// MediaTypeOCILayerZstd is a zstd-compressed layer tar.
-	MediaTypeOCILayerZstd = v1.MediaTypeImageLayerZstd
-)
-
 // Descriptor names a blob: its media type, digest and size. It is the OCI
-// image-spec type, so that a registry client can satisfy BlobStore without
-// importing this package.
+// image-spec type, which the registry client returns too, so that it
+// satisfies BlobStore without importing this package. The media types are
+// in internal/mediatype.
 type Descriptor = v1.Descriptor
 
 // BlobStore is what Build needs of a registry; the registry package's
-// client satisfies it. Build calls it from one goroutine at a time.
+// *Client satisfies it. Build calls it from one goroutine at a time.
 type BlobStore interface {
 	// BlobExists tells whether the registry holds the blob.
 	BlobExists(ctx context.Context, d digest.Digest) (bool, error)

@@ -1,16 +1,12 @@
 package plugin
 
 import (
-	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"slices"
 	"strings"
 
 	"github.com/canonical/docker-charmcraft/charmhub"
-	"github.com/canonical/docker-charmcraft/registry"
-	"github.com/opencontainers/go-digest"
 )
 
 // charmhubArchs are the architectures Charmhub knows, in Debian's names.
@@ -22,20 +18,27 @@ func parseArchFlag(s string) ([]string, error) {
 	if strings.TrimSpace(s) == "" {
 		return []string{"all"}, nil
 	}
+	return parseArchList("--arch %q", "--arch=", s)
+}
+
+// parseArchList checks a list of architectures as parseArchFlag does;
+// the refusals name it with what (a format for the value) and show
+// examples after prefix.
+func parseArchList(what, prefix, s string) ([]string, error) {
 	var archs []string
 	for a := range strings.SplitSeq(s, ",") {
 		a = strings.TrimSpace(a)
 		switch {
 		case a == "":
-			return nil, fmt.Errorf("--arch %q has an empty item: give architectures separated by commas, e.g. --arch=amd64,arm64", s)
+			return nil, fmt.Errorf(what+" has an empty item: give architectures separated by commas, e.g. %samd64,arm64", s, prefix)
 		case a == "all" && s != "all":
-			return nil, fmt.Errorf("--arch %q: \"all\" stands alone, it cannot be listed with other architectures", s)
+			return nil, fmt.Errorf(what+": \"all\" stands alone, it cannot be listed with other architectures", s)
 		case a != "all" && !slices.Contains(charmhubArchs, a):
 			hint := ""
 			if d := debianArch(a); d != a && slices.Contains(charmhubArchs, d) {
 				hint = fmt.Sprintf(" (Charmhub calls %s %q)", a, d)
 			}
-			return nil, fmt.Errorf("--arch %q: unknown architecture %q%s; use %s, or all", s, a, hint, strings.Join(charmhubArchs, ", "))
+			return nil, fmt.Errorf(what+": unknown architecture %q%s; use %s, or all", s, a, hint, strings.Join(charmhubArchs, ", "))
 		}
 		if !slices.Contains(archs, a) {
 			archs = append(archs, a)
@@ -82,68 +85,4 @@ func imageArchs(w io.Writer, goarchs []string) []string {
 		return []string{"all"}
 	}
 	return archs
-}
-
-// maxConfigSize caps the image config read from the registry.
-const maxConfigSize = 4 << 20
-
-// registryArchs reads the architectures of a manifest in the registry:
-// its config's, or for an index, those of its platforms.
-func registryArchs(ctx context.Context, reg *registry.Client, d digest.Digest) ([]string, error) {
-	_, body, err := reg.GetManifest(ctx, d.String())
-	if err != nil {
-		return nil, err
-	}
-	var m struct {
-		Config struct {
-			Digest digest.Digest `json:"digest"`
-		} `json:"config"`
-		Manifests []struct {
-			Platform struct {
-				Architecture string `json:"architecture"`
-			} `json:"platform"`
-		} `json:"manifests"`
-	}
-	if err := json.Unmarshal(body, &m); err != nil {
-		return nil, fmt.Errorf("reading manifest %s: %w", d, err)
-	}
-	if len(m.Manifests) > 0 {
-		var archs []string
-		for _, e := range m.Manifests {
-			archs = append(archs, e.Platform.Architecture)
-		}
-		return archs, nil
-	}
-	blob, err := reg.GetBlob(ctx, m.Config.Digest)
-	if err != nil {
-		return nil, err
-	}
-	defer func() { _ = blob.Close() }()
-	var cfg struct {
-		Architecture string `json:"architecture"`
-	}
-	// Read to the end, so that the registry client checks the digest.
-	raw, err := io.ReadAll(io.LimitReader(blob, maxConfigSize+1))
-	switch {
-	case err != nil:
-		return nil, fmt.Errorf("reading the config of image %s: %w", d, err)
-	case len(raw) > maxConfigSize:
-		return nil, fmt.Errorf("the config of image %s is over %d bytes", d, maxConfigSize)
-	}
-	if err := json.Unmarshal(raw, &cfg); err != nil {
-		return nil, fmt.Errorf("reading the config of image %s: %w", d, err)
-	}
-	return []string{cfg.Architecture}, nil
-}
-
-// imageBases is the bases of an image revision: the architectures the
-// image in the registry declares, or all of them, with a warning, when
-// they cannot be read.
-func imageBases(ctx context.Context, reg *registry.Client, out *resultWriter, d digest.Digest) []charmhub.Base {
-	goarchs, err := registryArchs(ctx, reg, d)
-	if err != nil {
-		out.info("Cannot read the image's architecture from Canonical's registry (%v); the revision is marked for all architectures", err)
-		return basesFor([]string{"all"})
-	}
-	return basesFor(imageArchs(out.err, goarchs))
 }

@@ -9,14 +9,16 @@ import (
 	"strings"
 
 	"github.com/canonical/docker-charmcraft/charmhub"
-	"github.com/canonical/docker-charmcraft/manifest"
+	"github.com/canonical/docker-charmcraft/imagepush"
+	"github.com/canonical/docker-charmcraft/layercache"
 	"github.com/canonical/docker-charmcraft/registry"
 	"github.com/opencontainers/go-digest"
 )
 
-// uploadImage makes sure the image is in Canonical's registry under the
-// charm's path and uploads the blob that names it; it returns the upload
-// ID for the new revision, and the bases of the image's architectures.
+// uploadImage, the --image half of upload-resource, makes sure the image
+// is in Canonical's registry under the charm's path (imagepush decides
+// how) and uploads the blob that names it; it returns the upload ID for
+// the new revision, and the bases of the image's architectures.
 func uploadImage(ctx context.Context, env *cliEnv, ch *charmhub.Client, out *resultWriter, opts uploadResourceOptions) (string, []charmhub.Base, error) {
 	want, err := parseImageDigest(opts.image)
 	if err != nil {
@@ -30,23 +32,72 @@ func uploadImage(ctx context.Context, env *cliEnv, ch *charmhub.Client, out *res
 	if err != nil {
 		return "", nil, err
 	}
-	remote, pushed, err := resolveImage(ctx, env, reg, out, want, opts.charm)
+	ref := imagepush.Ref{Hex: want.hex, Full: want.full}
+	res, err := imagepush.Push(ctx, env.dockerCli.Client(), reg, ref,
+		imagepush.WithEvents(imageEvents(env, out)),
+		imagepush.WithLayerProgress(env.layerProgress),
+		imagepush.WithCache(env.layerCache()))
 	if err != nil {
-		return "", nil, err
+		return "", nil, imageError(err, opts.charm)
 	}
+	out.imageDigest = res.Digest
 	var bases []charmhub.Base
-	if pushed != nil && pushed.Arch != "" {
-		bases = basesFor(imageArchs(out.err, []string{pushed.Arch})) // inspect told it
+	if res.Local != nil && res.Local.Arch != "" {
+		bases = basesFor(imageArchs(out.err, []string{res.Local.Arch})) // inspect told it
 	} else {
-		bases = imageBases(ctx, reg, out, remote)
+		bases = imageBases(ctx, reg, out, res.Digest)
 	}
-	blob, err := ch.ImageBlob(ctx, opts.charm, opts.resource, remote.String())
+	blob, err := ch.ImageBlob(ctx, opts.charm, opts.resource, res.Digest.String())
 	if err != nil {
 		return "", nil, err
 	}
 	open := func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(blob)), nil }
 	id, err := ch.Upload(ctx, "oci-image.json", int64(len(blob)), open, nil)
 	return id, bases, err
+}
+
+// imageEvents tells the user what the push does, in the seed's words.
+func imageEvents(env *cliEnv, out *resultWriter) func(imagepush.Event) {
+	return func(e imagepush.Event) {
+		switch e.Kind {
+		case imagepush.Reused:
+			out.info("Using the OCI image from Canonical's registry")
+		case imagepush.Uploading:
+			// The seed's words, although the image comes from the Docker daemon.
+			out.info("Remote image not found, uploading from local registry")
+		case imagepush.AlreadyPushed:
+			out.info("Image already in Canonical's registry, remote digest: %s", e.Digest)
+		case imagepush.Uploaded:
+			out.info("Image uploaded, new remote digest: %s", e.Digest)
+		case imagepush.ExportingAgain:
+			out.info("The upload was interrupted; exporting the image again (attempt %d of %d)", e.Attempt, e.Attempts)
+			env.debugf("export %d of %d failed: %v", e.Attempt-1, e.Attempts, e.Err)
+		}
+	}
+}
+
+// imageError says what to do about an image found nowhere, or named
+// ambiguously.
+func imageError(err error, charm string) error {
+	var lookup *imagepush.LookupError
+	var ambiguous *imagepush.AmbiguousError
+	switch {
+	case errors.As(err, &ambiguous):
+		return fmt.Errorf("--image %s matches %d local images; give more hex characters to choose one of:\n%s", ambiguous.Ref.Hex, len(ambiguous.Images), ambiguous.List())
+	case !errors.As(err, &lookup):
+		return err
+	}
+	want := lookup.Ref
+	switch {
+	case errors.Is(err, imagepush.ErrDaemonUnreachable) && want.Full:
+		return fmt.Errorf("image %s is not in Canonical's registry for charm '%s', and the local Docker daemon cannot be reached to take it from there (%w); start Docker, or give the digest of an image already in the registry", want, charm, lookup.Err)
+	case errors.Is(err, imagepush.ErrDaemonUnreachable):
+		return fmt.Errorf("a short digest must be looked up in the local Docker daemon, which cannot be reached (%w); start Docker, or give the full sha256 digest of an image already in Canonical's registry", lookup.Err)
+	case want.Full:
+		return fmt.Errorf("image %s was found neither in Canonical's registry for charm '%s' nor in the local Docker daemon; check the digest with `docker images --digests --no-trunc`", want, charm)
+	default:
+		return fmt.Errorf("no local image ID starts with %s; check it with `docker images`, or give the full sha256 digest of an image already in Canonical's registry", want.Hex)
+	}
 }
 
 // repositoryPath is the registry path in an image name: the name without
@@ -59,89 +110,40 @@ func repositoryPath(imageName string) string {
 	return imageName
 }
 
-// resolveImage finds the remote digest for the wanted image: reused from
-// the registry when it is there already, else pushed from the daemon, in
-// which case it also returns the local image.
-//
-// The daemon is asked first what the digest is, so that the registry is
-// never asked for a manifest by the digest of an image config (a classic
-// store's image ID): distribution 2 answers that with a 500, not a 404.
-// Only a digest the daemon cannot tell about is looked up in the registry
-// as it is.
-func resolveImage(ctx context.Context, env *cliEnv, reg *registry.Client, out *resultWriter, want imageDigest, charm string) (digest.Digest, *localImage, error) {
-	img, err := findLocalImage(ctx, env.dockerCli.Client(), want)
-	if err != nil && !errors.Is(err, errDaemonUnreachable) {
-		return "", nil, err
-	}
-	if img == nil {
-		return resolveRemoteOnly(ctx, reg, out, want, charm, err)
-	}
-	p := newImagePush(env, reg, out, img)
-	if d := img.manifestDigest(); d != "" {
-		if ok, err := reuseRemote(ctx, reg, out, d); ok || err != nil {
-			return d, nil, err
-		}
-	} else if d, ok, err := p.knownRemote(ctx); ok || err != nil {
-		if ok {
-			out.info("Using the OCI image from Canonical's registry")
-		}
-		return d, nil, err
-	}
-	// The seed's words, although the image comes from the Docker daemon.
-	out.info("Remote image not found, uploading from local registry")
-	remote, err := pushLocalImage(ctx, p)
-	return remote, img, err
-}
-
-// resolveRemoteOnly looks a digest the daemon does not know (or could not
-// be asked about: daemonErr) up in the registry, as a manifest digest.
-func resolveRemoteOnly(ctx context.Context, reg *registry.Client, out *resultWriter, want imageDigest, charm string, daemonErr error) (digest.Digest, *localImage, error) {
-	if want.full {
-		d := digest.Digest(want.String())
-		ok, err := reuseRemote(ctx, reg, out, d)
-		if ok || err != nil {
-			return d, nil, notAManifestError(ctx, reg, d, err)
+// layerCache opens the cache in CHARMCRAFT_CACHE_DIR, else in the user's
+// cache directory; nil if it cannot, which only makes pushes slower.
+func (e *cliEnv) layerCache() *layercache.Cache {
+	dir := e.getenv(cacheDirEnv)
+	if dir == "" {
+		var err error
+		if dir, err = layercache.DefaultDir(); err != nil {
+			e.debugf("no layer cache: %v", err)
+			return nil
 		}
 	}
-	switch {
-	case daemonErr != nil && want.full:
-		return "", nil, fmt.Errorf("image %s is not in Canonical's registry for charm '%s', and the local Docker daemon cannot be reached to take it from there (%w); start Docker, or give the digest of an image already in the registry", want, charm, daemonErr)
-	case daemonErr != nil:
-		return "", nil, fmt.Errorf("a short digest must be looked up in the local Docker daemon, which cannot be reached (%w); start Docker, or give the full sha256 digest of an image already in Canonical's registry", daemonErr)
-	case want.full:
-		return "", nil, fmt.Errorf("image %s was found neither in Canonical's registry for charm '%s' nor in the local Docker daemon; check the digest with `docker images --digests --no-trunc`", want, charm)
+	c, err := layercache.Open(dir)
+	if err != nil {
+		e.debugf("no layer cache: %v", err)
+		return nil
 	}
-	return "", nil, fmt.Errorf("no local image ID starts with %s; check it with `docker images`, or give the full sha256 digest of an image already in Canonical's registry", want.hex)
+	c.Err = func(err error) { e.debugf("layer cache: %v", err) }
+	return c
 }
 
-// notAManifestError explains a server error to a manifest check by a
-// digest that the registry holds as a blob: distribution 2 answers 500
-// when it finds a config or a layer there, not a manifest.
-func notAManifestError(ctx context.Context, reg *registry.Client, d digest.Digest, err error) error {
-	var rerr *registry.Error
-	if err == nil || !errors.As(err, &rerr) || rerr.StatusCode < 500 {
-		return err
+func (e *cliEnv) debugf(format string, a ...any) {
+	if w := e.debugLog(); w != nil {
+		_, _ = fmt.Fprintf(w, format+"\n", a...)
 	}
-	if blob, berr := reg.BlobExists(ctx, d); berr != nil || !blob {
-		return err
-	}
-	return fmt.Errorf("%s is the digest of an image's config or of a layer in Canonical's registry, not of an image manifest (the registry answered %d when asked for it as a manifest); give the local image ID with the Docker daemon that holds the image running, or the image's remote digest (the one `Image uploaded, new remote digest:` showed)", d, rerr.StatusCode)
 }
 
-// reuseRemote tells whether the registry holds the manifest d, and says
-// it will be used.
-func reuseRemote(ctx context.Context, reg *registry.Client, out *resultWriter, d digest.Digest) (bool, error) {
-	ok, err := reg.ManifestExists(ctx, d)
-	if ok {
-		out.info("Using the OCI image from Canonical's registry")
+// imageBases is the bases of an image revision: the architectures the
+// image in the registry declares, or all of them, with a warning, when
+// they cannot be read.
+func imageBases(ctx context.Context, reg *registry.Client, out *resultWriter, d digest.Digest) []charmhub.Base {
+	goarchs, err := imagepush.RemoteArchs(ctx, reg, d)
+	if err != nil {
+		out.warn("Cannot read the image's architecture from Canonical's registry (%v); the revision is marked for all architectures", err)
+		return basesFor([]string{"all"})
 	}
-	return ok, registryError(d, err)
-}
-
-// blobStore adapts the registry client to what manifest.Build needs.
-type blobStore struct{ *registry.Client }
-
-func (b blobStore) PushBlobStream(ctx context.Context, r io.Reader, progress func(int64)) (manifest.Descriptor, error) {
-	d, err := b.Client.PushBlobStream(ctx, r, progress)
-	return manifest.Descriptor{Digest: d.Digest, Size: d.Size}, err
+	return basesFor(imageArchs(out.err, goarchs))
 }

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/canonical/docker-charmcraft/internal/faultproxy"
+	"github.com/canonical/docker-charmcraft/internal/mediatype"
 	"github.com/canonical/docker-charmcraft/internal/testutil"
 	"github.com/canonical/docker-charmcraft/internal/transport"
 	"github.com/canonical/docker-charmcraft/registry"
@@ -196,7 +197,7 @@ func TestWrongDigestHeader(t *testing.T) {
 	if _, err := f.c.PushBlobStream(t.Context(), oneShot(blob), nil); !errors.Is(err, registry.ErrDigestMismatch) {
 		t.Fatalf("PushBlobStream = %v, want ErrDigestMismatch", err)
 	}
-	if _, err := f.c.PushManifest(t.Context(), registry.MediaTypeDockerManifest, schema2(t, blob)); !errors.Is(err, registry.ErrDigestMismatch) {
+	if _, err := f.c.PushManifest(t.Context(), mediatype.DockerManifest, schema2(t, blob)); !errors.Is(err, registry.ErrDigestMismatch) {
 		t.Fatalf("PushManifest = %v, want ErrDigestMismatch", err)
 	}
 	if n := f.p.Count("PUT", ""); n != 3 {

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/canonical/docker-charmcraft/internal/mediatype"
 	"github.com/canonical/docker-charmcraft/registry"
 	"github.com/opencontainers/go-digest"
 )
@@ -120,7 +121,7 @@ var registryCalls = []struct {
 	}},
 	{"push manifest", func(ctx context.Context, t *testing.T, c *registry.Client, s *scripted) error {
 		body := []byte(`{"schemaVersion":2}`)
-		d, err := c.PushManifest(ctx, registry.MediaTypeDockerManifest, body)
+		d, err := c.PushManifest(ctx, mediatype.DockerManifest, body)
 		if err == nil && (d != digest.FromBytes(body) || (s.dcd != "" && s.dcd != d.String())) {
 			t.Errorf("PushManifest = %s, with the registry storing %q", d, s.dcd)
 		}

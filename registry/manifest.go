@@ -10,20 +10,13 @@ import (
 	"regexp"
 	"strings"
 
+	"github.com/canonical/docker-charmcraft/internal/mediatype"
 	"github.com/opencontainers/go-digest"
 )
 
-// Manifest media types asked for when checking or reading a manifest.
-const (
-	MediaTypeDockerManifest     = "application/vnd.docker.distribution.manifest.v2+json"
-	MediaTypeDockerManifestList = "application/vnd.docker.distribution.manifest.list.v2+json"
-	MediaTypeOCIManifest        = "application/vnd.oci.image.manifest.v1+json"
-	MediaTypeOCIIndex           = "application/vnd.oci.image.index.v1+json"
-)
-
-var manifestAccept = strings.Join([]string{
-	MediaTypeDockerManifest, MediaTypeDockerManifestList, MediaTypeOCIManifest, MediaTypeOCIIndex,
-}, ", ")
+// manifestAccept asks for a manifest of any of the Docker v2 and OCI
+// manifest and index types.
+var manifestAccept = strings.Join(mediatype.Manifests, ", ")
 
 // maxManifestSize is the largest manifest read or pushed, as registries
 // commonly refuse bigger ones.

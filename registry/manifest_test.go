@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/canonical/docker-charmcraft/internal/mediatype"
 	"github.com/canonical/docker-charmcraft/registry"
 	"github.com/opencontainers/go-digest"
 )
@@ -26,7 +27,7 @@ func schema2(t *testing.T, config []byte, layers ...[]byte) []byte {
 		Layers        []desc `json:"layers"`
 	}{
 		SchemaVersion: 2,
-		MediaType:     registry.MediaTypeDockerManifest,
+		MediaType:     mediatype.DockerManifest,
 		Config:        desc{"application/vnd.docker.container.image.v1+json", len(config), digest.FromBytes(config)},
 	}
 	for _, l := range layers {
@@ -55,7 +56,7 @@ func TestManifest(t *testing.T) {
 	}
 	manifest := schema2(t, config, layer1, layer2)
 
-	d, err := c.PushManifest(ctx, registry.MediaTypeDockerManifest, manifest)
+	d, err := c.PushManifest(ctx, mediatype.DockerManifest, manifest)
 	if err != nil {
 		t.Fatalf("PushManifest: %v", err)
 	}
@@ -90,8 +91,8 @@ func TestManifest(t *testing.T) {
 			if err != nil {
 				t.Fatalf("GetManifest: %v", err)
 			}
-			if mt != registry.MediaTypeDockerManifest || !bytes.Equal(body, manifest) {
-				t.Errorf("GetManifest = %q, %q; want %q, %q", mt, body, registry.MediaTypeDockerManifest, manifest)
+			if mt != mediatype.DockerManifest || !bytes.Equal(body, manifest) {
+				t.Errorf("GetManifest = %q, %q; want %q, %q", mt, body, mediatype.DockerManifest, manifest)
 			}
 		})
 	}
@@ -103,7 +104,7 @@ func TestManifestMissingBlob(t *testing.T) {
 	env := newEnv(t, envConfig{})
 	c := env.client(t)
 	manifest := schema2(t, []byte("{}"), []byte("not pushed"))
-	_, err := c.PushManifest(t.Context(), registry.MediaTypeDockerManifest, manifest)
+	_, err := c.PushManifest(t.Context(), mediatype.DockerManifest, manifest)
 	var rerr *registry.Error
 	if !errors.As(err, &rerr) || rerr.StatusCode != 400 || len(rerr.Errors) == 0 {
 		t.Fatalf("PushManifest = %v, want a 400 *registry.Error with codes", err)

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/canonical/docker-charmcraft/internal/mediatype"
 	"github.com/canonical/docker-charmcraft/registry"
 )
 
@@ -111,7 +112,7 @@ func TestRetryReplaysManifest(t *testing.T) {
 		t.Fatal(err)
 	}
 	manifest := schema2(t, config)
-	d, err := c.PushManifest(t.Context(), registry.MediaTypeDockerManifest, manifest)
+	d, err := c.PushManifest(t.Context(), mediatype.DockerManifest, manifest)
 	if err != nil {
 		t.Fatalf("PushManifest: %v", err)
 	}

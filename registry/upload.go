@@ -12,15 +12,15 @@ import (
 
 	"github.com/canonical/docker-charmcraft/internal/transport"
 	"github.com/opencontainers/go-digest"
+	v1 "github.com/opencontainers/image-spec/specs-go/v1"
 )
 
 const octetStream = "application/octet-stream"
 
-// Descriptor names a blob pushed.
-type Descriptor struct {
-	Digest digest.Digest
-	Size   int64
-}
+// Descriptor names a blob pushed: PushBlobStream sets its Digest and Size.
+// It is the OCI image-spec type, the one the manifest package's BlobStore
+// returns, so that a *Client is a BlobStore as it is.
+type Descriptor = v1.Descriptor
 
 // PushBlob uploads the size bytes of r as the blob d: it opens an upload
 // session (which also gets the token), then streams r in a single PUT that
@@ -99,7 +99,7 @@ func (c *Client) putBlob(ctx context.Context, loc *url.URL, r io.Reader, offset,
 		// Every byte read so far was d's, and the registry cannot have
 		// judged before it had the whole: what it got was damaged or cut
 		// short on the way, and may arrive whole next time.
-		return fmt.Errorf("%w (%v)", errIncomplete, err)
+		return fmt.Errorf("%w (%v)", errIncomplete, err) //nolint:errorlint // not ErrDigestMismatch: the content was right
 	}
 	return err
 }

@@ -13,8 +13,9 @@
 //	defer s.Close()
 //	s.AddAccount("alice", "alice-token")
 //	s.AddCharm(charmhubtest.Charm{Name: "my-charm", ID: "c1", Owner: "alice",
-//		Resources: []charmhubtest.ResourceSpec{{Name: "data", Type: "file"}}})
+//		Resources: []charmhubtest.ResourceSpec{{Name: "data", Type: charmhub.TypeFile}}})
 //
-// StartWithRegistry also runs a real registry that trusts the tokens the
-// server signs for its upload credentials.
+// NewWorld also runs a real registry that trusts the tokens the server
+// signs for its upload credentials, and adds accounts and charms: the one
+// set-up of the tests, the bench and the sandbox.
 package charmhubtest

@@ -3,6 +3,7 @@ package charmhubtest
 import (
 	"crypto/rand"
 	"fmt"
+	"github.com/canonical/docker-charmcraft/charmhub"
 	"net/http"
 	"regexp"
 )
@@ -34,7 +35,7 @@ func (s *Server) newCred(charmID string, actions ...string) (string, *registryCr
 // the refusal. Call with s.mu held.
 func (s *Server) ociTarget(w http.ResponseWriter, r *http.Request) (*target, bool) {
 	t, ok := s.authorize(w, r)
-	if ok && t.res.Type != TypeOCIImage {
+	if ok && t.res.Type != charmhub.TypeOCIImage {
 		writeError(w, http.StatusBadRequest, "resource-not-oci-image",
 			fmt.Sprintf("Resource %q is of type %q, not oci-image.", t.res.Name, t.res.Type))
 		return nil, false

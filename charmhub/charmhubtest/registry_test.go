@@ -7,19 +7,21 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/canonical/docker-charmcraft/charmhub"
 	"github.com/canonical/docker-charmcraft/charmhub/charmhubtest"
 )
 
 func TestRegistryTokensAreScopedToTheCharm(t *testing.T) {
-	s, reg, err := charmhubtest.StartWithRegistry()
+	w, err := charmhubtest.NewWorld(charmhubtest.WorldConfig{
+		Accounts: []charmhubtest.Account{{Username: "alice", Token: "alice-token"}},
+		Charms: []charmhubtest.Charm{{Name: "my-charm", ID: "id-1", Owner: "alice",
+			Resources: []charmhubtest.ResourceSpec{{Name: "image", Type: charmhub.TypeOCIImage}}}},
+	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer reg.Close()
-	defer s.Close()
-	s.AddAccount("alice", "alice-token")
-	s.AddCharm(charmhubtest.Charm{Name: "my-charm", ID: "id-1", Owner: "alice",
-		Resources: []charmhubtest.ResourceSpec{{Name: "image", Type: charmhubtest.TypeOCIImage}}})
+	defer w.Close()
+	s, reg := w.Hub, w.Registry
 
 	creds := uploadCredentials(t, s, "my-charm", "image")
 	if want := reg.Host + "/charm/id-1/image"; creds.ImageName != want {

@@ -2,6 +2,7 @@ package charmhubtest
 
 import (
 	"fmt"
+	"github.com/canonical/docker-charmcraft/charmhub"
 	"net/http"
 	"net/url"
 	"slices"
@@ -113,9 +114,9 @@ func (s *Server) reviewStatus(w http.ResponseWriter, r *http.Request) {
 	switch {
 	case rv.cfg.Never || rv.polls <= rv.cfg.ScanningPolls:
 	case len(rv.cfg.Reject) > 0:
-		status["status"], status["errors"] = "rejected", rv.cfg.Reject
+		status["status"], status["errors"] = charmhub.StatusRejected, rv.cfg.Reject
 	default:
-		status["status"], status["revision"] = "approved", s.approve(rv)
+		status["status"], status["revision"] = charmhub.StatusApproved, s.approve(rv)
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"revisions": []any{status}})
 }

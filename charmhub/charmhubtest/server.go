@@ -85,6 +85,7 @@ func (s *Server) routes() http.Handler {
 	api.HandleFunc("GET /v1/charm/{charm}/resources", s.listResources)
 	api.HandleFunc("GET /v1/charm/{charm}/resources/{resource}/revisions", s.listRevisions)
 	api.HandleFunc("POST /v1/charm/{charm}/resources/{resource}/revisions", s.createRevision)
+	api.HandleFunc("PATCH /v1/charm/{charm}/resources/{resource}/revisions", s.updateRevisions)
 	api.HandleFunc("GET /v1/charm/{charm}/resources/{resource}/revisions/review", s.reviewStatus)
 	api.HandleFunc("GET /v1/charm/{charm}/resources/{resource}/oci-image/upload-credentials", s.uploadCredentials)
 	api.HandleFunc("POST /v1/charm/{charm}/resources/{resource}/oci-image/blob", s.imageBlob)
@@ -129,17 +130,4 @@ func (s *Server) SetRegistryHost(host string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.registryHost = host
-}
-
-// StartWithRegistry starts a server and a registry that trusts its
-// tokens, and names that registry in image names. Close both.
-func StartWithRegistry(opts ...Option) (*Server, *registrytest.Registry, error) {
-	s := NewServer(opts...)
-	reg, err := registrytest.Start(registrytest.Config{Realm: s.RegistryTokenURL(), Issuer: s.TokenIssuer()})
-	if err != nil {
-		s.Close()
-		return nil, nil, err
-	}
-	s.SetRegistryHost(reg.Host)
-	return s, reg, nil
 }

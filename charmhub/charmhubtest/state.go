@@ -5,12 +5,6 @@ import (
 	"time"
 )
 
-// Resource types.
-const (
-	TypeFile     = "file"
-	TypeOCIImage = "oci-image"
-)
-
 // Charm is a registered charm.
 type Charm struct {
 	Name string
@@ -25,7 +19,7 @@ type Charm struct {
 // ResourceSpec is a resource declared by a charm.
 type ResourceSpec struct {
 	Name string
-	// Type is TypeFile or TypeOCIImage.
+	// Type is charmhub.TypeFile or charmhub.TypeOCIImage.
 	Type     string
 	Optional bool
 }
@@ -53,6 +47,8 @@ type StoredRevision struct {
 	Bases     []Base
 	UploadID  string
 	CreatedAt time.Time
+	// UpdatedAt is when a PATCH last set its bases; zero if none did.
+	UpdatedAt time.Time
 }
 
 type charmState struct {

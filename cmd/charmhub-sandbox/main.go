@@ -17,6 +17,7 @@ import (
 	"path/filepath"
 	"syscall"
 
+	"github.com/canonical/docker-charmcraft/charmhub"
 	"github.com/canonical/docker-charmcraft/charmhub/charmhubtest"
 )
 
@@ -35,22 +36,23 @@ func main() {
 }
 
 func run(envFile, token string, noAuth bool, email, password, otp string) error {
-	hub, reg, err := charmhubtest.StartWithRegistry()
+	w, err := charmhubtest.NewWorld(charmhubtest.WorldConfig{
+		Accounts: []charmhubtest.Account{{Username: "charm-author", Token: token}},
+		Charms: []charmhubtest.Charm{{
+			Name: "my-charm", ID: "my-charm-id", Owner: "charm-author",
+			Resources: []charmhubtest.ResourceSpec{
+				{Name: "my-file", Type: charmhub.TypeFile},
+				{Name: "my-image", Type: charmhub.TypeOCIImage},
+			},
+		}},
+		Review: &charmhubtest.ReviewConfig{ScanningPolls: 1},
+	})
 	if err != nil {
 		return err
 	}
-	defer hub.Close()
-	defer reg.Close()
-	hub.AddAccount("charm-author", token)
+	defer w.Close()
+	hub, reg := w.Hub, w.Registry
 	hub.AddSSOAccount(email, password, otp, "charm-author")
-	hub.AddCharm(charmhubtest.Charm{
-		Name: "my-charm", ID: "my-charm-id", Owner: "charm-author",
-		Resources: []charmhubtest.ResourceSpec{
-			{Name: "my-file", Type: charmhubtest.TypeFile},
-			{Name: "my-image", Type: charmhubtest.TypeOCIImage},
-		},
-	})
-	hub.SetReview(charmhubtest.ReviewConfig{ScanningPolls: 1})
 
 	env := fmt.Sprintf("export CHARMCRAFT_STORE_API_URL=%s\nexport CHARMCRAFT_UPLOAD_URL=%s\nexport CHARMCRAFT_REGISTRY_URL=%s\nexport CHARMCRAFT_STORE_SSO_URL=%s\n",
 		hub.APIURL(), hub.StorageURL(), reg.URL, hub.SSOURL())

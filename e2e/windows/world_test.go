@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/canonical/docker-charmcraft/charmhub"
 	"github.com/canonical/docker-charmcraft/charmhub/charmhubtest"
 	"github.com/canonical/docker-charmcraft/internal/faultproxy"
 	"github.com/canonical/docker-charmcraft/registry/registrytest"
@@ -44,8 +45,8 @@ func newWorld(t *testing.T) *world {
 	hub.AddCharm(charmhubtest.Charm{
 		Name: "my-charm", ID: "charm-id-alice", Owner: "alice",
 		Resources: []charmhubtest.ResourceSpec{
-			{Name: "my-file", Type: charmhubtest.TypeFile},
-			{Name: "my-image", Type: charmhubtest.TypeOCIImage},
+			{Name: "my-file", Type: charmhub.TypeFile},
+			{Name: "my-image", Type: charmhub.TypeOCIImage},
 		},
 	})
 	w := &world{hub: hub, reg: reg}

@@ -46,6 +46,9 @@ type Request struct {
 	Query string
 	// ContentLength is the request's, -1 when sent chunked.
 	ContentLength int64
+	// BodyBytes is how many bytes of the body the proxy read from the
+	// client, so far.
+	BodyBytes int64
 }
 
 // New starts a proxy to target, a base URL such as http://127.0.0.1:5000.
@@ -109,6 +112,19 @@ func (p *Proxy) Count(method, pattern string) int {
 	return n
 }
 
+// BodyBytes is how many body bytes the proxy read from the client in
+// the requests that matched method ("" for any) and the path.Match
+// pattern.
+func (p *Proxy) BodyBytes(method, pattern string) int64 {
+	var n int64
+	for _, r := range p.Requests() {
+		if (method == "" || r.Method == method) && match(pattern, r.Path) {
+			n += r.BodyBytes
+		}
+	}
+	return n
+}
+
 // Faulted is how many requests a fault was applied to.
 func (p *Proxy) Faulted() int {
 	n := 0
@@ -155,8 +171,8 @@ func (p *Proxy) pick(r *http.Request) *Fault {
 	return nil
 }
 
-// pickAndRecord returns the fault for r, if any, after recording r; done records
-// the status answered.
+// pickAndRecord returns the fault for r, if any, after recording r (and,
+// as it is read, the bytes of its body); done records the status answered.
 func (p *Proxy) pickAndRecord(r *http.Request) (f *Fault, done func(status int)) {
 	f = p.pick(r)
 	rec := Request{Method: r.Method, Path: r.URL.Path, Header: r.Header.Clone(), Query: r.URL.RawQuery, ContentLength: r.ContentLength}
@@ -167,6 +183,13 @@ func (p *Proxy) pickAndRecord(r *http.Request) (f *Fault, done func(status int))
 	defer p.mu.Unlock()
 	p.requests = append(p.requests, rec)
 	i := len(p.requests) - 1
+	if r.Body != nil {
+		r.Body = &countingBody{ReadCloser: r.Body, add: func(n int) {
+			p.mu.Lock()
+			defer p.mu.Unlock()
+			p.requests[i].BodyBytes += int64(n)
+		}}
+	}
 	return f, func(status int) {
 		p.mu.Lock()
 		defer p.mu.Unlock()
@@ -322,3 +345,17 @@ func (f flushWriter) Write(p []byte) (int, error) {
 }
 
 var errReset = errors.New("faultproxy: connection reset on purpose")
+
+// countingBody reports each read's length to add.
+type countingBody struct {
+	io.ReadCloser
+	add func(int)
+}
+
+func (c *countingBody) Read(b []byte) (int, error) {
+	n, err := c.ReadCloser.Read(b)
+	if n > 0 {
+		c.add(n)
+	}
+	return n, err
+}

@@ -168,3 +168,23 @@ func TestThrottleAndMatching(t *testing.T) {
 		t.Errorf("Count = %d", n)
 	}
 }
+
+// TestBodyBytes counts what clients send, sized or chunked, per pattern.
+func TestBodyBytes(t *testing.T) {
+	p := start(t, echo(t).URL)
+	body := bytes.Repeat([]byte("x"), 100_000)
+	for _, chunked := range []bool{false, true} {
+		if _, _, err := do(t, http.MethodPatch, p.URL+"/v2/repo/blobs/uploads/1", body, chunked); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, _, err := do(t, http.MethodPut, p.URL+"/v2/repo/manifests/x", body[:10], false); err != nil {
+		t.Fatal(err)
+	}
+	if got := p.BodyBytes("", "/v2/repo/blobs/uploads/*"); got != 200_000 {
+		t.Errorf("blob uploads: %d bytes, want 200000", got)
+	}
+	if got := p.BodyBytes(http.MethodPut, ""); got != 10 {
+		t.Errorf("PUTs: %d bytes, want 10", got)
+	}
+}

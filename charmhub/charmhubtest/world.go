@@ -1,0 +1,73 @@
+package charmhubtest
+
+import (
+	"io"
+
+	"github.com/canonical/docker-charmcraft/registry/registrytest"
+)
+
+// World is what the tests, the bench and the sandbox upload to: a Server
+// and a real registry with token auth that trusts it (named in the
+// server's image names), holding accounts and charms.
+type World struct {
+	Hub *Server
+	// Registry is nil when WorldConfig.NoRegistry is set.
+	Registry *registrytest.Registry
+}
+
+// Account is a Charmhub account and one of its tokens.
+type Account struct {
+	Username, Token string
+}
+
+// WorldConfig says what a World holds.
+type WorldConfig struct {
+	// Options configure the Server.
+	Options []Option
+	// Accounts are added first: an account listed twice has two tokens.
+	Accounts []Account
+	// Charms are added next.
+	Charms []Charm
+	// Review, if set, is the server's review (see SetReview).
+	Review *ReviewConfig
+	// NoRegistry starts the Server alone.
+	NoRegistry bool
+	// RegistryDir is where the registry stores blobs; "" is a temporary
+	// directory. RegistryLog receives its log; nil discards it.
+	RegistryDir string
+	RegistryLog io.Writer
+}
+
+// NewWorld starts a World as cfg says. Close it.
+func NewWorld(cfg WorldConfig) (*World, error) {
+	w := &World{Hub: NewServer(cfg.Options...)}
+	if !cfg.NoRegistry {
+		reg, err := registrytest.Start(registrytest.Config{
+			Realm: w.Hub.RegistryTokenURL(), Issuer: w.Hub.TokenIssuer(), Dir: cfg.RegistryDir, Log: cfg.RegistryLog,
+		})
+		if err != nil {
+			w.Hub.Close()
+			return nil, err
+		}
+		w.Registry = reg
+		w.Hub.SetRegistryHost(reg.Host)
+	}
+	for _, a := range cfg.Accounts {
+		w.Hub.AddAccount(a.Username, a.Token)
+	}
+	for _, c := range cfg.Charms {
+		w.Hub.AddCharm(c)
+	}
+	if cfg.Review != nil {
+		w.Hub.SetReview(*cfg.Review)
+	}
+	return w, nil
+}
+
+// Close stops the registry and the server.
+func (w *World) Close() {
+	if w.Registry != nil {
+		w.Registry.Close()
+	}
+	w.Hub.Close()
+}

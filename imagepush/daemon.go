@@ -1,0 +1,168 @@
+package imagepush
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/moby/moby/client"
+	"github.com/opencontainers/go-digest"
+)
+
+// Daemon is what Push needs of the Docker daemon: the moby client, or a
+// test's stand-in.
+type Daemon interface {
+	ImageList(ctx context.Context, options client.ImageListOptions) (client.ImageListResult, error)
+	ImageInspect(ctx context.Context, imageID string, opts ...client.ImageInspectOption) (client.ImageInspectResult, error)
+	ImageSave(ctx context.Context, imageIDs []string, opts ...client.ImageSaveOption) (client.ImageSaveResult, error)
+	Info(ctx context.Context, options client.InfoOptions) (client.SystemInfoResult, error)
+}
+
+// daemonTimeout bounds each metadata call to the daemon: one that accepts
+// connections but never answers must not hang the upload.
+const daemonTimeout = 30 * time.Second
+
+// LocalImage is an image found in the daemon.
+type LocalImage struct {
+	// ID is the image ID, sha256:<64 hex>: a config digest with the classic
+	// image store, a manifest or index digest with the containerd store.
+	ID digest.Digest
+	// DiffIDs are its RootFS.Layers, in order.
+	DiffIDs []digest.Digest
+	// Arch is the architecture image inspect reports.
+	Arch string
+	// ManifestID: the ID is the digest of the image's manifest or index,
+	// as on the containerd image store, not of its config.
+	ManifestID bool
+	// RepoDigest is the digest the Ref named when it matched a RepoDigests
+	// entry rather than the ID: the digest of a manifest some registry
+	// holds.
+	RepoDigest digest.Digest
+}
+
+// ManifestDigest is the digest of a manifest that may already be in the
+// registry for this image, known without an export: the ID on the
+// containerd store, or the RepoDigest named; "" on the classic store,
+// where the ID is the digest of the config and the remote manifest is
+// computed.
+func (img *LocalImage) ManifestDigest() digest.Digest {
+	switch {
+	case img.ManifestID:
+		return img.ID
+	case img.RepoDigest != "":
+		return img.RepoDigest
+	}
+	return ""
+}
+
+// FindLocal resolves ref against the daemon's images: a prefix of an image
+// ID (short or full), or a full digest among the images' RepoDigests. It
+// returns nil, nil when no image matches, an *AmbiguousError when several
+// do, and an error matching ErrDaemonUnreachable when the daemon cannot be
+// reached.
+func FindLocal(ctx context.Context, d Daemon, ref Ref) (*LocalImage, error) {
+	ctx, cancel := context.WithTimeout(ctx, daemonTimeout)
+	defer cancel()
+	list, err := d.ImageList(ctx, client.ImageListOptions{All: true})
+	if err != nil {
+		return nil, daemonError(err)
+	}
+	ids := map[string][]string{} // image ID -> its names, for the ambiguity message
+	byRepoDigest := false
+	for _, img := range list.Items {
+		match := strings.HasPrefix(img.ID, ref.String())
+		for _, rd := range img.RepoDigests {
+			if _, dg, ok := strings.Cut(rd, "@"); ok && ref.Full && dg == ref.String() && !match {
+				match, byRepoDigest = true, true
+			}
+		}
+		if match {
+			ids[img.ID] = append(ids[img.ID], img.RepoTags...)
+		}
+	}
+	switch len(ids) {
+	case 0:
+		return nil, nil
+	case 1:
+	default:
+		return nil, &AmbiguousError{Ref: ref, Images: ids}
+	}
+	var id string
+	for k := range ids {
+		id = k
+	}
+	insp, err := d.ImageInspect(ctx, id)
+	if err != nil {
+		return nil, daemonError(err)
+	}
+	img := &LocalImage{ID: digest.Digest(insp.ID), Arch: insp.Architecture}
+	for _, l := range insp.RootFS.Layers {
+		img.DiffIDs = append(img.DiffIDs, digest.Digest(l))
+	}
+	if byRepoDigest {
+		img.RepoDigest = digest.Digest(ref.String())
+	}
+	if img.ManifestID, err = idIsManifest(ctx, d, insp); err != nil {
+		return nil, err
+	}
+	return img, nil
+}
+
+// idIsManifest tells whether the daemon's image IDs are manifest (or
+// index) digests: the containerd image store's are, the classic store's
+// are config digests. Newer daemons say so in the inspect (its
+// Descriptor); Docker 26 only in its info.
+func idIsManifest(ctx context.Context, d Daemon, insp client.ImageInspectResult) (bool, error) {
+	if desc := insp.Descriptor; desc != nil {
+		return desc.Digest.String() == insp.ID && desc.MediaType != "" && !strings.Contains(desc.MediaType, "config"), nil
+	}
+	info, err := d.Info(ctx, client.InfoOptions{})
+	if err != nil {
+		return false, daemonError(err)
+	}
+	for _, kv := range info.Info.DriverStatus {
+		if kv[0] == "driver-type" && kv[1] == "io.containerd.snapshotter.v1" {
+			return true, nil
+		}
+	}
+	return false, nil
+}
+
+// AmbiguousError is a prefix that matches several local images.
+type AmbiguousError struct {
+	Ref Ref
+	// Images are the image IDs matched, each with its names (tags).
+	Images map[string][]string
+}
+
+func (e *AmbiguousError) Error() string {
+	return fmt.Sprintf("image ID prefix %s matches %d local images:\n%s", e.Ref.Hex, len(e.Images), e.List())
+}
+
+// List is the images matched, one a line, sorted: "  <ID> (<names>)".
+func (e *AmbiguousError) List() string {
+	lines := make([]string, 0, len(e.Images))
+	for id, names := range e.Images {
+		line := "  " + id
+		if len(names) > 0 {
+			line += " (" + strings.Join(names, ", ") + ")"
+		}
+		lines = append(lines, line)
+	}
+	sort.Strings(lines)
+	return strings.Join(lines, "\n")
+}
+
+// ErrDaemonUnreachable means the Docker daemon could not be reached.
+var ErrDaemonUnreachable = errors.New("cannot reach the Docker daemon")
+
+// daemonError classifies an error of the daemon: unreachable, or another.
+func daemonError(err error) error {
+	if client.IsErrConnectionFailed(err) || errors.Is(err, context.DeadlineExceeded) {
+		return fmt.Errorf("%w: %w", ErrDaemonUnreachable, err)
+	}
+	return fmt.Errorf("asking the Docker daemon about local images: %w", err)
+}

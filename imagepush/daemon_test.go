@@ -1,0 +1,134 @@
+package imagepush_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"os"
+	"path/filepath"
+	"sync/atomic"
+	"testing"
+
+	"github.com/moby/moby/api/types/image"
+	"github.com/moby/moby/api/types/system"
+	"github.com/moby/moby/client"
+)
+
+// The testdata directories hold what three real daemons said about one
+// small image (two COPY layers on scratch, built with DOCKER_BUILDKIT=0):
+// save.tar is its docker save, list.json its entry in GET /images/json,
+// inspect.json GET /images/{id}/json, info.json what GET /info says of the
+// storage driver.
+//
+//   - legacy: Docker 20.10 (the legacy layout);
+//   - oci: Docker 26.1.5, classic store (OCI layout, uncompressed layers);
+//   - containerd: Docker 26.1.5, containerd store (compressed blobs; the
+//     image ID is the manifest digest).
+var layouts = []string{"legacy", "oci", "containerd"}
+
+// fixture is one image a fakeDaemon serves.
+type fixture struct {
+	summary image.Summary
+	inspect image.InspectResponse
+	info    system.Info // of the daemon that holds it
+	save    string      // path of the docker save tar
+}
+
+func loadFixture(t *testing.T, layout string) fixture {
+	t.Helper()
+	dir := filepath.Join("testdata", layout)
+	var fx fixture
+	var list []image.Summary
+	readJSON(t, filepath.Join(dir, "list.json"), &list)
+	readJSON(t, filepath.Join(dir, "inspect.json"), &fx.inspect)
+	readJSON(t, filepath.Join(dir, "info.json"), &fx.info)
+	if len(list) != 1 || list[0].ID != fx.inspect.ID {
+		t.Fatalf("%s: list.json and inspect.json disagree", dir)
+	}
+	fx.summary, fx.save = list[0], filepath.Join(dir, "save.tar")
+	return fx
+}
+
+func readJSON(t *testing.T, path string, v any) {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err == nil {
+		err = json.Unmarshal(b, v)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// fakeDaemon implements imagepush.Daemon by serving fixtures, as a
+// daemon holding those images would. The real daemons are exercised by
+// the e2e tests.
+type fakeDaemon struct {
+	images []fixture
+	// listErr, saveErr and infoErr, when set, are the answers to
+	// ImageList, ImageSave and Info.
+	listErr, saveErr, infoErr error
+	// cut, when positive, ends each docker save stream after that many
+	// bytes, as a daemon that dies midway would.
+	cut   int64
+	saves atomic.Int32
+}
+
+func newDaemon(fxs ...fixture) *fakeDaemon { return &fakeDaemon{images: fxs} }
+
+func (d *fakeDaemon) ImageList(context.Context, client.ImageListOptions) (client.ImageListResult, error) {
+	if d.listErr != nil {
+		return client.ImageListResult{}, d.listErr
+	}
+	var res client.ImageListResult
+	for _, fx := range d.images {
+		res.Items = append(res.Items, fx.summary)
+	}
+	return res, nil
+}
+
+// Info is that of the daemon the first image came from.
+func (d *fakeDaemon) Info(context.Context, client.InfoOptions) (client.SystemInfoResult, error) {
+	var res client.SystemInfoResult
+	if len(d.images) > 0 {
+		res.Info = d.images[0].info
+	}
+	return res, d.infoErr
+}
+
+func (d *fakeDaemon) find(id string) (fixture, error) {
+	for _, fx := range d.images {
+		if fx.inspect.ID == id {
+			return fx, nil
+		}
+	}
+	return fixture{}, errors.New("No such image: " + id)
+}
+
+func (d *fakeDaemon) ImageInspect(_ context.Context, id string, _ ...client.ImageInspectOption) (client.ImageInspectResult, error) {
+	fx, err := d.find(id)
+	return client.ImageInspectResult{InspectResponse: fx.inspect}, err
+}
+
+func (d *fakeDaemon) ImageSave(_ context.Context, ids []string, _ ...client.ImageSaveOption) (client.ImageSaveResult, error) {
+	d.saves.Add(1)
+	if d.saveErr != nil {
+		return nil, d.saveErr
+	}
+	if len(ids) != 1 {
+		return nil, errors.New("one image at a time")
+	}
+	fx, err := d.find(ids[0])
+	if err != nil {
+		return nil, err
+	}
+	f, err := os.Open(fx.save)
+	if err != nil || d.cut <= 0 {
+		return f, err
+	}
+	return struct {
+		io.Reader
+		io.Closer
+	}{io.LimitReader(f, d.cut), f}, nil
+}

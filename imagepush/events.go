@@ -1,0 +1,34 @@
+package imagepush
+
+import "github.com/opencontainers/go-digest"
+
+// EventKind says what happened.
+type EventKind int
+
+// What Push tells its caller, in the order it happens.
+const (
+	// Reused: the registry holds the image named, which is used as it is.
+	Reused EventKind = iota + 1
+	// Uploading: the registry does not hold it; it is taken from the
+	// daemon.
+	Uploading
+	// AlreadyPushed: the image's remote manifest, Digest, turned out to be
+	// in the registry already.
+	AlreadyPushed
+	// Uploaded: the remote manifest was pushed as Digest.
+	Uploaded
+	// ExportingAgain: a blob upload broke midway (Err); the image is
+	// exported again, for attempt Attempt of Attempts.
+	ExportingAgain
+)
+
+// Event is one thing Push tells its caller.
+type Event struct {
+	Kind EventKind
+	// Digest is the remote manifest, for AlreadyPushed and Uploaded.
+	Digest digest.Digest
+	// Attempt and Attempts count exports, for ExportingAgain.
+	Attempt, Attempts int
+	// Err is why the last export failed, for ExportingAgain.
+	Err error
+}

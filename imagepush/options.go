@@ -1,0 +1,73 @@
+package imagepush
+
+import (
+	"github.com/canonical/docker-charmcraft/layercache"
+	"github.com/canonical/docker-charmcraft/manifest"
+)
+
+// Option configures Push.
+type Option func(*options)
+
+type options struct {
+	events         func(Event)
+	layerProgress  func() func(manifest.Event)
+	cache          *layercache.Cache
+	compressor     manifest.Compressor
+	exportAttempts int
+}
+
+func newOptions(opts []Option) *options {
+	o := &options{
+		events:         func(Event) {},
+		compressor:     manifest.DefaultCompressor(),
+		exportAttempts: 3,
+	}
+	for _, opt := range opts {
+		opt(o)
+	}
+	return o
+}
+
+// WithEvents has Push call f, from the goroutine running Push, with each
+// Event the user should be told about. The default (or a nil f) drops
+// them.
+func WithEvents(f func(Event)) Option {
+	return func(o *options) {
+		if f != nil {
+			o.events = f
+		}
+	}
+}
+
+// WithLayerProgress has Push call start at the start of each docker save
+// that pushes layers, and give the function it returns that export's
+// layer events (see manifest.WithProgress). The default shows nothing.
+func WithLayerProgress(start func() func(manifest.Event)) Option {
+	return func(o *options) { o.layerProgress = start }
+}
+
+// WithCache lets Push skip the work the cache says was done before (see
+// the fromCache and dryRun strategies) and records what it learns in c.
+// The default (or a nil c) is no cache: every push reads the image with
+// docker save.
+func WithCache(c *layercache.Cache) Option {
+	return func(o *options) { o.cache = c }
+}
+
+// WithCompressor sets how uncompressed layers are compressed; its ID keys
+// the cache's entries. The default (or a nil c) is
+// manifest.DefaultCompressor().
+func WithCompressor(c manifest.Compressor) Option {
+	return func(o *options) {
+		if c != nil {
+			o.compressor = c
+		}
+	}
+}
+
+// WithExportAttempts sets how many times, at least once, the image is
+// exported from the daemon and pushed when a blob upload breaks midway.
+// The default is 3.
+func WithExportAttempts(n int) Option {
+	return func(o *options) { o.exportAttempts = max(n, 1) }
+}

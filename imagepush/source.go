@@ -1,0 +1,84 @@
+package imagepush
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/canonical/docker-charmcraft/internal/transport"
+	"github.com/canonical/docker-charmcraft/manifest"
+	"github.com/canonical/docker-charmcraft/registry"
+	"github.com/opencontainers/go-digest"
+)
+
+// Source is the docker save stream of one image, which can be opened
+// again: exporting the image again is opening it again.
+type Source interface {
+	Open(ctx context.Context) (io.ReadCloser, error)
+}
+
+// DaemonSource is the docker save of image id from d.
+func DaemonSource(d Daemon, id digest.Digest) Source { return daemonSource{d, id} }
+
+type daemonSource struct {
+	d  Daemon
+	id digest.Digest
+}
+
+func (s daemonSource) Open(ctx context.Context) (io.ReadCloser, error) {
+	r, err := s.d.ImageSave(ctx, []string{s.id.String()})
+	if err != nil {
+		return nil, daemonError(err)
+	}
+	return r, nil
+}
+
+// build reads the image out of its source and runs manifest.Build on it,
+// pushing to store; progress shows its layers.
+func (p *pusher) build(ctx context.Context, j *job, store manifest.BlobStore, progress bool) (*manifest.Result, error) {
+	img := j.img
+	save, err := j.src.Open(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer func() { _ = save.Close() }()
+	opts := []manifest.Option{manifest.WithImage(img.ID, img.DiffIDs), manifest.WithCompressor(p.opts.compressor)}
+	if c := p.opts.cache; c != nil {
+		opts = append(opts, manifest.WithCache(c))
+	}
+	if progress && p.opts.layerProgress != nil {
+		opts = append(opts, manifest.WithProgress(p.opts.layerProgress()))
+	}
+	res, err := manifest.Build(ctx, save, store, opts...)
+	if err != nil {
+		return nil, fmt.Errorf("exporting image %s from the Docker daemon: %w", img.ID, err)
+	}
+	if c := p.opts.cache; c != nil && res.Config.Digest == img.ID {
+		c.PutConfigSize(img.ID, res.Config.Size)
+	}
+	return res, nil
+}
+
+// pushBuild runs build, pushing to the registry. A blob upload broken
+// midway (a reset or stalled connection, a 5xx) cannot be sent again from
+// the docker save stream it was read from, but the source can be opened
+// again: pushBuild then starts over, and the blobs the registry got in
+// full are not sent twice.
+func (p *pusher) pushBuild(ctx context.Context, j *job) (*manifest.Result, error) {
+	attempts := p.opts.exportAttempts
+	for attempt := 1; ; attempt++ {
+		res, err := p.build(ctx, j, p.reg, true)
+		if err == nil || !errors.Is(err, registry.ErrInterrupted) || ctx.Err() != nil {
+			return res, err
+		}
+		if attempt == attempts {
+			return nil, fmt.Errorf("%w; gave up after %d exports", err, attempt)
+		}
+		p.emit(Event{Kind: ExportingAgain, Attempt: attempt + 1, Attempts: attempts, Err: err})
+		if err := transport.Sleep(ctx, time.Duration(attempt)*time.Second); err != nil {
+			return nil, err
+		}
+	}
+}
