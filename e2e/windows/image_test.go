@@ -3,6 +3,7 @@ package windows
 import (
 	"bytes"
 	"crypto/rand"
+	"encoding/json"
 	"fmt"
 	"os"
 	"os/exec"
@@ -150,8 +151,12 @@ func TestUploadImage(t *testing.T) {
 	}
 
 	res = runPlugin(t, "", w.env(true, d.dockerHost()), "upload-resource", "my-charm", "my-image", "--image", id, "--format", "json")
-	if res.code != 0 || strings.TrimSpace(res.stdout) != `{"revision":3}` {
-		t.Errorf("--format json: %s", res)
+	var out struct {
+		Revision int
+		Digest   string
+	}
+	if err := json.Unmarshal([]byte(res.stdout), &out); res.code != 0 || err != nil || out.Revision != 3 || out.Digest != remote {
+		t.Errorf("--format json: want revision 3 of %s (%v); got %s", remote, err, res)
 	}
 }
 
