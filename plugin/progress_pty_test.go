@@ -4,41 +4,13 @@ package plugin
 
 import (
 	"errors"
-	"fmt"
 	"io"
-	"os"
 	"strings"
 	"syscall"
 	"testing"
 
-	"golang.org/x/sys/unix"
-
 	"github.com/canonical/docker-charmcraft/internal/testutil"
 )
-
-// openPTY opens a pseudo-terminal: the terminal side, for stderr, and
-// the controller side to read what was drawn on it.
-func openPTY(t *testing.T) (controller, terminal *os.File) {
-	t.Helper()
-	controller, err := os.OpenFile("/dev/ptmx", os.O_RDWR|unix.O_NOCTTY, 0)
-	if err != nil {
-		t.Skipf("no pseudo-terminal: %v", err)
-	}
-	t.Cleanup(func() { _ = controller.Close() })
-	fd := int(controller.Fd())
-	if err := unix.IoctlSetPointerInt(fd, unix.TIOCSPTLCK, 0); err != nil {
-		t.Skipf("unlocking the pseudo-terminal: %v", err)
-	}
-	n, err := unix.IoctlGetInt(fd, unix.TIOCGPTN)
-	if err != nil {
-		t.Skipf("naming the pseudo-terminal: %v", err)
-	}
-	terminal, err = os.OpenFile(fmt.Sprintf("/dev/pts/%d", n), os.O_RDWR|unix.O_NOCTTY, 0)
-	if err != nil {
-		t.Skipf("opening the pseudo-terminal: %v", err)
-	}
-	return controller, terminal
-}
 
 // TestProgressAutoOnADumbTerminal uploads with stderr on a terminal: auto
 // redraws with escape codes, unless TERM=dumb says the terminal cannot
@@ -48,7 +20,7 @@ func TestProgressAutoOnADumbTerminal(t *testing.T) {
 	path := writeTestFile(t, "data.bin", 1<<20)
 	for _, term := range []string{"dumb", "xterm"} {
 		t.Run(term, func(t *testing.T) {
-			controller, terminal := openPTY(t)
+			controller, terminal := testutil.OpenPTY(t)
 			var drawn testutil.SyncBuffer
 			done := make(chan error, 1)
 			go func() {
