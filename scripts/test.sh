@@ -20,11 +20,11 @@ pass() {
 	local daemon=$1 registry=$2
 	shift 2
 	printf '== tests: daemon %s, registry %s: go test %s\n' "$daemon" "$registry" "$*"
-	DOCKER_HOST=${hosts[$daemon]} CHARMCRAFT_TEST_REGISTRY=$registry "$GO" test -count=1 "$@"
+	DOCKER_HOST=${hosts[$daemon]} CHARMCRAFT_TEST_REGISTRY=$registry "$GO" test -count=1 -timeout=40m "$@"
 }
 
 if [ -z "${CHARMCRAFT_TEST_DAEMONS:-}" ]; then
-	"$GO" test -race -count=1 ./...
+	"$GO" test -race -count=1 -timeout=40m ./...
 	echo "Only one daemon and the embedded registry were tested: scripts/matrix.sh starts the matrix."
 	exit 0
 fi
