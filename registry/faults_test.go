@@ -16,6 +16,7 @@ import (
 	"github.com/canonical/docker-charmcraft/internal/testutil"
 	"github.com/canonical/docker-charmcraft/internal/transport"
 	"github.com/canonical/docker-charmcraft/registry"
+	"github.com/canonical/docker-charmcraft/registry/registrytest"
 	"github.com/opencontainers/go-digest"
 )
 
@@ -98,6 +99,9 @@ func TestPushBlobResumes(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			if tt.resumed {
+				dropsBrokenSessions(t)
+			}
 			f := newFaulty(t, faultproxy.Rule{Method: "PUT", Path: sessionPath, Times: 1, Fault: tt.fault})
 			blob, d := randomBlob(t, 4<<20)
 			if err := f.c.PushBlob(t.Context(), bytes.NewReader(blob), int64(len(blob)), d); err != nil {
@@ -315,6 +319,7 @@ func TestResumeFromWhereTheSourceStarts(t *testing.T) {
 // registry still writing what the broken request brought does: the
 // client asks where the session stands again, and goes on from there.
 func TestResumeAfterTheRangeMoved(t *testing.T) {
+	dropsBrokenSessions(t)
 	f := newFaulty(t,
 		faultproxy.Rule{Method: "PUT", Path: sessionPath, Times: 1, Fault: faultproxy.ResetAfter(1 << 20)},
 		faultproxy.Rule{Method: "PUT", Path: sessionPath, Times: 1, Fault: faultproxy.Fault{Kind: faultproxy.Status, Code: 416,
@@ -326,5 +331,16 @@ func TestResumeAfterTheRangeMoved(t *testing.T) {
 	f.holds(t, blob, d)
 	if n := strings.Count(f.log.String(), "resuming the upload at byte"); n != 2 {
 		t.Errorf("resumed %d times, want 2:\n%s", n, f.log)
+	}
+}
+
+// dropsBrokenSessions skips a test of resuming a session after a PUT
+// broke midway on distribution 2, which forgets such a session: there the
+// upload starts again in a new one, as the other cases of these tests
+// check.
+func dropsBrokenSessions(t *testing.T) {
+	t.Helper()
+	if k, _ := registrytest.KindFromEnv(); k == registrytest.Distribution2 {
+		t.Skip("distribution 2 forgets an upload session whose PUT broke midway: nothing to resume")
 	}
 }
