@@ -51,8 +51,12 @@ demo: ## Try the plugin end to end against a local stand-in Charmhub (no account
 	scripts/demo.sh
 
 .PHONY: test
-test: build ## Run all tests (needs a Docker daemon for the image tests; see README)
-	$(GO) test -race -count=1 ./...
+test: build ## Run all tests, on every daemon and registry of the matrix if scripts/matrix.sh started it (see README)
+	GO=$(GO) scripts/test.sh
+
+.PHONY: matrix
+matrix: ## Install and start the daemons of the test matrix (as root; see README)
+	scripts/matrix.sh
 
 .PHONY: fuzz
 fuzz: ## Run each fuzz target for FUZZTIME (default 10s) and print its executions

@@ -23,7 +23,7 @@ type peers struct {
 
 func checkDocker(ctx context.Context) error {
 	if err := exec.CommandContext(ctx, "docker", "info").Run(); err != nil {
-		return errors.New("no Docker daemon answers (`docker info` failed): start one with `sudo scripts/start-dockerd.sh`")
+		return errors.New("no Docker daemon answers (`docker info` failed): start one with `sudo scripts/matrix.sh`")
 	}
 	return nil
 }

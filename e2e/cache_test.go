@@ -22,12 +22,12 @@ func TestImageCache(t *testing.T) {
 		before, saves := reg.blobBytes(), daemon.count("/images/get")
 		res := dockerCmd(t, w.env(ownerToken, "CHARMCRAFT_REGISTRY_URL="+reg.url, "DOCKER_HOST="+daemon.host),
 			"charmcraft", "upload-resource", "my-charm", "my-image", "--image", image)
-		m := remoteDigestRE.FindStringSubmatch(res.stderr)
-		if res.code != 0 || m == nil {
+		remote := w.remoteOf(t, res)
+		if remote == "" {
 			t.Fatalf("%s: %s", name, res)
 		}
 		t.Logf("%s: %d docker save, %d blob bytes sent", name, daemon.count("/images/get")-saves, reg.blobBytes()-before)
-		return m[1]
+		return remote
 	}
 	sent := func(f func()) (int64, int) {
 		before, saves := reg.blobBytes(), daemon.count("/images/get")

@@ -44,6 +44,7 @@ func waitFor(t *testing.T, r *running, what string, cond func() bool) {
 	for !cond() {
 		select {
 		case err := <-r.done:
+			r.done <- err // for the cleanup
 			t.Fatalf("the command ended (%v) before %s:\n%s\n%s", err, what, r.stdout.String(), r.stderr.String())
 		default:
 		}
@@ -145,7 +146,9 @@ func TestCancelFileUpload(t *testing.T) {
 }
 
 // TestCancelImageUpload interrupts an image push slowed down to 1 MB/s:
-// no manifest is pushed, no revision made.
+// no manifest is pushed, no revision made. A layer compressed by the
+// plugin is streamed with PATCH; one the containerd store holds
+// compressed already goes in one PUT.
 func TestCancelImageUpload(t *testing.T) {
 	needDocker(t)
 	id := buildImage(t, 606, layerSpec{size: 16 << 20, random: true})
@@ -162,10 +165,11 @@ func TestCancelImageUpload(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			f := newFaulty(t)
-			f.regProxy.Add(faultproxy.Rule{Method: "PATCH", Fault: faultproxy.Throttle(1 << 20)})
+			f.regProxy.Add(faultproxy.Rule{Method: "PATCH", Fault: faultproxy.Throttle(1 << 20)},
+				faultproxy.Rule{Method: "PUT", Path: regSession, Fault: faultproxy.Throttle(1 << 20)})
 			tmp := t.TempDir()
 			r := start(t, f.proxiedEnv("TMPDIR="+tmp), tt.cmd[0], tt.cmd[1:]...)
-			waitFor(t, r, "the push", func() bool { return f.regProxy.Count("PATCH", "") > 0 })
+			waitFor(t, r, "the push", func() bool { return f.regProxy.Count("PATCH", "")+f.regProxy.Count("PUT", regSession) > 0 })
 			time.Sleep(500 * time.Millisecond)
 			res, took := r.interrupt(t, tt.sig)
 			t.Logf("stopped %s after %v: exit %d, stderr %q", took, tt.sig, res.code, res.stderr)

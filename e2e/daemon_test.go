@@ -21,9 +21,9 @@ func needDocker(t *testing.T) {
 	}
 	if err := exec.Command("docker", "info").Run(); err != nil {
 		if os.Getenv("CHARMCRAFT_REQUIRE_DOCKER") != "" {
-			t.Fatalf("no Docker daemon answers (`docker info`: %v); start one with scripts/start-dockerd.sh", err)
+			t.Fatalf("no Docker daemon answers (`docker info`: %v); start one with scripts/matrix.sh", err)
 		}
-		t.Skip("no Docker daemon answers; start one with scripts/start-dockerd.sh")
+		t.Skip("no Docker daemon answers; start one with scripts/matrix.sh")
 	}
 }
 
@@ -88,4 +88,35 @@ func content(rng *rand.Rand, l layerSpec) []byte {
 		i += copy(b[i:], words[rng.IntN(len(words))])
 	}
 	return b
+}
+
+// containerdStore tells whether the daemon of the tests keeps its images
+// in containerd's image store (Docker Desktop's default), where an image
+// ID is the digest of the image's manifest and layers are stored
+// compressed, rather than in the classic store, where it is the digest of
+// the config.
+func containerdStore(t *testing.T) bool {
+	t.Helper()
+	out, err := exec.Command("docker", "info", "--format", "{{json .DriverStatus}}").Output()
+	if err != nil {
+		t.Fatalf("docker info: %v", err)
+	}
+	return strings.Contains(string(out), "io.containerd.snapshotter.v1")
+}
+
+// checkSameImage checks that the image pulled back from the registry is
+// the local image id: on the classic store its config is the image's,
+// unchanged, so its digest is the image ID; on the containerd store the
+// image's own manifest was pushed, so the remote digest is the image ID.
+func checkSameImage(t *testing.T, p *pulled, id, remote string) {
+	t.Helper()
+	if containerdStore(t) {
+		if remote != id {
+			t.Errorf("remote digest %s, want the image ID %s (the image's own manifest)", remote, id)
+		}
+		return
+	}
+	if p.configDigest != id || p.manifest.Config.Digest != id {
+		t.Errorf("the registry holds config %s (hashing to %s), want the image ID %s", p.manifest.Config.Digest, p.configDigest, id)
+	}
 }

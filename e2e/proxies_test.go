@@ -5,6 +5,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httputil"
+	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -29,10 +30,11 @@ func recordDaemon(t *testing.T) *daemonRecorder {
 		t.Fatal(err)
 	}
 	rec := &daemonRecorder{host: "unix://" + sock}
+	network, addr := daemonAddr()
 	proxy := &httputil.ReverseProxy{
 		Rewrite: func(r *httputil.ProxyRequest) { r.Out.URL.Scheme, r.Out.URL.Host = "http", "docker" },
 		Transport: &http.Transport{DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
-			return (&net.Dialer{}).DialContext(ctx, "unix", "/var/run/docker.sock")
+			return (&net.Dialer{}).DialContext(ctx, network, addr)
 		}},
 	}
 	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -44,6 +46,19 @@ func recordDaemon(t *testing.T) *daemonRecorder {
 	go func() { _ = srv.Serve(ln) }()
 	t.Cleanup(func() { _ = srv.Close() })
 	return rec
+}
+
+// daemonAddr is where the daemon of the tests listens: DOCKER_HOST's, else
+// the default socket.
+func daemonAddr() (network, addr string) {
+	host := os.Getenv("DOCKER_HOST")
+	if rest, ok := strings.CutPrefix(host, "tcp://"); ok {
+		return "tcp", rest
+	}
+	if rest, ok := strings.CutPrefix(host, "unix://"); ok {
+		return "unix", rest
+	}
+	return "unix", "/var/run/docker.sock"
 }
 
 // count tells how many requests had a path ending in suffix.

@@ -18,6 +18,7 @@ type Daemon interface {
 	ImageList(ctx context.Context, options client.ImageListOptions) (client.ImageListResult, error)
 	ImageInspect(ctx context.Context, imageID string, opts ...client.ImageInspectOption) (client.ImageInspectResult, error)
 	ImageSave(ctx context.Context, imageIDs []string, opts ...client.ImageSaveOption) (client.ImageSaveResult, error)
+	Info(ctx context.Context, options client.InfoOptions) (client.SystemInfoResult, error)
 }
 
 // daemonTimeout bounds each metadata call to the daemon: one that accepts
@@ -33,6 +34,28 @@ type LocalImage struct {
 	DiffIDs []digest.Digest
 	// Arch is the architecture image inspect reports.
 	Arch string
+	// ManifestID: the ID is the digest of the image's manifest or index,
+	// as on the containerd image store, not of its config.
+	ManifestID bool
+	// RepoDigest is the digest the Ref named when it matched a RepoDigests
+	// entry rather than the ID: the digest of a manifest some registry
+	// holds.
+	RepoDigest digest.Digest
+}
+
+// ManifestDigest is the digest of a manifest that may already be in the
+// registry for this image, known without an export: the ID on the
+// containerd store, or the RepoDigest named; "" on the classic store,
+// where the ID is the digest of the config and the remote manifest is
+// computed.
+func (img *LocalImage) ManifestDigest() digest.Digest {
+	switch {
+	case img.ManifestID:
+		return img.ID
+	case img.RepoDigest != "":
+		return img.RepoDigest
+	}
+	return ""
 }
 
 // FindLocal resolves ref against the daemon's images: a prefix of an image
@@ -48,11 +71,12 @@ func FindLocal(ctx context.Context, d Daemon, ref Ref) (*LocalImage, error) {
 		return nil, daemonError(err)
 	}
 	ids := map[string][]string{} // image ID -> its names, for the ambiguity message
+	byRepoDigest := false
 	for _, img := range list.Items {
 		match := strings.HasPrefix(img.ID, ref.String())
 		for _, rd := range img.RepoDigests {
-			if _, dg, ok := strings.Cut(rd, "@"); ok && ref.Full && dg == ref.String() {
-				match = true
+			if _, dg, ok := strings.Cut(rd, "@"); ok && ref.Full && dg == ref.String() && !match {
+				match, byRepoDigest = true, true
 			}
 		}
 		if match {
@@ -78,7 +102,33 @@ func FindLocal(ctx context.Context, d Daemon, ref Ref) (*LocalImage, error) {
 	for _, l := range insp.RootFS.Layers {
 		img.DiffIDs = append(img.DiffIDs, digest.Digest(l))
 	}
+	if byRepoDigest {
+		img.RepoDigest = digest.Digest(ref.String())
+	}
+	if img.ManifestID, err = idIsManifest(ctx, d, insp); err != nil {
+		return nil, err
+	}
 	return img, nil
+}
+
+// idIsManifest tells whether the daemon's image IDs are manifest (or
+// index) digests: the containerd image store's are, the classic store's
+// are config digests. Newer daemons say so in the inspect (its
+// Descriptor); Docker 26 only in its info.
+func idIsManifest(ctx context.Context, d Daemon, insp client.ImageInspectResult) (bool, error) {
+	if desc := insp.Descriptor; desc != nil {
+		return desc.Digest.String() == insp.ID && desc.MediaType != "" && !strings.Contains(desc.MediaType, "config"), nil
+	}
+	info, err := d.Info(ctx, client.InfoOptions{})
+	if err != nil {
+		return false, daemonError(err)
+	}
+	for _, kv := range info.Info.DriverStatus {
+		if kv[0] == "driver-type" && kv[1] == "io.containerd.snapshotter.v1" {
+			return true, nil
+		}
+	}
+	return false, nil
 }
 
 // AmbiguousError is a prefix that matches several local images.

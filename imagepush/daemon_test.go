@@ -11,13 +11,15 @@ import (
 	"testing"
 
 	"github.com/moby/moby/api/types/image"
+	"github.com/moby/moby/api/types/system"
 	"github.com/moby/moby/client"
 )
 
 // The testdata directories hold what three real daemons said about one
 // small image (two COPY layers on scratch, built with DOCKER_BUILDKIT=0):
 // save.tar is its docker save, list.json its entry in GET /images/json,
-// inspect.json GET /images/{id}/json.
+// inspect.json GET /images/{id}/json, info.json what GET /info says of the
+// storage driver.
 //
 //   - legacy: Docker 20.10 (the legacy layout);
 //   - oci: Docker 26.1.5, classic store (OCI layout, uncompressed layers);
@@ -29,7 +31,8 @@ var layouts = []string{"legacy", "oci", "containerd"}
 type fixture struct {
 	summary image.Summary
 	inspect image.InspectResponse
-	save    string // path of the docker save tar
+	info    system.Info // of the daemon that holds it
+	save    string      // path of the docker save tar
 }
 
 func loadFixture(t *testing.T, layout string) fixture {
@@ -39,6 +42,7 @@ func loadFixture(t *testing.T, layout string) fixture {
 	var list []image.Summary
 	readJSON(t, filepath.Join(dir, "list.json"), &list)
 	readJSON(t, filepath.Join(dir, "inspect.json"), &fx.inspect)
+	readJSON(t, filepath.Join(dir, "info.json"), &fx.info)
 	if len(list) != 1 || list[0].ID != fx.inspect.ID {
 		t.Fatalf("%s: list.json and inspect.json disagree", dir)
 	}
@@ -62,9 +66,9 @@ func readJSON(t *testing.T, path string, v any) {
 // the e2e tests.
 type fakeDaemon struct {
 	images []fixture
-	// listErr and saveErr, when set, are the answers to ImageList and
-	// ImageSave.
-	listErr, saveErr error
+	// listErr, saveErr and infoErr, when set, are the answers to
+	// ImageList, ImageSave and Info.
+	listErr, saveErr, infoErr error
 	// cut, when positive, ends each docker save stream after that many
 	// bytes, as a daemon that dies midway would.
 	cut   int64
@@ -82,6 +86,15 @@ func (d *fakeDaemon) ImageList(context.Context, client.ImageListOptions) (client
 		res.Items = append(res.Items, fx.summary)
 	}
 	return res, nil
+}
+
+// Info is that of the daemon the first image came from.
+func (d *fakeDaemon) Info(context.Context, client.InfoOptions) (client.SystemInfoResult, error) {
+	var res client.SystemInfoResult
+	if len(d.images) > 0 {
+		res.Info = d.images[0].info
+	}
+	return res, d.infoErr
 }
 
 func (d *fakeDaemon) find(id string) (fixture, error) {

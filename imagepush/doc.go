@@ -3,10 +3,16 @@
 // prefix of a local image ID), it makes sure the registry holds the image's
 // remote manifest and returns its digest, doing as little work as it can.
 //
-// Push decides, in one function (resolve), where the image comes from: the
-// registry already (a full digest it holds), or the daemon. An image taken
-// from the daemon is pushed by the first strategy that settles it (see
-// pushLocal), each a named function that returns its errors:
+// Push decides, in one function (resolve), where the image comes from. The
+// daemon is asked first what the digest names, so that the registry is
+// never asked for a manifest by the digest of an image config (a classic
+// store's image ID, which distribution 2 answers with a 500): a
+// containerd-store image ID or a RepoDigest is checked as a manifest, a
+// classic image's remote manifest as the layer cache knows it, and only a
+// digest the daemon cannot tell about is checked in the registry as it is.
+// An image taken from the daemon is pushed by the first strategy that
+// settles it (see pushLocal), each a named function that returns its
+// errors:
 //
 //   - fromCache: every layer is in the layer cache, so the manifest comes
 //     from the cache and the image inspect already made, with no docker save;

@@ -55,33 +55,83 @@ type pusher struct {
 // resolve decides where the image comes from: the registry as it is, or
 // the daemon, through pushLocal. It is the one place that orders the
 // checks.
+//
+// The daemon is asked first what the digest is, so that the registry is
+// never asked for a manifest by the digest of an image config (a classic
+// store's image ID): distribution 2 answers that with a 500, not a 404.
+// Only a digest the daemon cannot tell about is looked up in the registry
+// as it is.
 func (p *pusher) resolve(ctx context.Context, ref Ref) (*Result, error) {
-	if ref.Full {
-		d := digest.Digest(ref.String())
+	img, err := FindLocal(ctx, p.daemon, ref)
+	if err != nil && !errors.Is(err, ErrDaemonUnreachable) {
+		return nil, err
+	}
+	if img == nil {
+		return p.remoteOnly(ctx, ref, err)
+	}
+	j := p.newJob(img)
+	if d := img.ManifestDigest(); d != "" {
 		if ok, err := p.reuseRemote(ctx, d); err != nil || ok {
 			return reused(d, err)
 		}
-	}
-	img, err := FindLocal(ctx, p.daemon, ref)
-	switch {
-	case errors.Is(err, ErrDaemonUnreachable):
-		return nil, &LookupError{Ref: ref, Err: err}
-	case err != nil:
-		return nil, err
-	case img == nil:
-		return nil, &LookupError{Ref: ref, Err: fmt.Errorf("%w: no local image matches %s", ErrNotFound, ref)}
-	}
-	if !ref.Full {
-		if ok, err := p.reuseRemote(ctx, img.ID); err != nil || ok {
-			return reused(img.ID, err)
+	} else if ok, err := p.knownRemote(ctx, j); err != nil || ok {
+		if ok {
+			p.emit(Event{Kind: Reused})
 		}
+		return reused(j.cached.Digest, err)
 	}
 	p.emit(Event{Kind: Uploading})
-	d, err := p.pushLocal(ctx, img)
+	d, err := p.pushLocal(ctx, j)
 	if err != nil {
 		return nil, err
 	}
 	return &Result{Digest: d, Local: img}, nil
+}
+
+// remoteOnly looks a digest the daemon does not know (or could not be
+// asked about: daemonErr) up in the registry, as a manifest digest.
+func (p *pusher) remoteOnly(ctx context.Context, ref Ref, daemonErr error) (*Result, error) {
+	if ref.Full {
+		d := digest.Digest(ref.String())
+		if ok, err := p.reuseRemote(ctx, d); err != nil || ok {
+			return reused(d, p.notAManifestError(ctx, d, err))
+		}
+	}
+	if daemonErr != nil {
+		return nil, &LookupError{Ref: ref, Err: daemonErr}
+	}
+	return nil, &LookupError{Ref: ref, Err: fmt.Errorf("%w: no local image matches %s", ErrNotFound, ref)}
+}
+
+// knownRemote tells whether the registry holds the remote manifest of
+// the image as this machine's cache knows it, without an export; it
+// remembers a manifest found absent, so that it is not asked for twice.
+func (p *pusher) knownRemote(ctx context.Context, j *job) (bool, error) {
+	if j.cached == nil {
+		return false, nil
+	}
+	exists, err := p.reg.ManifestExists(ctx, j.cached.Digest)
+	if err != nil {
+		return false, registryError(j.cached.Digest, err)
+	}
+	if !exists {
+		j.absent = j.cached.Digest
+	}
+	return exists, nil
+}
+
+// notAManifestError explains a server error to a manifest check by a
+// digest that the registry holds as a blob: distribution 2 answers 500
+// when it finds a config or a layer there, not a manifest.
+func (p *pusher) notAManifestError(ctx context.Context, d digest.Digest, err error) error {
+	var rerr *registry.Error
+	if err == nil || !errors.As(err, &rerr) || rerr.StatusCode < 500 {
+		return err
+	}
+	if blob, berr := p.reg.BlobExists(ctx, d); berr != nil || !blob {
+		return err
+	}
+	return fmt.Errorf("%s is the digest of an image's config or of a layer in Canonical's registry, not of an image manifest (the registry answered %d when asked for it as a manifest); give the local image ID with the Docker daemon that holds the image running, or the image's remote digest (the one `Image uploaded, new remote digest:` showed)", d, rerr.StatusCode)
 }
 
 // reused is the Result of an image the registry holds as d, or err.

@@ -67,6 +67,13 @@ func TestPushEachLayout(t *testing.T) {
 			if again.res.Digest != r.res.Digest {
 				t.Errorf("pushed again as %s, first as %s", again.res.Digest, r.res.Digest)
 			}
+			// Distribution 2 answers 500 to a manifest check by a config
+			// digest: the registry is never asked that.
+			if layout != "containerd" {
+				if n := w.proxy.Count("HEAD", w.path("manifests/"+id)); n != 0 {
+					t.Errorf("the registry was asked %d times for the image config %s as a manifest", n, id)
+				}
+			}
 		})
 	}
 }
@@ -99,9 +106,10 @@ func checkManifest(t *testing.T, w *world, d digest.Digest, fx fixture) {
 	}
 }
 
-// TestPushFromCache: the same image again with the same cache needs no
-// docker save and sends nothing; with the registry emptied, the cache
-// alone cannot do and the image is read and pushed again.
+// TestPushFromCache: the same image again with the same cache is known to
+// be in the registry, with no docker save and nothing sent; with the
+// registry emptied, the cache alone cannot do and the image is read and
+// pushed again.
 func TestPushFromCache(t *testing.T) {
 	for _, layout := range []string{"legacy", "oci"} {
 		t.Run(layout, func(t *testing.T) {
@@ -112,7 +120,7 @@ func TestPushFromCache(t *testing.T) {
 			uploads := w.uploads()
 
 			again := push(t, w, d, full(fx.inspect.ID), imagepush.WithCache(cache))
-			wantKinds(t, again, already)
+			wantKinds(t, again, reused)
 			wantSaves(t, d, 1)
 			if w.uploads() != uploads || again.res.Digest != first.res.Digest {
 				t.Errorf("%d uploads more, digest %s; want none, %s", w.uploads()-uploads, again.res.Digest, first.res.Digest)
@@ -148,7 +156,7 @@ func TestPushDryRun(t *testing.T) {
 				t.Errorf("%d uploads more, digest %s; want none, %s", w.uploads()-uploads, dry.res.Digest, first.res.Digest)
 			}
 			// The dry run filled the cache.
-			wantKinds(t, push(t, w, d, full(fx.inspect.ID), imagepush.WithCache(fresh)), already)
+			wantKinds(t, push(t, w, d, full(fx.inspect.ID), imagepush.WithCache(fresh)), reused)
 			wantSaves(t, d, 2)
 		})
 	}
@@ -250,7 +258,12 @@ func TestPushStrategyErrors(t *testing.T) {
 		want   string
 		saves  int
 	}{
-		{name: "registry fails on the first check", ref: full(id), want: "asking Canonical's registry for " + id,
+		{name: "registry fails on a digest the daemon does not know", ref: imagepush.Ref{Hex: strings.Repeat("0", 64), Full: true},
+			want: "asking Canonical's registry for sha256:" + strings.Repeat("0", 64),
+			setup: func(w *world, _ *fakeDaemon, _ digest.Digest) {
+				w.proxy.Add(faultproxy.Rule{Method: "HEAD", Path: w.path("manifests/*"), Fault: faultproxy.Fail(500)})
+			}},
+		{name: "registry fails on the remote manifest", ref: full(id), saves: 1, want: "asking Canonical's registry for sha256:",
 			setup: func(w *world, _ *fakeDaemon, _ digest.Digest) {
 				w.proxy.Add(faultproxy.Rule{Method: "HEAD", Path: w.path("manifests/*"), Fault: faultproxy.Fail(500)})
 			}},
@@ -298,5 +311,46 @@ func TestPushStrategyErrors(t *testing.T) {
 				t.Errorf("%d uploads after the dry run failed, want none", w.uploads()-uploads)
 			}
 		})
+	}
+}
+
+// TestPushNotAManifest: a config digest the daemon cannot tell about is
+// asked for as a manifest; distribution 2 answers 500 (simulated here),
+// which is said as what the digest is and what to give instead.
+func TestPushNotAManifest(t *testing.T) {
+	w, fx := newWorld(t), loadFixture(t, "legacy")
+	id := fx.inspect.ID
+	wantKinds(t, push(t, w, newDaemon(fx), full(id)), cold)
+	w.proxy.Add(faultproxy.Rule{Method: "HEAD", Path: w.path("manifests/*"), Fault: faultproxy.Fail(500)})
+	other := strings.Repeat("0", 64)
+	for _, tt := range []struct {
+		name, hex, want string
+	}{
+		{"a config the registry holds", strings.TrimPrefix(id, "sha256:"), id + " is the digest of an image's config or of a layer in Canonical's registry, not of an image manifest (the registry answered 500"},
+		{"a digest it does not hold", other, "asking Canonical's registry for sha256:" + other + ": registry answered 500"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			r := push(t, w, newDaemon(), imagepush.Ref{Hex: tt.hex, Full: true}) // a daemon without the image
+			if r.err == nil || !strings.HasPrefix(r.err.Error(), tt.want) {
+				t.Fatalf("got %v, want %q...", r.err, tt.want)
+			}
+		})
+	}
+}
+
+// TestPushByRepoDigest: a RepoDigest is a manifest digest: the registry is
+// asked for it as it is, and the image pushed when it lacks it.
+func TestPushByRepoDigest(t *testing.T) {
+	w, fx := newWorld(t), loadFixture(t, "oci")
+	rd := "sha256:" + strings.Repeat("5", 64)
+	fx.summary.RepoDigests = []string{"example.com/app@" + rd}
+	d := newDaemon(fx)
+	r := push(t, w, d, imagepush.Ref{Hex: strings.Repeat("5", 64), Full: true})
+	wantKinds(t, r, cold)
+	if r.res.Local == nil || r.res.Local.RepoDigest.String() != rd || r.res.Local.ManifestID {
+		t.Fatalf("local image %+v, want found by its RepoDigest %s on a classic store", r.res.Local, rd)
+	}
+	if w.proxy.Count("HEAD", w.path("manifests/"+rd)) == 0 {
+		t.Error("the registry was never asked for the RepoDigest")
 	}
 }

@@ -17,6 +17,12 @@ type job struct {
 	// cached is the remote manifest as the layer cache knows it, if it
 	// knows every layer; nil otherwise.
 	cached *manifest.Result
+	// absent is a manifest digest the registry was just found to lack.
+	absent digest.Digest
+}
+
+func (p *pusher) newJob(img *LocalImage) *job {
+	return &job{img: img, src: DaemonSource(p.daemon, img.ID), cached: p.cachedManifest(img)}
 }
 
 // A strategy tries to settle a push: done when it did (d is then the
@@ -26,8 +32,7 @@ type strategy func(ctx context.Context, j *job) (d digest.Digest, done bool, err
 
 // pushLocal makes sure the registry holds the remote manifest of the
 // local image, by the first strategy that settles it, cheapest first.
-func (p *pusher) pushLocal(ctx context.Context, img *LocalImage) (digest.Digest, error) {
-	j := &job{img: img, src: DaemonSource(p.daemon, img.ID), cached: p.cachedManifest(img)}
+func (p *pusher) pushLocal(ctx context.Context, j *job) (digest.Digest, error) {
 	for _, s := range []strategy{p.fromCache, p.dryRun, p.upload} {
 		if d, done, err := s(ctx, j); done || err != nil {
 			return d, err
@@ -64,13 +69,15 @@ func (p *pusher) fromCache(ctx context.Context, j *job) (digest.Digest, bool, er
 	if res == nil {
 		return "", false, nil
 	}
-	exists, err := p.reg.ManifestExists(ctx, res.Digest)
-	if err != nil {
-		return "", false, registryError(res.Digest, err)
-	}
-	if exists {
-		p.emit(Event{Kind: AlreadyPushed, Digest: res.Digest})
-		return res.Digest, true, nil
+	if res.Digest != j.absent {
+		exists, err := p.reg.ManifestExists(ctx, res.Digest)
+		if err != nil {
+			return "", false, registryError(res.Digest, err)
+		}
+		if exists {
+			p.emit(Event{Kind: AlreadyPushed, Digest: res.Digest})
+			return res.Digest, true, nil
+		}
 	}
 	blobs := []digest.Digest{res.Config.Digest}
 	for _, l := range res.Layers {

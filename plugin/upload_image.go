@@ -67,6 +67,7 @@ func imageEvents(env *cliEnv, out *resultWriter) func(imagepush.Event) {
 		case imagepush.Reused:
 			out.info("Using the OCI image from Canonical's registry")
 		case imagepush.Uploading:
+			// The seed's words, although the image comes from the Docker daemon.
 			out.info("Remote image not found, uploading from local registry")
 		case imagepush.AlreadyPushed:
 			out.info("Image already in Canonical's registry, remote digest: %s", e.Digest)

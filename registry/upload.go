@@ -95,6 +95,12 @@ func (c *Client) putBlob(ctx context.Context, loc *url.URL, r io.Reader, offset,
 	if body.err != nil {
 		return body.err // what went wrong here explains best
 	}
+	if e, ok := errors.AsType[*Error](err); ok && e.hasCode("DIGEST_INVALID", "SIZE_INVALID") {
+		// Every byte read so far was d's, and the registry cannot have
+		// judged before it had the whole: what it got was damaged or cut
+		// short on the way, and may arrive whole next time.
+		return fmt.Errorf("%w (%v)", errIncomplete, err)
+	}
 	return err
 }
 

@@ -109,7 +109,7 @@ if [ $have_daemon = 1 ]; then
 	run upload-resource my-charm my-image --image="$short"
 elif [ $have_cli = 1 ]; then
 	note "No Docker daemon answers (docker info failed): skipping the image part, which needs a daemon" \
-		"to build the image and export it. Start Docker (as root on Debian: scripts/start-dockerd.sh)" \
+		"to build the image and export it. Start Docker (as root on Debian: scripts/matrix.sh)" \
 		"and run make demo again to see it."
 else
 	note "No docker CLI: skipping the image part, which needs the docker CLI and a Docker daemon."
