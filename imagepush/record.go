@@ -84,15 +84,16 @@ func checkRecord(mt string, body []byte, img *LocalImage) error {
 	return nil
 }
 
-// writeRecord makes the record of img name res, its remote manifest in
-// the registry, unless it does already (rec, as read before). A registry
-// that refuses the tag costs only the next push's time: the caller is
-// told as a RecordNotSaved event, and the push stands.
-func (p *pusher) writeRecord(ctx context.Context, img *LocalImage, rec *recorded, res *manifest.Result) {
-	if res == nil || (rec != nil && rec.digest == res.Digest) {
+// writeRecord makes the record of j's image name res, its remote
+// manifest in the registry, unless it does already (j.record, as read
+// before). A registry that refuses the tag costs only the next push's
+// time: the caller is told as a RecordNotSaved event, and the push
+// stands.
+func (p *pusher) writeRecord(ctx context.Context, j *job, res *manifest.Result) {
+	if res == nil || (j.record != nil && j.record.digest == res.Digest) {
 		return
 	}
-	tag := RecordTag(img.ID)
+	tag := RecordTag(j.img.ID)
 	if _, err := p.reg.TagManifest(ctx, tag, res.MediaType, res.Manifest); err != nil {
 		p.emit(Event{Kind: RecordNotSaved, Tag: tag, Digest: res.Digest, Err: err})
 		return
