@@ -112,6 +112,7 @@ func (p *pusher) pushNew(ctx context.Context, j *job) (*Result, error) {
 // the cache is recorded, for the machines that lack it.
 func (p *pusher) remembered(ctx context.Context, j *job) (digest.Digest, bool, error) {
 	if j.record = p.readRecord(ctx, j.img); j.record != nil {
+		p.learn(j, j.record)
 		return j.record.digest, true, nil
 	}
 	ok, err := p.knownRemote(ctx, j)

@@ -32,8 +32,15 @@ func RecordTag(id digest.Digest) string {
 
 // recorded is a record read, and checked to name the image.
 type recorded struct {
-	tag    string
 	digest digest.Digest // of the manifest it names
+	m      *recordManifest
+}
+
+// recordManifest is what a record's manifest is read for.
+type recordManifest struct {
+	MediaType string                `json:"mediaType"`
+	Config    manifest.Descriptor   `json:"config"`
+	Layers    []manifest.Descriptor `json:"layers"`
 }
 
 // readRecord reads the record of img, a classic-store image, and returns
@@ -45,16 +52,17 @@ type recorded struct {
 func (p *pusher) readRecord(ctx context.Context, img *LocalImage) *recorded {
 	tag := RecordTag(img.ID)
 	mt, body, err := p.reg.GetManifest(ctx, tag)
+	var m *recordManifest
 	if err != nil {
 		err = recordError(err)
 	} else {
-		err = checkRecord(mt, body, img)
+		m, err = checkRecord(mt, body, img)
 	}
 	if err != nil {
 		p.emit(Event{Kind: RecordIgnored, Tag: tag, Err: err})
 		return nil
 	}
-	return &recorded{tag: tag, digest: digest.FromBytes(body)}
+	return &recorded{digest: digest.FromBytes(body), m: m}
 }
 
 // errNoRecord is a record the registry does not hold.
@@ -62,26 +70,45 @@ var errNoRecord = errors.New("no record")
 
 // checkRecord checks that a manifest of media type mt, read as img's
 // record, is img's remote manifest.
-func checkRecord(mt string, body []byte, img *LocalImage) error {
-	var m struct {
-		MediaType string `json:"mediaType"`
-		Config    struct {
-			Digest digest.Digest `json:"digest"`
-		} `json:"config"`
-		Layers []json.RawMessage `json:"layers"`
-	}
+func checkRecord(mt string, body []byte, img *LocalImage) (*recordManifest, error) {
+	var m recordManifest
 	if err := json.Unmarshal(body, &m); err != nil {
-		return fmt.Errorf("the record is not a manifest: %w", err)
+		return nil, fmt.Errorf("the record is not a manifest: %w", err)
 	}
 	switch {
 	case mt != mediatype.DockerManifest && mt != mediatype.OCIManifest:
-		return fmt.Errorf("the record is a %q, not an image manifest", mt)
+		return nil, fmt.Errorf("the record is a %q, not an image manifest", mt)
 	case m.Config.Digest != img.ID:
-		return fmt.Errorf("the record names the manifest of another image (config %.80s)", m.Config.Digest)
+		return nil, fmt.Errorf("the record names the manifest of another image (config %.80s)", m.Config.Digest)
 	case len(m.Layers) != len(img.DiffIDs):
-		return fmt.Errorf("the record names a manifest of %d layers, the image has %d", len(m.Layers), len(img.DiffIDs))
+		return nil, fmt.Errorf("the record names a manifest of %d layers, the image has %d", len(m.Layers), len(img.DiffIDs))
 	}
-	return nil
+	return &m, nil
+}
+
+// learn fills the cache from a record used, as if this machine had pushed
+// the image: the blob each layer is in the registry as, and the config's
+// size. A later image sharing layers with this one (one layer changed)
+// then sends only what changed, instead of compressing and streaming
+// every layer to learn their digests. Only a manifest of the kind the
+// manifest package builds (Docker schema 2, gzip layers) is learnt from.
+// Its blobs may come from another compressor than this plugin's: each is
+// a gzip of the layer, whose diff ID the image's config names; the
+// registry checked their digests.
+func (p *pusher) learn(j *job, rec *recorded) {
+	c, m := p.opts.cache, rec.m
+	if c == nil || m.MediaType != mediatype.DockerManifest || m.Config.MediaType != mediatype.DockerConfig {
+		return
+	}
+	for _, l := range m.Layers {
+		if l.MediaType != mediatype.DockerLayer || l.Digest.Validate() != nil || l.Size <= 0 {
+			return
+		}
+	}
+	for i, l := range m.Layers {
+		c.Put(j.img.DiffIDs[i], p.opts.compressor.ID(), l)
+	}
+	c.PutConfigSize(j.img.ID, m.Config.Size)
 }
 
 // writeRecord makes the record of j's image name res, its remote

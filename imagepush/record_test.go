@@ -65,9 +65,9 @@ func TestPushRecordFreshMachine(t *testing.T) {
 			wantRecordEvents(t, first, "no record", imagepush.RecordIgnored, imagepush.RecordSaved)
 			wantRecord(t, w, fx.inspect.ID, first.res.Digest)
 
-			d := newDaemon(fx)
+			d, cache := newDaemon(fx), newCache(t)
 			before := len(w.proxy.Requests())
-			fresh := push(t, w, d, short(fx.inspect.ID), imagepush.WithCache(newCache(t)))
+			fresh := push(t, w, d, short(fx.inspect.ID), imagepush.WithCache(cache))
 			wantKinds(t, fresh, reused)
 			wantRecordEvents(t, fresh, "")
 			wantSaves(t, d, 0)
@@ -83,6 +83,13 @@ func TestPushRecordFreshMachine(t *testing.T) {
 			if len(asked) != 1 || asked[0] != "GET "+w.path("manifests/"+imagepush.RecordTag(digest.Digest(fx.inspect.ID))) {
 				t.Errorf("the registry was asked %q, want the record's GET alone", asked)
 			}
+
+			// The cache learnt the manifest from the record: without the
+			// record, it alone spares the export.
+			w.proxy.Add(faultproxy.Rule{Method: "GET", Path: w.path("manifests/charmcraft-image-*"), Fault: faultproxy.Fail(404)})
+			learnt := push(t, w, d, short(fx.inspect.ID), imagepush.WithCache(cache))
+			wantKinds(t, learnt, reused)
+			wantSaves(t, d, 0)
 		})
 	}
 }
