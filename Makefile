@@ -66,6 +66,10 @@ fuzz: ## Run each fuzz target for FUZZTIME (default 10s) and print its execution
 test-short: ## Run the tests that need no Docker daemon
 	$(GO) test -race -count=1 -short ./...
 
+.PHONY: test-wine
+test-wine: ## Run the Windows build under Wine 10 in a Debian 13 chroot (root; after make matrix)
+	scripts/windows-e2e.sh
+
 .PHONY: bench
 bench: build ## Measure uploads against docker push, skopeo, crane, curl (BENCH_SIZE=300M BENCH_RUNS=3 BENCH_FILE_SIZE=1G)
 	$(GO) run ./bench

@@ -78,6 +78,10 @@ var calls = []struct {
 		_, err := c.WaitForRevision(ctx, "/v1/charm/c/resources/r/revisions/review?upload-id=u")
 		return err
 	}},
+	{"update revisions", func(ctx context.Context, c *charmhub.Client) error {
+		_, err := c.UpdateResourceRevisions(ctx, "c", "r", []charmhub.RevisionUpdate{{Revision: 1, Bases: charmhub.AllBases()}})
+		return err
+	}},
 	{"login", func(ctx context.Context, c *charmhub.Client) error {
 		_, err := c.Login(ctx, charmhub.LoginRequest{Email: "e", Password: "p",
 			OTP: func(context.Context) (string, error) { return "1", nil }})
@@ -104,6 +108,9 @@ func FuzzResponses(f *testing.F) {
 	for _, seed := range []string{
 		`{"resources": [{"name": "r", "type": "file", "revision": 3}]}`,
 		`{"revisions": [{"revision": 1, "size": 10, "sha256": "ab", "created-at": "2024-01-02T03:04:05"}]}`,
+		`{"revisions": [{"revision": 1, "created-at": "2024-01-02T03:04:05", "updated-at": "yesterday"}]}`,
+		`{"num-resource-revisions-updated": 2}`,
+		`{"num-resource-revisions-updated": "two"}`,
 		`{"revisions": [{"status": "approved", "revision": 2, "errors": null}]}`,
 		`{"revisions": [{"status": "rejected", "errors": [{"code": "c", "message": "m"}]}]}`,
 		`{"revisions": []}`,

@@ -41,7 +41,7 @@ func (c *Client) UploadCredentials(ctx context.Context, charm, resource string) 
 		err = errors.New("charmhub answered incomplete credentials")
 	}
 	if err != nil {
-		return nil, fmt.Errorf("getting registry credentials for resource %q of charm %q: %w", resource, charm, err)
+		return nil, fmt.Errorf("getting registry credentials for resource '%s' of charm '%s': %w", resource, charm, err)
 	}
 	return &creds, nil
 }
@@ -52,7 +52,7 @@ func (c *Client) UploadCredentials(ctx context.Context, charm, resource string) 
 func (c *Client) ImageBlob(ctx context.Context, charm, resource, digest string) ([]byte, error) {
 	blob, err := c.imageBlob(ctx, charmPath(charm, "resources", resource, TypeOCIImage, "blob"), digest)
 	if err != nil {
-		return nil, fmt.Errorf("getting the image blob for resource %q of charm %q: %w", resource, charm, err)
+		return nil, fmt.Errorf("getting the image blob for resource '%s' of charm '%s': %w", resource, charm, err)
 	}
 	return blob, nil
 }

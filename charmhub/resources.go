@@ -3,9 +3,12 @@ package charmhub
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"time"
+
+	"github.com/canonical/docker-charmcraft/internal/transport"
 )
 
 // Resource types.
@@ -45,28 +48,44 @@ type ResourceRevision struct {
 	SHA256    string    `json:"sha256"`
 	Type      string    `json:"type"`
 	Bases     []Base    `json:"bases"`
+	// UpdatedAt is when the revision was last changed (its bases, by
+	// UpdateResourceRevisions); zero if it never was.
+	UpdatedAt time.Time `json:"-"`
 }
 
-// UnmarshalJSON accepts created-at with or without a time zone (UTC).
+// UnmarshalJSON accepts created-at and updated-at with or without a time
+// zone (UTC); updated-at may be null.
 func (r *ResourceRevision) UnmarshalJSON(data []byte) error {
 	type plain ResourceRevision
 	v := struct {
 		*plain
-		CreatedAt string `json:"created-at"`
+		CreatedAt string  `json:"created-at"`
+		UpdatedAt *string `json:"updated-at"`
 	}{plain: (*plain)(r)}
 	if err := json.Unmarshal(data, &v); err != nil {
 		return err
 	}
-	if v.CreatedAt == "" {
-		return nil
+	var err error
+	if r.CreatedAt, err = parseTime("created-at", v.CreatedAt); err != nil {
+		return err
+	}
+	if v.UpdatedAt != nil {
+		r.UpdatedAt, err = parseTime("updated-at", *v.UpdatedAt)
+	}
+	return err
+}
+
+// parseTime reads a time Charmhub answered; "" is the zero time.
+func parseTime(field, s string) (time.Time, error) {
+	if s == "" {
+		return time.Time{}, nil
 	}
 	for _, layout := range []string{time.RFC3339Nano, "2006-01-02T15:04:05.999999999"} {
-		if t, err := time.Parse(layout, v.CreatedAt); err == nil {
-			r.CreatedAt = t
-			return nil
+		if t, err := time.Parse(layout, s); err == nil {
+			return t, nil
 		}
 	}
-	return fmt.Errorf("created-at %q is not a date", v.CreatedAt)
+	return time.Time{}, fmt.Errorf("%s %q is not a date", field, s)
 }
 
 // ListResources returns the resources declared by charm.
@@ -75,7 +94,7 @@ func (c *Client) ListResources(ctx context.Context, charm string) ([]Resource, e
 		Resources []Resource `json:"resources"`
 	}
 	if err := c.get(ctx, charmPath(charm, "resources"), &body); err != nil {
-		return nil, fmt.Errorf("listing resources of charm %q: %w", charm, err)
+		return nil, fmt.Errorf("listing resources of charm '%s': %w", charm, err)
 	}
 	return body.Resources, nil
 }
@@ -87,9 +106,44 @@ func (c *Client) ListResourceRevisions(ctx context.Context, charm, resource stri
 		Revisions []ResourceRevision `json:"revisions"`
 	}
 	if err := c.get(ctx, charmPath(charm, "resources", resource, "revisions"), &body); err != nil {
-		return nil, fmt.Errorf("listing revisions of resource %q of charm %q: %w", resource, charm, err)
+		return nil, fmt.Errorf("listing revisions of resource '%s' of charm '%s': %w", resource, charm, err)
 	}
 	return body.Revisions, nil
+}
+
+// RevisionUpdate changes an existing revision of a resource: the bases
+// (architectures) it is for.
+type RevisionUpdate struct {
+	Revision int    `json:"revision"`
+	Bases    []Base `json:"bases"`
+}
+
+// UpdateResourceRevisions changes existing revisions of a resource, as
+// charmcraft's set-resource-architectures does, and returns how many
+// Charmhub updated. Setting bases is idempotent, so the request is sent
+// again after a failure that can pass.
+func (c *Client) UpdateResourceRevisions(ctx context.Context, charm, resource string, updates []RevisionUpdate) (int, error) {
+	if len(updates) == 0 {
+		return 0, errors.New("no revision to update")
+	}
+	body := struct {
+		Updates []RevisionUpdate `json:"resource-revision-updates"`
+	}{updates}
+	path := charmPath(charm, "resources", resource, "revisions")
+	req, err := c.newRequest(transport.WithReplay(ctx), http.MethodPatch, c.apiURL+path, body)
+	if err != nil {
+		return 0, err
+	}
+	var answer struct {
+		Updated *int `json:"num-resource-revisions-updated"`
+	}
+	if err := c.do(req, &answer); err != nil {
+		return 0, fmt.Errorf("updating revisions of resource '%s' of charm '%s': %w", resource, charm, err)
+	}
+	if answer.Updated == nil {
+		return 0, fmt.Errorf("updating revisions of resource '%s' of charm '%s': charmhub answered no num-resource-revisions-updated", resource, charm)
+	}
+	return *answer.Updated, nil
 }
 
 // get sends a GET to an API path and decodes the answer into v.

@@ -44,7 +44,7 @@ type RevisionStatus struct {
 func (c *Client) CreateRevision(ctx context.Context, charm, resource string, r RevisionRequest) (string, error) {
 	statusURL, err := c.createRevision(ctx, charmPath(charm, "resources", resource, "revisions"), r)
 	if err != nil {
-		return "", fmt.Errorf("creating a revision of resource %q of charm %q: %w", resource, charm, err)
+		return "", fmt.Errorf("creating a revision of resource '%s' of charm '%s': %w", resource, charm, err)
 	}
 	return statusURL, nil
 }

@@ -33,7 +33,7 @@ func (c *Client) VerifyRevision(ctx context.Context, charm, resource string, rev
 	sent, ok := c.sent[uploadID]
 	c.mu.Unlock()
 	if !ok {
-		return fmt.Errorf("verifying revision %d of resource %q: upload %q was not made by this client", revision, resource, uploadID)
+		return fmt.Errorf("verifying revision %d of resource '%s': upload %q was not made by this client", revision, resource, uploadID)
 	}
 	revs, err := c.ListResourceRevisions(ctx, charm, resource)
 	if err != nil {
@@ -44,7 +44,7 @@ func (c *Client) VerifyRevision(ctx context.Context, charm, resource string, rev
 			continue
 		}
 		if (r.Size != 0 && r.Size != sent.size) || (r.SHA256 != "" && r.SHA256 != sent.sha256) {
-			return fmt.Errorf("%w: revision %d of resource %q of charm %q has %d bytes with sha256 %.64s, but the content uploaded had %d bytes with sha256 %s",
+			return fmt.Errorf("%w: revision %d of resource '%s' of charm '%s' has %d bytes with sha256 %.64s, but the content uploaded had %d bytes with sha256 %s",
 				ErrContentMismatch, revision, resource, charm, r.Size, transport.Printable(r.SHA256), sent.size, sent.sha256)
 		}
 		c.log.printf("revision %d holds the %d bytes uploaded, sha256 %s", revision, sent.size, sent.sha256)

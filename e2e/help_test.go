@@ -6,7 +6,7 @@ import (
 	"testing"
 )
 
-var commands = []string{"upload-resource", "resources", "resource-revisions", "login", "logout", "whoami"}
+var commands = []string{"upload-resource", "resources", "resource-revisions", "set-resource-architectures", "login", "logout", "whoami"}
 
 // TestEveryCommandIsDocumented checks each command's help: its one-line
 // summary in the list, a longer description and examples.
@@ -77,6 +77,8 @@ func TestCompletion(t *testing.T) {
 		{name: "arch list", words: []string{"charmcraft", "upload-resource", "--arch", "amd64,"},
 			want: []string{"amd64,arm64", "amd64,s390x"}, not: []string{"amd64,amd64", "amd64,all"}},
 		{name: "login flags", words: []string{"charmcraft", "login", "--"}, want: []string{"--with-credentials"}},
+		{name: "architectures to set", words: []string{"charmcraft", "set-resource-architectures", "my-charm", "my-file", "arm64,"},
+			want: []string{"arm64,amd64", "arm64,s390x"}, not: []string{"arm64,arm64", "arm64,all"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -92,6 +94,22 @@ func TestCompletion(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestFileCompletion checks that the flags that take a path let the shell
+// complete file names, as `docker build --file` does, though docker
+// turns file completion off for plugins unless a flag asks for it.
+func TestFileCompletion(t *testing.T) {
+	for _, words := range [][]string{
+		{"build", "--file", ""},
+		{"charmcraft", "upload-resource", "my-charm", "my-file", "--filepath", ""},
+		{"charmcraft", "login", "--with-credentials", ""},
+	} {
+		res := dockerCmd(t, nil, append([]string{"__complete"}, words...)...)
+		if lines := strings.Split(strings.TrimSpace(res.stdout), "\n"); res.code != 0 || lines[len(lines)-1] != ":0" {
+			t.Errorf("__complete %q: want :0 (file names): %s", words, res)
+		}
 	}
 }
 

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os/exec"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 
@@ -244,11 +245,51 @@ func TestUploadImageJSON(t *testing.T) {
 	id := buildImage(t, 5, layerSpec{size: 1000, random: false})
 	w.hub.SetReview(charmhubtest.ReviewConfig{ScanningPolls: 1})
 	res := dockerCmd(t, w.env(ownerToken), "charmcraft", "upload-resource", "my-charm", "my-image", "--image", id, "--format", "json")
-	if res.code != 0 || strings.TrimSpace(res.stdout) != `{"revision":1}` {
-		t.Fatalf("want only {\"revision\":1} on stdout: %s", res)
+	if res.code != 0 {
+		t.Fatalf("%s", res)
 	}
-	if !strings.Contains(res.stderr, "Image uploaded") {
+	remote := w.storedImageName(t)
+	_, pushed, _ := strings.Cut(remote, "@")
+	if want := `{"revision":1,"digest":"` + pushed + `"}`; res.code != 0 || pushed == "" || strings.TrimSpace(res.stdout) != want {
+		t.Fatalf("want only %s on stdout: %s", want, res)
+	}
+	if !strings.Contains(res.stderr, "Image uploaded, new remote digest: "+pushed) {
 		t.Errorf("progress lines should go to stderr: %s", res)
+	}
+	// The digest is what --image takes to reuse the image.
+	res = dockerCmd(t, w.env(ownerToken, "DOCKER_HOST=unix:///nonexistent/docker.sock"),
+		"charmcraft", "upload-resource", "my-charm", "my-image", "--image", pushed, "--format=json")
+	if res.code != 0 || strings.TrimSpace(res.stdout) != `{"revision":2,"digest":"`+pushed+`"}` || !strings.Contains(res.stderr, "Using the OCI image from Canonical's registry") {
+		t.Errorf("reusing the digest: %s", res)
+	}
+	// -q leaves out the lines that say what is done, the seed's included.
+	res = dockerCmd(t, w.env(ownerToken), "charmcraft", "upload-resource", "my-charm", "my-image", "--image", id, "-q")
+	if res.code != 0 || res.stderr != "" || res.stdout != "Revision 3 created of resource 'my-image' for charm 'my-charm'\n" {
+		t.Errorf("-q: want the result alone: %s", res)
+	}
+}
+
+// TestImageTagHint gives a local tag as --image: the refusal names the
+// exact ID to give, which the real daemon tells; completion offers it.
+func TestImageTagHint(t *testing.T) {
+	needDocker(t)
+	w := newWorld(t)
+	id := buildImage(t, 6, layerSpec{size: 100, random: false})
+	const tag = "charmcraft-e2e-hint:1.0"
+	if out, err := exec.Command("docker", "tag", id, tag).CombinedOutput(); err != nil {
+		t.Fatalf("docker tag: %v: %s", err, out)
+	}
+	t.Cleanup(func() { _ = exec.Command("docker", "rmi", tag).Run() })
+	short := strings.TrimPrefix(id, "sha256:")[:12]
+	res := dockerCmd(t, w.env(ownerToken), "charmcraft", "upload-resource", "my-charm", "my-image", "--image="+tag)
+	if res.code != 1 || !strings.Contains(res.stderr, "includes a tag") || !strings.Contains(res.stderr, "use --image="+short) {
+		t.Errorf("want the ID to type: %s", res)
+	}
+	if n := len(w.hub.Requests()); n != 0 {
+		t.Errorf("%d requests to Charmhub for a refused value", n)
+	}
+	if got := complete(t, "charmcraft", "upload-resource", "my-charm", "my-image", "--image", short[:6]); !slices.Contains(got, short) {
+		t.Errorf("--image %s completes to %q, want %s", short[:6], got, short)
 	}
 }
 

@@ -4,43 +4,14 @@ package e2e
 
 import (
 	"context"
-	"fmt"
 	"io"
-	"os"
 	"os/exec"
 	"strings"
 	"testing"
 	"time"
 
-	"golang.org/x/sys/unix"
-
 	"github.com/canonical/docker-charmcraft/internal/testutil"
 )
-
-// openPTY opens a pseudo-terminal: the terminal side for the command's
-// stdin, the controller side to type into and to read the echo from.
-func openPTY(t *testing.T) (controller, terminal *os.File) {
-	t.Helper()
-	controller, err := os.OpenFile("/dev/ptmx", os.O_RDWR|unix.O_NOCTTY, 0)
-	if err != nil {
-		t.Skipf("no pseudo-terminal: %v", err)
-	}
-	t.Cleanup(func() { _ = controller.Close() })
-	fd := int(controller.Fd())
-	if err := unix.IoctlSetPointerInt(fd, unix.TIOCSPTLCK, 0); err != nil {
-		t.Skipf("unlocking the pseudo-terminal: %v", err)
-	}
-	n, err := unix.IoctlGetInt(fd, unix.TIOCGPTN)
-	if err != nil {
-		t.Skipf("naming the pseudo-terminal: %v", err)
-	}
-	terminal, err = os.OpenFile(fmt.Sprintf("/dev/pts/%d", n), os.O_RDWR|unix.O_NOCTTY, 0)
-	if err != nil {
-		t.Skipf("opening the pseudo-terminal: %v", err)
-	}
-	t.Cleanup(func() { _ = terminal.Close() })
-	return controller, terminal
-}
 
 // TestLoginOnATerminalHidesThePassword types the answers on a real
 // terminal: the email is echoed, the password is not, and the terminal
@@ -48,7 +19,7 @@ func openPTY(t *testing.T) (controller, terminal *os.File) {
 func TestLoginOnATerminalHidesThePassword(t *testing.T) {
 	w := newWorld(t)
 	u := newUserConfig(t, w)
-	controller, terminal := openPTY(t)
+	controller, terminal := testutil.OpenPTY(t)
 
 	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
 	defer cancel()

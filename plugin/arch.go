@@ -18,20 +18,27 @@ func parseArchFlag(s string) ([]string, error) {
 	if strings.TrimSpace(s) == "" {
 		return []string{"all"}, nil
 	}
+	return parseArchList("--arch %q", "--arch=", s)
+}
+
+// parseArchList checks a list of architectures as parseArchFlag does;
+// the refusals name it with what (a format for the value) and show
+// examples after prefix.
+func parseArchList(what, prefix, s string) ([]string, error) {
 	var archs []string
 	for a := range strings.SplitSeq(s, ",") {
 		a = strings.TrimSpace(a)
 		switch {
 		case a == "":
-			return nil, fmt.Errorf("--arch %q has an empty item: give architectures separated by commas, e.g. --arch=amd64,arm64", s)
+			return nil, fmt.Errorf(what+" has an empty item: give architectures separated by commas, e.g. %samd64,arm64", s, prefix)
 		case a == "all" && s != "all":
-			return nil, fmt.Errorf("--arch %q: \"all\" stands alone, it cannot be listed with other architectures", s)
+			return nil, fmt.Errorf(what+": \"all\" stands alone, it cannot be listed with other architectures", s)
 		case a != "all" && !slices.Contains(charmhubArchs, a):
 			hint := ""
 			if d := debianArch(a); d != a && slices.Contains(charmhubArchs, d) {
 				hint = fmt.Sprintf(" (Charmhub calls %s %q)", a, d)
 			}
-			return nil, fmt.Errorf("--arch %q: unknown architecture %q%s; use %s, or all", s, a, hint, strings.Join(charmhubArchs, ", "))
+			return nil, fmt.Errorf(what+": unknown architecture %q%s; use %s, or all", s, a, hint, strings.Join(charmhubArchs, ", "))
 		}
 		if !slices.Contains(archs, a) {
 			archs = append(archs, a)

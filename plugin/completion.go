@@ -1,9 +1,12 @@
 package plugin
 
 import (
+	"context"
 	"slices"
 	"strings"
 
+	"github.com/docker/cli/cli/command"
+	"github.com/moby/moby/client"
 	"github.com/spf13/cobra"
 )
 
@@ -17,7 +20,7 @@ func addFormatFlag(cmd *cobra.Command, format *string) {
 }
 
 func addProgressFlag(cmd *cobra.Command, progress *string) {
-	cmd.Flags().StringVar(progress, "progress", progressAuto, `Progress on stderr: "auto" (tty on a terminal, else plain), "tty" (redrawn in place), "plain" (one line per change), "quiet" (none)`)
+	cmd.Flags().StringVar(progress, "progress", progressAuto, `Progress on stderr: "auto" (tty on a terminal, unless TERM=dumb, else plain), "tty" (redrawn in place), "plain" (one line per change), "quiet" (none)`)
 	_ = cmd.RegisterFlagCompletionFunc("progress", fixedValues(
 		progressAuto+"\ttty on a terminal, else plain",
 		progressTTY+"\tlines redrawn in place, with bars",
@@ -50,4 +53,39 @@ func completeArchs(_ *cobra.Command, _ []string, toComplete string) ([]cobra.Com
 		}
 	}
 	return out, cobra.ShellCompDirectiveNoFileComp | cobra.ShellCompDirectiveNoSpace
+}
+
+// completeLocalImages offers the IDs of the local images, as `docker
+// images` shows them (12 hex digits, their tags as the description), or
+// in full after "sha256:"; nothing when the daemon does not answer at
+// once.
+func completeLocalImages(dockerCli command.Cli) cobra.CompletionFunc {
+	return func(cmd *cobra.Command, _ []string, toComplete string) ([]cobra.Completion, cobra.ShellCompDirective) {
+		ctx := cmd.Context()
+		if ctx == nil {
+			ctx = context.Background()
+		}
+		ctx, cancel := context.WithTimeout(ctx, daemonHintTimeout)
+		defer cancel()
+		list, err := dockerCli.Client().ImageList(ctx, client.ImageListOptions{})
+		if err != nil {
+			return nil, cobra.ShellCompDirectiveNoFileComp
+		}
+		var out []cobra.Completion
+		for _, img := range list.Items {
+			id := shortImageID(img.ID)
+			if strings.HasPrefix(toComplete, "sha256:") {
+				id = img.ID
+			}
+			if !strings.HasPrefix(id, toComplete) || slices.ContainsFunc(out, func(c cobra.Completion) bool { return c == id || strings.HasPrefix(c, id+"\t") }) {
+				continue
+			}
+			tags := slices.DeleteFunc(slices.Clone(img.RepoTags), func(t string) bool { return t == "<none>:<none>" })
+			if len(tags) > 0 {
+				id = cobra.CompletionWithDesc(id, strings.Join(tags, ", "))
+			}
+			out = append(out, id)
+		}
+		return out, cobra.ShellCompDirectiveNoFileComp
+	}
 }

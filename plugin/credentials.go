@@ -1,7 +1,6 @@
 package plugin
 
 import (
-	"errors"
 	"fmt"
 	"net/url"
 	"strings"
@@ -9,12 +8,6 @@ import (
 	"github.com/canonical/docker-charmcraft/charmhub"
 	"github.com/docker/cli/cli/config/configfile"
 )
-
-// authEnv holds exported charmcraft credentials (`charmcraft login --export`).
-const authEnv = "CHARMCRAFT_AUTH"
-
-// errNoCredentials says how to provide credentials when none were found.
-var errNoCredentials = errors.New("no Charmhub credentials found: export them with `charmcraft login --export=FILE` and set CHARMCRAFT_AUTH to the file's content, or store them in Docker's credential store with `docker charmcraft login`")
 
 // apiHost is the key under which Charmhub credentials live in Docker's
 // credential store: the API's host name, as `docker login` keys registries.

@@ -1,15 +1,16 @@
 // Package plugin holds the cobra commands of `docker charmcraft` and their
 // glue to the docker CLI. Each command has its file, named after it
 // (login.go, logout.go, whoami.go, resources.go, resource_revisions.go,
-// upload_resource.go, with upload_image.go for its --image half): an
-// options struct, a constructor that only binds flags, and a runXxx
-// function that does the work through the charmhub, imagepush, registry
-// and manifest packages. root.go assembles them.
+// set_resource_architectures.go, upload_resource.go, with upload_image.go
+// for its --image half): an options struct, a constructor that only binds
+// flags, and a runXxx function that does the work through the charmhub,
+// imagepush, registry and manifest packages. root.go assembles them.
 //
-// The other files hold what the commands share: env.go, credentials.go
-// and netpolicy.go (the environment, stored credentials, endpoints
-// allowed), output.go, table.go, progress.go and prompt.go (what is
-// printed and asked), completion.go (shared flags), arch.go and
-// imageref.go (checking --arch and --image), cancel.go and standalone.go
-// (signals, running outside docker).
+// What the commands share has one file each: env.go (every environment
+// variable and default), errors.go (the sentences errors become),
+// credentials.go and netpolicy.go (stored credentials, endpoints allowed),
+// output.go, table.go, progress.go, prompt.go and quote.go (what is printed
+// and asked), completion.go (shared flags), arch.go and imageref.go
+// (checking --arch and --image), cancel.go and standalone.go (signals,
+// running outside docker).
 package plugin

@@ -12,19 +12,48 @@ import (
 	"github.com/canonical/docker-charmcraft/registry"
 	"github.com/docker/cli/cli/command"
 	"github.com/docker/cli/cli/debug"
+	"github.com/spf13/cobra"
 )
 
-// Environment variables that point the plugin at other services (the
-// Charmhub ones are read by charmhub.OptionsFromEnv).
+// The environment the plugin reads: every variable, and every default it
+// stands for, is here. The Charmhub ones are the charmhub package's
+// names, and charmhub.OptionsFromEnv reads the URLs among them.
 const (
-	apiURLEnv        = "CHARMCRAFT_STORE_API_URL"
-	registryURLEnv   = "CHARMCRAFT_REGISTRY_URL"
+	// apiURLEnv, uploadURLEnv and ssoURLEnv point at other Charmhub
+	// API, storage and login services (charmhub.DefaultAPIURL, ...).
+	apiURLEnv    = charmhub.EnvAPIURL
+	uploadURLEnv = charmhub.EnvStorageURL
+	ssoURLEnv    = charmhub.EnvLoginURL
+	// authEnv holds exported charmcraft credentials (`charmcraft login
+	// --export`); it wins over Docker's credential store.
+	authEnv = charmhub.EnvAuth
+	// registryURLEnv points at another registry than
+	// defaultRegistryURL.
+	registryURLEnv = "CHARMCRAFT_REGISTRY_URL"
+	// reviewTimeoutEnv is how long to wait for Charmhub's review in all
+	// (charmcraft's schedule, 60s, stretched or shrunk to fit).
 	reviewTimeoutEnv = "CHARMCRAFT_REVIEW_TIMEOUT"
-	cacheDirEnv      = "CHARMCRAFT_CACHE_DIR" // where the layer cache lives
+	// allowInsecureEnv, set to 1, allows plain http to hosts other than
+	// this machine.
+	allowInsecureEnv = "CHARMCRAFT_ALLOW_INSECURE"
+	// stallTimeoutEnv is how long a connection may stay silent before it
+	// is dropped (transport.DefaultStallTimeout unless set).
+	stallTimeoutEnv = "CHARMCRAFT_STALL_TIMEOUT"
+	// cacheDirEnv overrides where the layer cache lives
+	// (layercache.DefaultDir).
+	cacheDirEnv = "CHARMCRAFT_CACHE_DIR"
 
-	defaultAPIURL      = "https://api.charmhub.io"
 	defaultRegistryURL = "https://registry.jujucharms.com"
 )
+
+// endpointEnvs are the variables that point the plugin at a service,
+// each with the service it replaces.
+var endpointEnvs = []struct{ name, def string }{
+	{apiURLEnv, charmhub.DefaultAPIURL},
+	{uploadURLEnv, charmhub.DefaultStorageURL},
+	{registryURLEnv, defaultRegistryURL},
+	{ssoURLEnv, charmhub.DefaultLoginURL},
+}
 
 // cliEnv is what a command run needs from its surroundings: the docker
 // CLI (streams, config, daemon connection) and the environment.
@@ -36,11 +65,14 @@ type cliEnv struct {
 	progress  string // --progress: auto (the default), tty, plain or quiet
 }
 
-func newEnv(dockerCli command.Cli, debugFlag bool) *cliEnv {
+// newEnv is the surroundings of cmd's run: --debug (the root's, or
+// docker's) and the process's environment.
+func newEnv(cmd *cobra.Command, dockerCli command.Cli) *cliEnv {
+	debugOn, _ := cmd.Flags().GetBool(debugFlag)
 	return &cliEnv{
 		dockerCli: dockerCli,
 		getenv:    os.Getenv,
-		debug:     debugFlag || debug.IsEnabled(),
+		debug:     debugOn || debug.IsEnabled(),
 		userAgent: "docker-charmcraft/" + version,
 	}
 }
@@ -61,7 +93,7 @@ func (e *cliEnv) apiURL() string {
 	if v := e.getenv(apiURLEnv); v != "" {
 		return strings.TrimRight(v, "/")
 	}
-	return defaultAPIURL
+	return charmhub.DefaultAPIURL
 }
 
 func (e *cliEnv) registryURL() string {
@@ -73,6 +105,9 @@ func (e *cliEnv) registryURL() string {
 
 // charmhub builds the Charmhub client with the user's credentials.
 func (e *cliEnv) charmhub() (*charmhub.Client, error) {
+	if err := checkEndpoints(e.getenv); err != nil {
+		return nil, err
+	}
 	token, err := loadToken(e.getenv, e.dockerCli.ConfigFile(), e.apiURL())
 	if err != nil {
 		return nil, err

@@ -9,21 +9,20 @@ import (
 	"strings"
 
 	"github.com/canonical/docker-charmcraft/charmhub"
-	"github.com/docker/cli/cli"
 	"github.com/docker/cli/cli/command"
+	"github.com/docker/cli/cli/command/completion"
 	"github.com/docker/cli/cli/config/types"
 	"github.com/spf13/cobra"
 )
 
 type loginOptions struct {
 	withCredentials string
-	debug           bool
 }
 
 func newLoginCmd(dockerCli command.Cli) *cobra.Command {
 	var opts loginOptions
 	cmd := &cobra.Command{
-		Use:   "login [--with-credentials FILE|-]",
+		Use:   "login [OPTIONS]",
 		Short: "Log in to Charmhub and keep the credentials in Docker's credential store",
 		Long: `Log in to Charmhub with your Ubuntu One account, as charmcraft does: the
 email address, the password (not echoed) and, when the account asks for
@@ -38,20 +37,20 @@ when set, wins over them, so login refuses to run while it is set.`,
 		Example: `  docker charmcraft login
   docker charmcraft login --with-credentials ./charmhub-credentials
   docker charmcraft login --with-credentials - < ./charmhub-credentials`,
-		Args: cli.NoArgs,
+		Args: exactArgs(),
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return runLogin(cmd.Context(), newEnv(dockerCli, opts.debug), opts)
+			return runLogin(cmd.Context(), newEnv(cmd, dockerCli), opts)
 		},
 	}
-	flags := cmd.Flags()
-	flags.StringVar(&opts.withCredentials, "with-credentials", "", "Import the credentials `charmcraft login --export` wrote, from this file (- for stdin)")
-	flags.BoolVar(&opts.debug, "debug", false, "Log HTTP requests to stderr (credentials redacted)")
+	// The backquoted word of a flag's help is its value's name.
+	cmd.Flags().StringVar(&opts.withCredentials, "with-credentials", "", "Import the credentials that 'charmcraft login --export' wrote, from `FILE` (- for stdin)")
+	_ = cmd.RegisterFlagCompletionFunc("with-credentials", completion.FileNames())
 	return cmd
 }
 
 func runLogin(ctx context.Context, env *cliEnv, opts loginOptions) error {
 	if strings.TrimSpace(env.getenv(authEnv)) != "" {
-		return errors.New("cannot log in while CHARMCRAFT_AUTH is set: its credentials win over those a login stores; unset CHARMCRAFT_AUTH to log in, or keep using it without logging in")
+		return errors.New("cannot log in while " + authEnv + " is set: its credentials win over those a login stores; unset " + authEnv + " to log in, or keep using it without logging in")
 	}
 	var token string
 	var err error
@@ -85,13 +84,16 @@ func runLogin(ctx context.Context, env *cliEnv, opts loginOptions) error {
 func readExported(env *cliEnv, path string) (string, error) {
 	const limit = 1 << 20
 	var r io.Reader
-	source := "--with-credentials " + path
+	source := "--with-credentials " + quotePath(path)
 	if path == "-" {
 		r, source = env.dockerCli.In(), "the credentials read from stdin"
 	} else {
+		if err := checkReadableFile("--with-credentials", path); err != nil {
+			return "", err
+		}
 		f, err := os.Open(path) //nolint:gosec // the user names the file to read
 		if err != nil {
-			return "", fmt.Errorf("--with-credentials %q: %w", path, errors.Unwrap(err))
+			return "", fmt.Errorf("--with-credentials %s: %w", quotePath(path), errors.Unwrap(err))
 		}
 		defer func() { _ = f.Close() }()
 		r = f
@@ -159,25 +161,4 @@ func clientDescription() string {
 		host = "unknown"
 	}
 	return "docker-charmcraft@" + host
-}
-
-// explainLogin turns a failed login into a sentence.
-func explainLogin(err error) error {
-	var le *charmhub.LoginError
-	var apiErr *charmhub.APIError
-	switch {
-	case errors.As(err, &le) && errors.Is(err, charmhub.ErrTwoFactorRequired):
-		return fmt.Errorf("Ubuntu One asks for a one-time password, and none was given (%w)", le)
-	case errors.As(err, &le) && strings.Contains(strings.ToLower(le.Code), "twofactor"):
-		return fmt.Errorf("Ubuntu One did not accept the one-time password (%w); try again with a fresh one", le)
-	case errors.As(err, &le) && le.StatusCode == 401:
-		return fmt.Errorf("Ubuntu One did not accept the email address and password (%w)", le)
-	case errors.As(err, &le):
-		return fmt.Errorf("Ubuntu One refused the login (%w)", le)
-	case errors.Is(err, charmhub.ErrUnauthorized) && errors.As(err, &apiErr):
-		return fmt.Errorf("Charmhub did not accept the credentials (%s): they are invalid or expired; log in again, or export fresh ones with `charmcraft login --export=FILE`", apiErr.Details())
-	case errors.As(err, &apiErr):
-		return fmt.Errorf("Charmhub refused the login: %s", apiErr.Details())
-	}
-	return err
 }

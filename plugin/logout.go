@@ -5,30 +5,29 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/docker/cli/cli"
 	"github.com/docker/cli/cli/command"
 	"github.com/spf13/cobra"
 )
 
 func newLogoutCmd(dockerCli command.Cli) *cobra.Command {
 	return &cobra.Command{
-		Use:   "logout",
+		Use:   "logout [OPTIONS]",
 		Short: "Remove the Charmhub credentials from Docker's credential store",
 		Long: `Remove the Charmhub credentials that ` + "`docker charmcraft login`" + ` kept in Docker's
 credential store under the Charmhub API host, as ` + "`docker logout`" + ` does for a
 registry. Credentials in CHARMCRAFT_AUTH are not stored, so logout refuses to
 run while it is set: unset it to stop using them.`,
 		Example: `  docker charmcraft logout`,
-		Args:    cli.NoArgs,
-		RunE: func(*cobra.Command, []string) error {
-			return runLogout(newEnv(dockerCli, false))
+		Args:    exactArgs(),
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return runLogout(newEnv(cmd, dockerCli))
 		},
 	}
 }
 
 func runLogout(env *cliEnv) error {
 	if strings.TrimSpace(env.getenv(authEnv)) != "" {
-		return errors.New("cannot log out while CHARMCRAFT_AUTH is set: its credentials are not in Docker's credential store, and they are used as long as it is set; unset CHARMCRAFT_AUTH to stop using them, then run logout again to remove any stored ones")
+		return errors.New("cannot log out while " + authEnv + " is set: its credentials are not in Docker's credential store, and they are used as long as it is set; unset " + authEnv + " to stop using them, then run logout again to remove any stored ones")
 	}
 	host := apiHost(env.apiURL())
 	store := env.dockerCli.ConfigFile().GetCredentialsStore(host)

@@ -11,36 +11,47 @@ import (
 	"github.com/canonical/docker-charmcraft/internal/transport"
 )
 
-// Environment variables of the network policy.
-const (
-	// allowInsecureEnv, set to 1, allows plain http to hosts other than
-	// this machine.
-	allowInsecureEnv = "CHARMCRAFT_ALLOW_INSECURE"
-	// stallTimeoutEnv is how long a connection may stay silent before it
-	// is dropped (and the request tried again when it can be).
-	stallTimeoutEnv = "CHARMCRAFT_STALL_TIMEOUT"
-)
-
-// endpointEnvs are the variables that point the plugin at a service.
-var endpointEnvs = []string{apiURLEnv, "CHARMCRAFT_UPLOAD_URL", registryURLEnv, "CHARMCRAFT_STORE_SSO_URL"}
-
-// checkEndpoints refuses, before any call, a service reached over plain
-// http, which would carry credentials in the clear, unless it is on this
-// machine (a test service) or CHARMCRAFT_ALLOW_INSECURE=1 says so. https
-// endpoints always have their certificates verified.
+// checkEndpoints refuses, before any call, an endpoint variable that
+// does not hold a base URL, naming the variable and its value; and a
+// service reached over plain http, which would carry credentials in the
+// clear, unless it is on this machine (a test service) or
+// CHARMCRAFT_ALLOW_INSECURE=1 says so. https endpoints always have their
+// certificates verified.
 func checkEndpoints(getenv func(string) string) error {
-	if getenv(allowInsecureEnv) == "1" {
-		return nil
-	}
-	for _, name := range endpointEnvs {
-		u, err := url.Parse(strings.TrimSpace(getenv(name)))
-		if err != nil || !strings.EqualFold(u.Scheme, "http") || loopback(u.Hostname()) {
-			continue // unset, https, local, or malformed: the client says so
+	for _, e := range endpointEnvs {
+		v := strings.TrimSpace(getenv(e.name))
+		if v == "" {
+			continue
 		}
-		return fmt.Errorf("%s points at http://%s, plain http that would carry your credentials unencrypted: use https, or set %s=1 if you trust the network to %s",
-			name, u.Host, allowInsecureEnv, u.Hostname())
+		u, err := url.Parse(v)
+		if err := checkBaseURL(u, err); err != "" {
+			shown := v
+			if u != nil && u.User != nil {
+				shown = u.Redacted() // never show a password
+			}
+			return fmt.Errorf("%s=%s %s: give an https URL such as %s, or unset it", e.name, quotePath(shown), err, e.def)
+		}
+		if getenv(allowInsecureEnv) != "1" && strings.EqualFold(u.Scheme, "http") && !loopback(u.Hostname()) {
+			return fmt.Errorf("%s points at http://%s, plain http that would carry your credentials unencrypted: use https, or set %s=1 if you trust the network to %s",
+				e.name, u.Host, allowInsecureEnv, u.Hostname())
+		}
 	}
 	return nil
+}
+
+// checkBaseURL says what keeps u from being a service's base URL, or "".
+func checkBaseURL(u *url.URL, err error) string {
+	switch {
+	case err != nil || u.Scheme == "" || u.Host == "":
+		return "is not a URL"
+	case !strings.EqualFold(u.Scheme, "http") && !strings.EqualFold(u.Scheme, "https"):
+		return "is not an http or https URL"
+	case u.User != nil:
+		return "holds credentials, which are never sent this way"
+	case u.RawQuery != "" || u.Fragment != "":
+		return "has a query, which a base URL cannot have"
+	}
+	return ""
 }
 
 // loopback says whether host is this machine: localhost, 127.0.0.0/8 or

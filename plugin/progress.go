@@ -17,7 +17,7 @@ import (
 
 // Values of --progress, as `docker build --progress` names them.
 const (
-	progressAuto  = "auto"  // tty when stderr is a terminal, else plain
+	progressAuto  = "auto"  // tty when stderr is a terminal (not TERM=dumb), else plain
 	progressTTY   = "tty"   // lines redrawn in place, with bars
 	progressPlain = "plain" // one line per change of state, no redraws
 	progressQuiet = "quiet" // nothing
@@ -47,7 +47,9 @@ func (e *cliEnv) progressWriter() (w io.Writer, tty bool, width int) {
 	mode := e.progress
 	if mode == "" || mode == progressAuto {
 		mode = progressPlain
-		if e.dockerCli.Err().IsTerminal() {
+		// A dumb terminal (Emacs' shell, some CI logs) shows escape
+		// codes instead of obeying them.
+		if e.dockerCli.Err().IsTerminal() && e.getenv("TERM") != "dumb" {
 			mode = progressTTY
 		}
 	}

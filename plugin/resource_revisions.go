@@ -16,27 +16,25 @@ import (
 type resourceRevisionsOptions struct {
 	charm, resource string
 	format          string
-	debug           bool
 }
 
 func newResourceRevisionsCmd(dockerCli command.Cli) *cobra.Command {
 	var opts resourceRevisionsOptions
 	cmd := &cobra.Command{
-		Use:   "resource-revisions CHARM RESOURCE",
+		Use:   "resource-revisions [OPTIONS] CHARM RESOURCE",
 		Short: "List the revisions of a charm's resource on Charmhub",
 		Long: `List the revisions of a charm's resource on Charmhub, newest first: when
 each was created, its size and the architectures it is for.`,
 		Example: `  docker charmcraft resource-revisions my-charm my-file
   docker charmcraft resource-revisions my-charm my-image --format=json`,
-		Args:              exactArgs(2, "CHARM RESOURCE"),
+		Args:              exactArgs("CHARM", "RESOURCE"),
 		ValidArgsFunction: cobra.NoFileCompletions,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.charm, opts.resource = args[0], args[1]
-			return runResourceRevisions(cmd.Context(), newEnv(dockerCli, opts.debug), opts)
+			return runResourceRevisions(cmd.Context(), newEnv(cmd, dockerCli), opts)
 		},
 	}
 	addFormatFlag(cmd, &opts.format)
-	cmd.Flags().BoolVar(&opts.debug, "debug", false, "Log HTTP requests to stderr (credentials redacted)")
 	return cmd
 }
 

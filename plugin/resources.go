@@ -3,7 +3,6 @@ package plugin
 import (
 	"cmp"
 	"context"
-	"errors"
 	"fmt"
 	"slices"
 	"strconv"
@@ -16,29 +15,26 @@ import (
 type resourcesOptions struct {
 	charm  string
 	format string
-	debug  bool
 }
 
 func newResourcesCmd(dockerCli command.Cli) *cobra.Command {
 	var opts resourcesOptions
 	cmd := &cobra.Command{
-		Use:   "resources CHARM",
+		Use:   "resources [OPTIONS] CHARM",
 		Short: "List the resources declared by a charm on Charmhub",
 		Long: `List the resources declared by a charm on Charmhub, as charmcraft does:
 grouped by revision, newest first, then by name. Only the charm's owner or
 a collaborator may list them.`,
 		Example: `  docker charmcraft resources my-charm
   docker charmcraft resources my-charm --format=json`,
-		Args:              exactArgs(1, "CHARM"),
+		Args:              exactArgs("CHARM"),
 		ValidArgsFunction: cobra.NoFileCompletions,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.charm = args[0]
-			return runResources(cmd.Context(), newEnv(dockerCli, opts.debug), opts)
+			return runResources(cmd.Context(), newEnv(cmd, dockerCli), opts)
 		},
 	}
-	flags := cmd.Flags()
 	addFormatFlag(cmd, &opts.format)
-	flags.BoolVar(&opts.debug, "debug", false, "Log HTTP requests to stderr (credentials redacted)")
 	return cmd
 }
 
@@ -126,19 +122,4 @@ func pythonBool(b bool) string {
 		return "True"
 	}
 	return "False"
-}
-
-// explainQuery turns an error from a Charmhub listing into a sentence;
-// resource is "" for a question about the charm itself.
-func explainQuery(err error, charm, resource string) error {
-	var apiErr *charmhub.APIError
-	switch {
-	case !errors.As(err, &apiErr):
-		return err
-	case errors.Is(err, charmhub.ErrPermission):
-		return fmt.Errorf("only the owner or a collaborator of charm '%s' may see its resources; Charmhub said: %s", charm, apiErr.Details())
-	case errors.Is(err, charmhub.ErrNotFound) && resource == "":
-		return fmt.Errorf("charm '%s' was not found on Charmhub (%s): check the name, and that the charm is registered", charm, apiErr.Details())
-	}
-	return explain(err, charm, resource)
 }

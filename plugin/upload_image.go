@@ -45,6 +45,7 @@ func uploadImage(ctx context.Context, env *cliEnv, ch *charmhub.Client, out *res
 	if err != nil {
 		return "", nil, imageError(err, opts.charm)
 	}
+	out.imageDigest = res.Digest
 	var bases []charmhub.Base
 	if res.Local != nil && res.Local.Arch != "" {
 		bases = basesFor(imageArchs(out.err, []string{res.Local.Arch})) // inspect told it
@@ -152,7 +153,7 @@ func (e *cliEnv) debugf(format string, a ...any) {
 func imageBases(ctx context.Context, reg *registry.Client, out *resultWriter, d digest.Digest) []charmhub.Base {
 	goarchs, err := imagepush.RemoteArchs(ctx, reg, d)
 	if err != nil {
-		out.info("Cannot read the image's architecture from Canonical's registry (%v); the revision is marked for all architectures", err)
+		out.warn("Cannot read the image's architecture from Canonical's registry (%v); the revision is marked for all architectures", err)
 		return basesFor([]string{"all"})
 	}
 	return basesFor(imageArchs(out.err, goarchs))

@@ -7,9 +7,11 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/canonical/docker-charmcraft/charmhub"
 	"github.com/docker/cli/cli/command"
+	"github.com/docker/cli/cli/command/completion"
 	"github.com/spf13/cobra"
 )
 
@@ -20,13 +22,13 @@ type uploadResourceOptions struct {
 	format          string
 	progress        string
 	arch            string
-	debug           bool
+	quiet           bool
 }
 
 func newUploadResourceCmd(dockerCli command.Cli) *cobra.Command {
 	var opts uploadResourceOptions
 	cmd := &cobra.Command{
-		Use:   "upload-resource CHARM RESOURCE (--filepath=PATH | --image=DIGEST)",
+		Use:   "upload-resource [OPTIONS] CHARM RESOURCE (--filepath=PATH | --image=DIGEST)",
 		Short: "Upload a file or an OCI image as a new revision of a charm resource",
 		Long: `Upload a file or an OCI image as a new revision of a charm resource.
 
@@ -39,19 +41,20 @@ A file revision is for all architectures unless --arch names some; an
 image revision is for the architecture the image declares.
 
 Progress goes to stderr: redrawn in place on a terminal (tty), one line
-per change otherwise (plain), or not at all (quiet).`,
+per change otherwise (plain), or not at all (quiet). -q also leaves out
+the lines that say what is being done: only the result, warnings and
+errors are printed.`,
 		Example: `  docker charmcraft upload-resource my-charm my-file --filepath=./data.tar.gz
   docker charmcraft upload-resource my-charm my-file --filepath=./tool-arm64.tar.gz --arch=arm64
   docker charmcraft upload-resource my-charm my-image --image=70aa8983ec5c
   docker charmcraft upload-resource my-charm my-image --image=sha256:c8f0dbc0d5a5e3aef7281a4d3941e97f204390b2cba9de6c117341361cbe84e4
-  docker charmcraft upload-resource my-charm my-file --filepath=./data.tar.gz --format=json`,
-		Args:              exactArgs(2, "CHARM RESOURCE"),
+  docker charmcraft upload-resource my-charm my-file --filepath=./data.tar.gz --format=json
+  docker charmcraft upload-resource my-charm my-image --image=70aa8983ec5c -q`,
+		Args:              exactArgs("CHARM", "RESOURCE"),
 		ValidArgsFunction: cobra.NoFileCompletions,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.charm, opts.resource = args[0], args[1]
-			env := newEnv(dockerCli, opts.debug)
-			env.progress = opts.progress
-			return runUploadResource(cmd.Context(), env, opts)
+			return runUploadResource(cmd.Context(), newEnv(cmd, dockerCli), opts)
 		},
 	}
 	flags := cmd.Flags()
@@ -60,8 +63,9 @@ per change otherwise (plain), or not at all (quiet).`,
 	addFormatFlag(cmd, &opts.format)
 	addProgressFlag(cmd, &opts.progress)
 	addArchFlag(cmd, &opts.arch)
-	flags.BoolVar(&opts.debug, "debug", false, "Log HTTP requests to stderr (credentials redacted)")
-	_ = cmd.RegisterFlagCompletionFunc("image", cobra.NoFileCompletions)
+	flags.BoolVarP(&opts.quiet, "quiet", "q", false, "Print only the result, warnings and errors: no progress, as --progress=quiet, and no line saying what is being done")
+	_ = cmd.RegisterFlagCompletionFunc("filepath", completion.FileNames())
+	_ = cmd.RegisterFlagCompletionFunc("image", completeLocalImages(dockerCli))
 	return cmd
 }
 
@@ -79,6 +83,9 @@ func (o *uploadResourceOptions) validate() error {
 	if err := checkProgress(o.progress); err != nil {
 		return err
 	}
+	if o.quiet && o.progress != progressAuto && o.progress != progressQuiet {
+		return fmt.Errorf("-q turns progress off, so it cannot be given with --progress=%s: give one or the other", o.progress)
+	}
 	if o.image != "" {
 		if o.arch != "" {
 			return fmt.Errorf("--arch cannot be used with --image: an image carries its own architecture, which the revision gets")
@@ -89,49 +96,69 @@ func (o *uploadResourceOptions) validate() error {
 	if _, err := parseArchFlag(o.arch); err != nil {
 		return err
 	}
-	return checkReadableFile(o.filepath)
+	return checkReadableFile("--filepath", o.filepath)
 }
 
-// checkReadableFile makes sure path names a regular file that can be read.
-func checkReadableFile(path string) error {
+// checkReadableFile makes sure path, given with flag, names a regular
+// file that can be read.
+func checkReadableFile(flag, path string) error {
 	fi, err := os.Stat(path)
 	switch {
 	case errors.Is(err, os.ErrNotExist):
-		return fmt.Errorf("--filepath %q: no such file", path)
+		return fmt.Errorf("%s %s: no such file%s", flag, quotePath(path), tildeHint(flag, path))
 	case errors.Is(err, os.ErrPermission):
-		return fmt.Errorf("--filepath %q: permission denied", path)
+		return fmt.Errorf("%s %s: permission denied", flag, quotePath(path))
 	case err != nil:
-		return fmt.Errorf("--filepath %q: %w", path, errors.Unwrap(err))
+		return fmt.Errorf("%s %s: %w", flag, quotePath(path), errors.Unwrap(err))
 	case fi.IsDir():
-		return fmt.Errorf("--filepath %q is a directory: give the path of a regular file", path)
+		return fmt.Errorf("%s %s is a directory: give the path of a regular file", flag, quotePath(path))
 	case !fi.Mode().IsRegular():
-		return fmt.Errorf("--filepath %q is not a regular file", path)
+		return fmt.Errorf("%s %s is not a regular file", flag, quotePath(path))
 	}
-	f, err := os.Open(path)
+	f, err := os.Open(path) //nolint:gosec // the user names the file to read
 	switch {
 	case errors.Is(err, os.ErrPermission):
-		return fmt.Errorf("--filepath %q cannot be read: permission denied", path)
+		return fmt.Errorf("%s %s cannot be read: permission denied", flag, quotePath(path))
 	case err != nil:
-		return fmt.Errorf("--filepath %q cannot be read: %w", path, errors.Unwrap(err))
+		return fmt.Errorf("%s %s cannot be read: %w", flag, quotePath(path), errors.Unwrap(err))
 	}
 	return f.Close()
 }
 
+// tildeHint explains a path that starts with ~: shells expand it only at
+// the start of a word, so `--filepath=~/x` reaches the plugin as typed.
+func tildeHint(flag, path string) string {
+	if !strings.HasPrefix(path, "~") {
+		return ""
+	}
+	hint := fmt.Sprintf("; the shell does not expand ~ after =: write %s %s (with a space)", flag, path)
+	if rest, ok := strings.CutPrefix(path, "~/"); ok {
+		hint += fmt.Sprintf(", or %s=$HOME/%s", flag, rest)
+	}
+	return hint
+}
+
 func runUploadResource(ctx context.Context, env *cliEnv, opts uploadResourceOptions) error {
 	if err := opts.validate(); err != nil {
-		return err
+		return withLocalImageID(ctx, env, err)
+	}
+	if opts.quiet {
+		env.progress = progressQuiet
+	} else {
+		env.progress = opts.progress
 	}
 	ch, err := env.charmhub()
 	if err != nil {
 		return err
 	}
 	out := newResultWriter(env, opts.format)
+	out.quiet = opts.quiet
 	wantType := charmhub.TypeFile
 	if opts.image != "" {
 		wantType = charmhub.TypeOCIImage
 	}
 	if err := checkResource(ctx, ch, opts.charm, opts.resource, wantType); err != nil {
-		return explain(err, opts.charm, opts.resource)
+		return explainUpload(err, opts.charm, opts.resource)
 	}
 	var uploadID string
 	var bases []charmhub.Base
@@ -143,7 +170,7 @@ func runUploadResource(ctx context.Context, env *cliEnv, opts uploadResourceOpti
 		uploadID, err = uploadFile(ctx, env, ch, opts.filepath)
 	}
 	if err != nil {
-		return explain(err, opts.charm, opts.resource)
+		return explainUpload(err, opts.charm, opts.resource)
 	}
 	return createRevision(ctx, ch, out, opts.charm, opts.resource, charmhub.RevisionRequest{UploadID: uploadID, Type: wantType, Bases: bases})
 }
@@ -195,11 +222,11 @@ func uploadFile(ctx context.Context, env *cliEnv, ch *charmhub.Client, path stri
 func createRevision(ctx context.Context, ch *charmhub.Client, out *resultWriter, charm, resource string, req charmhub.RevisionRequest) error {
 	statusURL, err := ch.CreateRevision(ctx, charm, resource, req)
 	if err != nil {
-		return explain(err, charm, resource)
+		return explainUpload(err, charm, resource)
 	}
 	st, err := ch.WaitForRevision(ctx, statusURL)
 	if err != nil {
-		return explain(err, charm, resource)
+		return explainUpload(err, charm, resource)
 	}
 	if st.Status != charmhub.StatusApproved {
 		return out.rejected(st)
@@ -208,7 +235,7 @@ func createRevision(ctx context.Context, ch *charmhub.Client, out *resultWriter,
 		if err := ch.VerifyRevision(ctx, charm, resource, st.Revision, req.UploadID); errors.Is(err, charmhub.ErrContentMismatch) {
 			return fmt.Errorf("%w: the file changed on the way or on disk; do not release revision %d, upload the file again", err, st.Revision)
 		} else if err != nil {
-			return explain(err, charm, resource)
+			return explainUpload(err, charm, resource)
 		}
 	}
 	return out.revision(st.Revision, charm, resource)

@@ -7,33 +7,30 @@ import (
 	"strings"
 
 	"github.com/canonical/docker-charmcraft/charmhub"
-	"github.com/docker/cli/cli"
 	"github.com/docker/cli/cli/command"
 	"github.com/spf13/cobra"
 )
 
 type whoamiOptions struct {
 	format string
-	debug  bool
 }
 
 func newWhoamiCmd(dockerCli command.Cli) *cobra.Command {
 	var opts whoamiOptions
 	cmd := &cobra.Command{
-		Use:   "whoami",
+		Use:   "whoami [OPTIONS]",
 		Short: "Show the Charmhub account the credentials belong to",
 		Long: `Show the Charmhub account the credentials belong to (from CHARMCRAFT_AUTH, else
 Docker's credential store) and what they may do: its name, username, id,
 permissions, and the charms and channels they are restricted to, if any.`,
 		Example: `  docker charmcraft whoami
   docker charmcraft whoami --format=json`,
-		Args: cli.NoArgs,
+		Args: exactArgs(),
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return runWhoami(cmd.Context(), newEnv(dockerCli, opts.debug), opts)
+			return runWhoami(cmd.Context(), newEnv(cmd, dockerCli), opts)
 		},
 	}
 	addFormatFlag(cmd, &opts.format)
-	cmd.Flags().BoolVar(&opts.debug, "debug", false, "Log HTTP requests to stderr (credentials redacted)")
 	return cmd
 }
 

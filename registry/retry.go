@@ -8,7 +8,6 @@ import (
 	"net"
 	"net/http"
 	"strconv"
-	"syscall"
 	"time"
 
 	"github.com/canonical/docker-charmcraft/internal/transport"
@@ -116,7 +115,7 @@ func replayable(req *http.Request) bool {
 
 // temporary says whether a transport error may pass on a new attempt.
 func temporary(err error) bool {
-	if errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE) || errors.Is(err, net.ErrClosed) ||
+	if transport.ConnectionBroken(err) || errors.Is(err, net.ErrClosed) ||
 		errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) {
 		return true
 	}

@@ -99,7 +99,7 @@ func (c *Client) putBlob(ctx context.Context, loc *url.URL, r io.Reader, offset,
 		// Every byte read so far was d's, and the registry cannot have
 		// judged before it had the whole: what it got was damaged or cut
 		// short on the way, and may arrive whole next time.
-		return fmt.Errorf("%w (%v)", errIncomplete, err)
+		return fmt.Errorf("%w (%v)", errIncomplete, err) //nolint:errorlint // not ErrDigestMismatch: the content was right
 	}
 	return err
 }

@@ -2,6 +2,7 @@ package charmhubtest
 
 import (
 	"net/http"
+	"time"
 )
 
 // defaultPermissions are those of a token made by "charmcraft login".
@@ -73,11 +74,21 @@ func (s *Server) listRevisions(w http.ResponseWriter, r *http.Request) {
 	for i := len(t.res.revisions) - 1; i >= 0; i-- {
 		rev := t.res.revisions[i]
 		d := s.uploads[rev.UploadID].digests
-		list = append(list, revisionJSON{
+		item := revisionJSON{
 			Name: t.res.Name, Revision: rev.Revision, Type: rev.Type, Bases: rev.Bases,
-			CreatedAt: rev.CreatedAt.UTC().Format("2006-01-02T15:04:05.000000+00:00"),
+			CreatedAt: isoTime(rev.CreatedAt),
 			Size:      rev.Size, SHA256: rev.SHA256, SHA384: d.sha384, SHA512: d.sha512, SHA3384: d.sha3384,
-		})
+		}
+		if !rev.UpdatedAt.IsZero() {
+			at, by := isoTime(rev.UpdatedAt), t.user
+			item.UpdatedAt, item.UpdatedBy = &at, &by
+		}
+		list = append(list, item)
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"revisions": list})
+}
+
+// isoTime is a time as Charmhub writes it: UTC, in microseconds.
+func isoTime(t time.Time) string {
+	return t.UTC().Format("2006-01-02T15:04:05.000000+00:00")
 }

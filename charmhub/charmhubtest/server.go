@@ -85,6 +85,7 @@ func (s *Server) routes() http.Handler {
 	api.HandleFunc("GET /v1/charm/{charm}/resources", s.listResources)
 	api.HandleFunc("GET /v1/charm/{charm}/resources/{resource}/revisions", s.listRevisions)
 	api.HandleFunc("POST /v1/charm/{charm}/resources/{resource}/revisions", s.createRevision)
+	api.HandleFunc("PATCH /v1/charm/{charm}/resources/{resource}/revisions", s.updateRevisions)
 	api.HandleFunc("GET /v1/charm/{charm}/resources/{resource}/revisions/review", s.reviewStatus)
 	api.HandleFunc("GET /v1/charm/{charm}/resources/{resource}/oci-image/upload-credentials", s.uploadCredentials)
 	api.HandleFunc("POST /v1/charm/{charm}/resources/{resource}/oci-image/blob", s.imageBlob)

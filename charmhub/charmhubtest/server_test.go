@@ -106,3 +106,33 @@ func TestServerRefusesPathAndFormMistakes(t *testing.T) {
 		t.Errorf("%d uploads stored, want 1", n)
 	}
 }
+
+// TestUpdateRevisionsRefusals checks the refusals of the PATCH that sets
+// the architectures of revisions, for what a client may send.
+func TestUpdateRevisionsRefusals(t *testing.T) {
+	s := newServer(t)
+	url := s.APIURL() + "/v1/charm/my-charm/resources/image/revisions"
+	update := `{"resource-revision-updates": [{"revision": 1, "bases": [{"name": "all", "channel": "all", "architectures": ["amd64"]}]}]}`
+	tests := []struct {
+		name, url, auth, body string
+		status                int
+		code                  string
+	}{
+		{"no credentials", url, "", update, http.StatusUnauthorized, "invalid-credentials"},
+		{"no rights", url, "Macaroon mallory-token", update, http.StatusForbidden, "permission-required"},
+		{"unknown charm", strings.Replace(url, "my-charm", "nope", 1), "Macaroon alice-token", update, http.StatusNotFound, "not-found"},
+		{"unknown resource", strings.Replace(url, "/image/", "/nope/", 1), "Macaroon alice-token", update, http.StatusNotFound, "not-found"},
+		{"no such revision", url, "Macaroon alice-token", update, http.StatusNotFound, "not-found"},
+		{"no updates", url, "Macaroon alice-token", `{"resource-revision-updates": []}`, http.StatusBadRequest, "missing-field"},
+		{"no bases", url, "Macaroon alice-token", `{"resource-revision-updates": [{"revision": 1}]}`, http.StatusBadRequest, "missing-field"},
+		{"not JSON", url, "Macaroon alice-token", `{`, http.StatusBadRequest, "invalid-json"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			status, code := send(t, http.MethodPatch, tt.url, tt.auth, "application/json", strings.NewReader(tt.body))
+			if status != tt.status || code != tt.code {
+				t.Errorf("got %d %s, want %d %s", status, code, tt.status, tt.code)
+			}
+		})
+	}
+}

@@ -47,6 +47,8 @@ type StoredRevision struct {
 	Bases     []Base
 	UploadID  string
 	CreatedAt time.Time
+	// UpdatedAt is when a PATCH last set its bases; zero if none did.
+	UpdatedAt time.Time
 }
 
 type charmState struct {

@@ -59,7 +59,7 @@ func Distribution2Binary() (string, error) {
 	if bin == "" {
 		bin = "/usr/bin/docker-registry"
 	}
-	if _, err := os.Stat(bin); err != nil {
+	if _, err := os.Stat(bin); err != nil { //nolint:gosec // the test's own choice of binary
 		return "", fmt.Errorf("distribution 2 registry not found (%w): apt-get install docker-registry, or set %s", err, Distribution2Env)
 	}
 	return bin, nil
@@ -138,7 +138,7 @@ func (r *Registry) run(bin, confPath string, logw io.Writer) (string, error) {
 	if logw == nil {
 		logw = io.Discard
 	}
-	cmd := exec.CommandContext(context.Background(), bin, "serve", confPath)
+	cmd := exec.CommandContext(context.Background(), bin, "serve", confPath) //nolint:gosec // the test's own choice of binary
 	cmd.Env = []string{"PATH=" + os.Getenv("PATH")}
 	out, err := cmd.StderrPipe()
 	if err != nil {

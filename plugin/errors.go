@@ -1,0 +1,153 @@
+package plugin
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"slices"
+	"strings"
+
+	"github.com/canonical/docker-charmcraft/charmhub"
+	"github.com/canonical/docker-charmcraft/imagepush"
+	"github.com/spf13/cobra"
+)
+
+// Here errors become the sentences a user reads: what Charmhub, Ubuntu
+// One and the network answered, and the arguments a command was given.
+// Names of charms and resources are in single quotes, as charmcraft
+// writes them.
+
+// errNoCredentials says how to provide credentials when none were found.
+var errNoCredentials = errors.New("no Charmhub credentials found: export them with `charmcraft login --export=FILE` and set " + authEnv + " to the file's content, or store them in Docker's credential store with `docker charmcraft login`")
+
+// charmCall says what a Charmhub call was about, for its error: the
+// charm, the resource ("" for the charm itself), the revisions (none
+// for most calls), and what only the charm's owner or a collaborator
+// may do ("upload its resources").
+type charmCall struct {
+	charm, resource string
+	revisions       []int
+	mayDo           string
+}
+
+// explain turns an error from Charmhub into a sentence for the user.
+func (c charmCall) explain(err error) error {
+	apiErr, ok := errors.AsType[*charmhub.APIError](err)
+	if !ok {
+		return unreachable(err)
+	}
+	switch {
+	case errors.Is(err, charmhub.ErrUnauthorized):
+		return fmt.Errorf("Charmhub did not accept the credentials (%s): they are invalid or expired; export fresh ones with `charmcraft login --export=FILE` and set %s, or run `docker charmcraft login`", apiErr.Details(), authEnv)
+	case errors.Is(err, charmhub.ErrPermission):
+		return fmt.Errorf("only the owner or a collaborator of charm '%s' may %s; Charmhub said: %s", c.charm, c.mayDo, apiErr.Details())
+	case errors.Is(err, charmhub.ErrTemporary):
+		again := ""
+		if apiErr.Attempts > 1 {
+			again = fmt.Sprintf(" and kept failing after %d attempts", apiErr.Attempts)
+		}
+		return fmt.Errorf("Charmhub is temporarily unavailable (%s)%s; try again later", apiErr.Details(), again)
+	case errors.Is(err, charmhub.ErrNotFound) && c.resource == "":
+		return fmt.Errorf("charm '%s' was not found on Charmhub (%s): check the name, and that the charm is registered", c.charm, apiErr.Details())
+	case errors.Is(err, charmhub.ErrNotFound) && len(c.revisions) > 0:
+		return fmt.Errorf("charm '%s', its resource '%s' or %s was not found on Charmhub (%s): check them with `docker charmcraft resource-revisions %s %s`",
+			c.charm, c.resource, revisionList(c.revisions), apiErr.Details(), c.charm, c.resource)
+	case errors.Is(err, charmhub.ErrNotFound):
+		return fmt.Errorf("charm '%s' or its resource '%s' was not found on Charmhub (%s): check the names, and that the charm is registered", c.charm, c.resource, apiErr.Details())
+	}
+	return fmt.Errorf("Charmhub refused the request: %s", apiErr.Details())
+}
+
+// revisionList names revisions: "revision 3", "one of the revisions 3, 5".
+func revisionList(revs []int) string {
+	if len(revs) == 1 {
+		return fmt.Sprintf("revision %d", revs[0])
+	}
+	s := make([]string, len(revs))
+	for i, r := range revs {
+		s[i] = fmt.Sprint(r)
+	}
+	return "one of the revisions " + strings.Join(s, ", ")
+}
+
+// explainUpload is explain for the calls of an upload.
+func explainUpload(err error, charm, resource string) error {
+	return charmCall{charm: charm, resource: resource, mayDo: "upload its resources"}.explain(err)
+}
+
+// explainQuery is explain for a listing; resource is "" for a question
+// about the charm itself.
+func explainQuery(err error, charm, resource string) error {
+	return charmCall{charm: charm, resource: resource, mayDo: "see its resources"}.explain(err)
+}
+
+// explainLogin turns a failed login, or a failed check of credentials,
+// into a sentence.
+func explainLogin(err error) error {
+	var le *charmhub.LoginError
+	var apiErr *charmhub.APIError
+	switch {
+	case errors.As(err, &le) && errors.Is(err, charmhub.ErrTwoFactorRequired):
+		return fmt.Errorf("Ubuntu One asks for a one-time password, and none was given (%w)", le)
+	case errors.As(err, &le) && strings.Contains(strings.ToLower(le.Code), "twofactor"):
+		return fmt.Errorf("Ubuntu One did not accept the one-time password (%w); try again with a fresh one", le)
+	case errors.As(err, &le) && le.StatusCode == 401:
+		return fmt.Errorf("Ubuntu One did not accept the email address and password (%w)", le)
+	case errors.As(err, &le):
+		return fmt.Errorf("Ubuntu One refused the login (%w)", le)
+	case errors.Is(err, charmhub.ErrUnauthorized) && errors.As(err, &apiErr):
+		return fmt.Errorf("Charmhub did not accept the credentials (%s): they are invalid or expired; log in again, or export fresh ones with `charmcraft login --export=FILE`", apiErr.Details())
+	case errors.As(err, &apiErr):
+		return fmt.Errorf("Charmhub refused the login: %s", apiErr.Details())
+	}
+	return unreachable(err)
+}
+
+// unreachable adds what to check to an error that never reached a
+// server: a refused connection, an unknown host, a timeout.
+func unreachable(err error) error {
+	if errors.Is(err, imagepush.ErrDaemonUnreachable) {
+		return err // its message already says what to do
+	}
+	var opErr *net.OpError
+	var dnsErr *net.DNSError
+	if errors.As(err, &opErr) || errors.As(err, &dnsErr) {
+		return fmt.Errorf("%w; check the network connection, and %s, %s and %s if you set them", err, apiURLEnv, uploadURLEnv, registryURLEnv)
+	}
+	return err
+}
+
+// exactArgs is cobra.ExactArgs with a sentence naming the arguments:
+// exactArgs("CHARM", "RESOURCE"); none for a command that takes none.
+func exactArgs(names ...string) cobra.PositionalArgs {
+	return func(cmd *cobra.Command, args []string) error {
+		if len(args) == len(names) {
+			return nil
+		}
+		takes := "no arguments"
+		switch len(names) {
+		case 0:
+		case 1:
+			takes = "1 argument, " + names[0]
+		default:
+			takes = fmt.Sprintf("%d arguments, %s", len(names), strings.Join(names, " "))
+		}
+		given := "none"
+		if len(args) > 0 {
+			given = fmt.Sprint(len(args))
+		}
+		return fmt.Errorf("'%s' takes %s, but was given %s; see '%s --help'", cmd.CommandPath(), takes, given, cmd.CommandPath())
+	}
+}
+
+// joinQuoted lists names once each, in the order first seen, in single
+// quotes.
+func joinQuoted(names []string) string {
+	var q []string
+	for _, n := range names {
+		if s := "'" + n + "'"; !slices.Contains(q, s) {
+			q = append(q, s)
+		}
+	}
+	return strings.Join(q, ", ")
+}
