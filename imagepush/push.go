@@ -30,8 +30,10 @@ func (r Ref) String() string { return "sha256:" + r.Hex }
 type Result struct {
 	// Digest is the remote manifest's digest in the registry.
 	Digest digest.Digest
-	// Local is the image the push took from the daemon; nil when the
-	// registry held the image named already.
+	// Local is the image found in the daemon whose remote manifest Digest
+	// is: pushed, or known without an export (its config is the one in the
+	// registry, so what inspect says of it holds there). Nil when the
+	// registry held the manifest digest named already.
 	Local *LocalImage
 }
 
@@ -81,10 +83,11 @@ func (p *pusher) resolve(ctx context.Context, ref Ref) (*Result, error) {
 		return p.pushNew(ctx, j)
 	}
 	if d, ok, err := p.remembered(ctx, j); err != nil || ok {
-		if ok {
-			p.emit(Event{Kind: Reused})
+		if err != nil {
+			return nil, err
 		}
-		return reused(d, err)
+		p.emit(Event{Kind: Reused})
+		return &Result{Digest: d, Local: img}, nil
 	}
 	res, err := p.pushNew(ctx, j)
 	if err == nil {

@@ -71,8 +71,8 @@ func TestPushRecordFreshMachine(t *testing.T) {
 			wantKinds(t, fresh, reused)
 			wantRecordEvents(t, fresh, "")
 			wantSaves(t, d, 0)
-			if fresh.res.Digest != first.res.Digest {
-				t.Errorf("reused %s, pushed %s", fresh.res.Digest, first.res.Digest)
+			if fresh.res.Digest != first.res.Digest || fresh.res.Local == nil || fresh.res.Local.Arch != "amd64" {
+				t.Errorf("reused %s (local image %+v), pushed %s", fresh.res.Digest, fresh.res.Local, first.res.Digest)
 			}
 			var asked []string
 			for _, r := range w.proxy.Requests()[before:] {
