@@ -4,6 +4,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"os"
 	"os/exec"
@@ -114,13 +115,21 @@ func (b *bench) pluginRace(ctx context.Context) error {
 // and that the record of the base image names it (on the classic store;
 // on the containerd store the image ID is that manifest's digest).
 func (b *bench) checkRace(ctx context.Context, charm string) error {
-	revs := b.world.hub.Revisions(charm, imageRes)
-	if len(revs) != 2 || string(revs[0].Content) != string(revs[1].Content) {
-		return fmt.Errorf("%d revisions, not two naming one manifest", len(revs))
+	var remotes []string
+	for _, rev := range b.world.hub.Revisions(charm, imageRes) {
+		var blob struct{ ImageName string }
+		if err := json.Unmarshal(rev.Content, &blob); err != nil {
+			return fmt.Errorf("reading an image blob: %w", err)
+		}
+		_, d, _ := strings.Cut(blob.ImageName, "@")
+		remotes = append(remotes, d)
 	}
-	remote, err := b.world.lastImageDigest(charm)
-	if err != nil || remote == b.img.base {
-		return err
+	if len(remotes) != 2 || remotes[0] != remotes[1] {
+		return fmt.Errorf("revisions naming %q, want two naming one manifest", remotes)
+	}
+	remote := remotes[0]
+	if remote == b.img.base {
+		return nil
 	}
 	creds, err := b.world.credentials(ctx, charm)
 	if err != nil {
