@@ -151,3 +151,27 @@ func joinQuoted(names []string) string {
 	}
 	return strings.Join(q, ", ")
 }
+
+// imageError says what to do about an image found nowhere, or named
+// ambiguously.
+func imageError(err error, charm string) error {
+	var lookup *imagepush.LookupError
+	var ambiguous *imagepush.AmbiguousError
+	switch {
+	case errors.As(err, &ambiguous):
+		return fmt.Errorf("--image %s matches %d local images; give more hex characters to choose one of:\n%s", ambiguous.Ref.Hex, len(ambiguous.Images), ambiguous.List())
+	case !errors.As(err, &lookup):
+		return err
+	}
+	want := lookup.Ref
+	switch {
+	case errors.Is(err, imagepush.ErrDaemonUnreachable) && want.Full:
+		return fmt.Errorf("image %s is not in Canonical's registry for charm '%s', and the local Docker daemon cannot be reached to take it from there (%w); start Docker, or give the digest of an image already in the registry", want, charm, lookup.Err)
+	case errors.Is(err, imagepush.ErrDaemonUnreachable):
+		return fmt.Errorf("a short digest must be looked up in the local Docker daemon, which cannot be reached (%w); start Docker, or give the full sha256 digest of an image already in Canonical's registry", lookup.Err)
+	case want.Full:
+		return fmt.Errorf("image %s was found neither in Canonical's registry for charm '%s' nor in the local Docker daemon; check the digest with `docker images --digests --no-trunc`", want, charm)
+	default:
+		return fmt.Errorf("no local image ID starts with %s; check it with `docker images`, or give the full sha256 digest of an image already in Canonical's registry", want.Hex)
+	}
+}
