@@ -82,7 +82,9 @@ func (b *bench) runAll(ctx context.Context) error {
 		steps = append(steps, step{"crane push", b.cranePush})
 	}
 	steps = append(steps, step{"docker charmcraft --image", b.pluginImage},
-		step{"docker charmcraft, one layer changed", b.pluginChanged})
+		step{"docker charmcraft, one layer changed", b.pluginChanged},
+		step{"docker charmcraft, other compressor", b.pluginOtherCompressor},
+		step{"docker charmcraft, two runners at once", b.pluginRace})
 	if b.cfg.fileSize > 0 {
 		steps = append(steps, step{"file upload", b.fileUpload})
 	}

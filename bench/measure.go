@@ -37,6 +37,9 @@ type sample struct {
 	// layer and config blobs of the pushed variant (one-layer-changed).
 	ChangedLayerBytes int64 `json:"changed_layer_bytes,omitempty"`
 	ConfigBytes       int64 `json:"config_bytes,omitempty"`
+	// WrongRemote is 1 when the upload ended on another remote manifest
+	// than the one wanted (other-compressor, two-runners).
+	WrongRemote int64 `json:"wrong_remote,omitempty"`
 }
 
 // command is one command to run, in the minimal environment plus env.
@@ -207,6 +210,7 @@ type summary struct {
 
 	ChangedLayerBytes int64 `json:"changed_layer_bytes,omitempty"`
 	ConfigBytes       int64 `json:"config_bytes,omitempty"`
+	WrongRemote       int64 `json:"wrong_remote,omitempty"` // runs that ended on another manifest
 }
 
 func summarize(runs []sample) summary {
@@ -217,9 +221,9 @@ func summarize(runs []sample) summary {
 		}
 		return median(v)
 	}
-	rss, saves := int64(0), int64(-1)
+	rss, saves, wrong := int64(0), int64(-1), int64(0)
 	for _, s := range runs {
-		rss, saves = max(rss, s.MaxRSS), max(saves, s.ImageSaves)
+		rss, saves, wrong = max(rss, s.MaxRSS), max(saves, s.ImageSaves), wrong+s.WrongRemote
 	}
 	return summary{
 		Wall:         time.Duration(pick(func(s sample) int64 { return int64(s.Wall) })),
@@ -234,6 +238,7 @@ func summarize(runs []sample) summary {
 
 		ChangedLayerBytes: pick(func(s sample) int64 { return s.ChangedLayerBytes }),
 		ConfigBytes:       pick(func(s sample) int64 { return s.ConfigBytes }),
+		WrongRemote:       wrong,
 	}
 }
 

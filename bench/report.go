@@ -37,6 +37,7 @@ type setup struct {
 	FileBytes      int64    `json:"file_bytes"`
 	Runs           int      `json:"runs"`
 	ReviewDelay    string   `json:"review_delay"`
+	Registry       string   `json:"registry"` // registrytest's Kind
 }
 
 type rowReport struct {
@@ -54,6 +55,7 @@ func newReport(b *bench) *report {
 		BaseDiffIDs: b.img.baseDiffs, VariantDiffIDs: b.img.varDiffs,
 		FileSize: b.cfg.fileSizeText, FileBytes: b.cfg.fileSize, Runs: b.cfg.runs,
 		ReviewDelay: "none (approved at the first poll)",
+		Registry:    string(b.world.reg.Kind),
 	}}
 	for i := range layerCount {
 		if randomLayer(i) {
@@ -84,7 +86,7 @@ func (r *report) print(out io.Writer) error {
 	w.printf("\n## docker charmcraft bench, %s\n\n", r.Started.UTC().Format("2006-01-02 15:04 MST"))
 	w.printf("Image: %s in %d layers of %s (layers %v random, the others text-like); the variant changes layer %d.\n",
 		s.ImageSize, s.Layers, mib(s.LayerBytes), s.RandomLayers, s.ChangedLayer)
-	w.printf("File resource: %s. Runs: %d (medians; peak RSS is the largest). Review delay: none.\n", s.FileSize, s.Runs)
+	w.printf("File resource: %s. Runs: %d (medians; peak RSS is the largest). Review delay: none. Registry: %s.\n", s.FileSize, s.Runs, s.Registry)
 	w.printf("Machine: %s, %d cores, %s RAM, %s, kernel %s; load average at start %s, at end %s.\n",
 		m.CPUModel, m.Cores, m.Memory, m.OS, m.Kernel, m.LoadAvg, m.LoadAvgEnd)
 	w.printf("Docker: CLI %s, daemon %s, storage driver %s. %s; plugin version %s.\n",
@@ -139,6 +141,9 @@ func rowNote(name string, m summary) string {
 	}
 	if m.ImageSaves >= 0 {
 		notes = append(notes, fmt.Sprintf("image exports: %d", m.ImageSaves))
+	}
+	if m.WrongRemote > 0 {
+		notes = append(notes, fmt.Sprintf("%d runs on another remote manifest", m.WrongRemote))
 	}
 	if name == scPluginChanged {
 		notes = append(notes, fmt.Sprintf("changed layer %s, config %s", mib(m.ChangedLayerBytes), mib(m.ConfigBytes)))

@@ -27,8 +27,11 @@ const (
 	scPluginWarm    = "docker charmcraft, warm"
 	scPluginFresh   = "docker charmcraft, fresh cache"
 	scPluginChanged = "docker charmcraft, one layer changed"
-	scFilePlugin    = "file: docker charmcraft"
-	scFileCurl      = "file: curl -F"
+	// The registry's record of the image (issue 12).
+	scPluginOtherGzip = "docker charmcraft, other compressor"
+	scPluginRace      = "docker charmcraft, two runners at once"
+	scFilePlugin      = "file: docker charmcraft"
+	scFileCurl        = "file: curl -F"
 )
 
 // freshRepo adds a charm and returns the credentials of its empty image
@@ -126,7 +129,7 @@ func (b *bench) pluginImage(ctx context.Context) error {
 	if err := os.RemoveAll(b.cacheDir()); err != nil {
 		return err
 	}
-	return b.measureAs(scPluginFresh, b.plugin(ctx, nil, args...))
+	return b.measureAs(scPluginFresh, b.plugin(ctx, b.viaDaemonProxy(), args...))
 }
 
 // pluginChanged uploads the base image to a fresh repository (not timed),

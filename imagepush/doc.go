@@ -8,8 +8,12 @@
 // never asked for a manifest by the digest of an image config (a classic
 // store's image ID, which distribution 2 answers with a 500): a
 // containerd-store image ID or a RepoDigest is checked as a manifest, a
-// classic image's remote manifest as the layer cache knows it, and only a
-// digest the daemon cannot tell about is checked in the registry as it is.
+// classic image's remote manifest is read from the registry's record of
+// the image (see RecordTag) or checked as the layer cache knows it, and
+// only a digest the daemon cannot tell about is checked in the registry as
+// it is. After a push of a classic image, its record is written: the next
+// machine, or a plugin whose compressor differs, finds the manifest in one
+// request instead of exporting the image.
 // An image taken from the daemon is pushed by the first strategy that
 // settles it (see pushLocal), each a named function that returns its
 // errors:

@@ -20,15 +20,29 @@ const (
 	// ExportingAgain: a blob upload broke midway (Err); the image is
 	// exported again, for attempt Attempt of Attempts.
 	ExportingAgain
+	// RecordIgnored: the registry's record of the image, Tag, could not
+	// be used (Err says why: absent, unreadable, or naming another image);
+	// the remote manifest is computed. Worth a debug line only.
+	RecordIgnored
+	// RecordSaved: the record Tag now names the remote manifest Digest.
+	RecordSaved
+	// RecordNotSaved: the registry did not take the record Tag of Digest
+	// (Err); the push stands, the next one computes the manifest again.
+	// Worth a debug line only.
+	RecordNotSaved
 )
 
 // Event is one thing Push tells its caller.
 type Event struct {
 	Kind EventKind
-	// Digest is the remote manifest, for AlreadyPushed and Uploaded.
+	// Digest is the remote manifest, for AlreadyPushed, Uploaded and
+	// RecordSaved, RecordNotSaved.
 	Digest digest.Digest
 	// Attempt and Attempts count exports, for ExportingAgain.
 	Attempt, Attempts int
-	// Err is why the last export failed, for ExportingAgain.
+	// Err is why the last export failed, for ExportingAgain; why the
+	// record was not used or saved, for RecordIgnored and RecordNotSaved.
 	Err error
+	// Tag is the record's tag (see RecordTag), for the Record events.
+	Tag string
 }

@@ -30,8 +30,10 @@ func (r Ref) String() string { return "sha256:" + r.Hex }
 type Result struct {
 	// Digest is the remote manifest's digest in the registry.
 	Digest digest.Digest
-	// Local is the image the push took from the daemon; nil when the
-	// registry held the image named already.
+	// Local is the image found in the daemon whose remote manifest Digest
+	// is: pushed, or known without an export (its config is the one in the
+	// registry, so what inspect says of it holds there). Nil when the
+	// registry held the manifest digest named already.
 	Local *LocalImage
 }
 
@@ -74,18 +76,54 @@ func (p *pusher) resolve(ctx context.Context, ref Ref) (*Result, error) {
 		if ok, err := p.reuseRemote(ctx, d); err != nil || ok {
 			return reused(d, err)
 		}
-	} else if ok, err := p.knownRemote(ctx, j); err != nil || ok {
-		if ok {
-			p.emit(Event{Kind: Reused})
-		}
-		return reused(j.cached.Digest, err)
 	}
+	if img.ManifestID {
+		// The image's own manifest is pushed: its ID says where it is, and
+		// the registry has no record of it to keep.
+		return p.pushNew(ctx, j)
+	}
+	if d, ok, err := p.remembered(ctx, j); err != nil || ok {
+		if err != nil {
+			return nil, err
+		}
+		p.emit(Event{Kind: Reused})
+		return &Result{Digest: d, Local: img}, nil
+	}
+	res, err := p.pushNew(ctx, j)
+	if err == nil {
+		p.writeRecord(ctx, j, j.pushed)
+	}
+	return res, err
+}
+
+// pushNew pushes the image from the daemon, by the first strategy that
+// settles it (see pushLocal).
+func (p *pusher) pushNew(ctx context.Context, j *job) (*Result, error) {
 	p.emit(Event{Kind: Uploading})
-	d, err := p.pushLocal(ctx, j)
+	res, err := p.pushLocal(ctx, j)
 	if err != nil {
 		return nil, err
 	}
-	return &Result{Digest: d, Local: img}, nil
+	j.pushed = res
+	return &Result{Digest: res.Digest, Local: j.img}, nil
+}
+
+// remembered tells whether the registry holds the remote manifest of a
+// classic-store image, known without an export: from the registry's
+// record of the image (see RecordTag), else from this machine's cache,
+// which is only a hint (the registry is asked). A manifest found through
+// the cache is recorded, for the machines that lack it.
+func (p *pusher) remembered(ctx context.Context, j *job) (digest.Digest, bool, error) {
+	if j.record = p.readRecord(ctx, j.img); j.record != nil {
+		p.learn(j, j.record)
+		return j.record.digest, true, nil
+	}
+	ok, err := p.knownRemote(ctx, j)
+	if !ok || err != nil {
+		return "", false, err
+	}
+	p.writeRecord(ctx, j, j.cached)
+	return j.cached.Digest, true, nil
 }
 
 // remoteOnly looks a digest the daemon does not know (or could not be

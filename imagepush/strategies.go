@@ -19,26 +19,31 @@ type job struct {
 	cached *manifest.Result
 	// absent is a manifest digest the registry was just found to lack.
 	absent digest.Digest
+	// record is the registry's record of the image, once read and found
+	// to name it; nil otherwise.
+	record *recorded
+	// pushed is the remote manifest, once the push is settled.
+	pushed *manifest.Result
 }
 
 func (p *pusher) newJob(img *LocalImage) *job {
 	return &job{img: img, src: DaemonSource(p.daemon, img.ID), cached: p.cachedManifest(img)}
 }
 
-// A strategy tries to settle a push: done when it did (d is then the
+// A strategy tries to settle a push: done when it did (res is then the
 // remote manifest), not done when it does not apply and the next one must
 // try. Its errors end the push.
-type strategy func(ctx context.Context, j *job) (d digest.Digest, done bool, err error)
+type strategy func(ctx context.Context, j *job) (res *manifest.Result, done bool, err error)
 
 // pushLocal makes sure the registry holds the remote manifest of the
 // local image, by the first strategy that settles it, cheapest first.
-func (p *pusher) pushLocal(ctx context.Context, j *job) (digest.Digest, error) {
+func (p *pusher) pushLocal(ctx context.Context, j *job) (*manifest.Result, error) {
 	for _, s := range []strategy{p.fromCache, p.dryRun, p.upload} {
-		if d, done, err := s(ctx, j); done || err != nil {
-			return d, err
+		if res, done, err := s(ctx, j); done || err != nil {
+			return res, err
 		}
 	}
-	return "", errors.New("no way found to push the image") // upload always settles it
+	return nil, errors.New("no way found to push the image") // upload always settles it
 }
 
 // cachedManifest is the remote manifest as the cache knows it, if it
@@ -64,19 +69,19 @@ func (p *pusher) cachedManifest(img *LocalImage) *manifest.Result {
 // docker save, if the registry has every blob it names: the manifest is
 // there already, or is pushed. Not done if the cache does not know the
 // manifest or the registry lacks a blob.
-func (p *pusher) fromCache(ctx context.Context, j *job) (digest.Digest, bool, error) {
+func (p *pusher) fromCache(ctx context.Context, j *job) (*manifest.Result, bool, error) {
 	res := j.cached
 	if res == nil {
-		return "", false, nil
+		return nil, false, nil
 	}
 	if res.Digest != j.absent {
 		exists, err := p.reg.ManifestExists(ctx, res.Digest)
 		if err != nil {
-			return "", false, registryError(res.Digest, err)
+			return nil, false, registryError(res.Digest, err)
 		}
 		if exists {
 			p.emit(Event{Kind: AlreadyPushed, Digest: res.Digest})
-			return res.Digest, true, nil
+			return res, true, nil
 		}
 	}
 	blobs := []digest.Digest{res.Config.Digest}
@@ -85,10 +90,10 @@ func (p *pusher) fromCache(ctx context.Context, j *job) (digest.Digest, bool, er
 	}
 	for _, d := range blobs {
 		if exists, err := p.reg.BlobExists(ctx, d); err != nil || !exists {
-			return "", false, registryError(d, err)
+			return nil, false, registryError(d, err)
 		}
 	}
-	return res.Digest, true, p.pushManifest(ctx, res) // its absence was just checked
+	return res, true, p.pushManifest(ctx, res) // its absence was just checked
 }
 
 // dryRun settles the push of an image whose config the registry holds,
@@ -97,44 +102,44 @@ func (p *pusher) fromCache(ctx context.Context, j *job) (digest.Digest, bool, er
 // cache; done if the registry has that manifest. It does not apply
 // without a cache (the upload that follows would do the same work again)
 // nor when the cache knew the manifest (it would only compute it again).
-func (p *pusher) dryRun(ctx context.Context, j *job) (digest.Digest, bool, error) {
+func (p *pusher) dryRun(ctx context.Context, j *job) (*manifest.Result, bool, error) {
 	if p.opts.cache == nil || j.cached != nil {
-		return "", false, nil
+		return nil, false, nil
 	}
 	img := j.img
 	exists, err := p.reg.BlobExists(ctx, img.ID)
 	if err != nil || !exists {
-		return "", false, registryError(img.ID, err)
+		return nil, false, registryError(img.ID, err)
 	}
 	res, err := p.build(ctx, j, dryStore{p.reg}, false)
 	if errors.Is(err, manifest.ErrStaleCache) {
-		return "", false, p.forgetFingerprints() // the upload reads it again, without them
+		return nil, false, p.forgetFingerprints() // the upload reads it again, without them
 	}
 	if err != nil {
-		return "", false, err
+		return nil, false, err
 	}
 	if exists, err = p.reg.ManifestExists(ctx, res.Digest); err != nil || !exists {
-		return "", false, registryError(res.Digest, err)
+		return nil, false, registryError(res.Digest, err)
 	}
 	p.emit(Event{Kind: AlreadyPushed, Digest: res.Digest})
-	return res.Digest, true, nil
+	return res, true, nil
 }
 
 // upload settles any push: docker save, compressing and pushing what the
 // registry lacks (see pushBuild), then the manifest unless the registry
 // has it already. A stale cache fingerprint costs one more export.
-func (p *pusher) upload(ctx context.Context, j *job) (digest.Digest, bool, error) {
+func (p *pusher) upload(ctx context.Context, j *job) (*manifest.Result, bool, error) {
 	res, err := p.pushBuild(ctx, j)
 	if errors.Is(err, manifest.ErrStaleCache) {
 		if err := p.forgetFingerprints(); err != nil {
-			return "", true, err
+			return nil, true, err
 		}
 		res, err = p.pushBuild(ctx, j)
 	}
 	if err != nil {
-		return "", true, err
+		return nil, true, err
 	}
-	return res.Digest, true, p.publish(ctx, res)
+	return res, true, p.publish(ctx, res)
 }
 
 func (p *pusher) forgetFingerprints() error {

@@ -64,6 +64,13 @@ func (w *world) client(t *testing.T) *registry.Client {
 // path is the registry path of one of the repository's endpoints.
 func (w *world) path(endpoint string) string { return "/v2/" + w.repo + "/" + endpoint }
 
+// refuseRecords has the registry refuse every record (see
+// imagepush.RecordTag) with a 403, as one that takes no tags would: what
+// is pushed then is as an older plugin left it, with no record.
+func (w *world) refuseRecords() {
+	w.proxy.Add(faultproxy.Rule{Method: "PUT", Path: w.path("manifests/charmcraft-image-*"), Fault: faultproxy.Fail(403)})
+}
+
 // uploads is how many blob upload sessions were opened.
 func (w *world) uploads() int { return w.proxy.Count("POST", w.path("blobs/uploads/")) }
 
@@ -74,12 +81,39 @@ type run struct {
 	events []imagepush.Event
 }
 
+// said are the events the user is told about: all but the record's,
+// which are worth a debug line only (see records).
+func (r *run) said() []imagepush.Event {
+	var es []imagepush.Event
+	for _, e := range r.events {
+		if !isRecordEvent(e.Kind) {
+			es = append(es, e)
+		}
+	}
+	return es
+}
+
 func (r *run) kinds() []imagepush.EventKind {
 	var ks []imagepush.EventKind
-	for _, e := range r.events {
+	for _, e := range r.said() {
 		ks = append(ks, e.Kind)
 	}
 	return ks
+}
+
+// records are the events about the registry's record of the image.
+func (r *run) records() []imagepush.Event {
+	var es []imagepush.Event
+	for _, e := range r.events {
+		if isRecordEvent(e.Kind) {
+			es = append(es, e)
+		}
+	}
+	return es
+}
+
+func isRecordEvent(k imagepush.EventKind) bool {
+	return k == imagepush.RecordIgnored || k == imagepush.RecordSaved || k == imagepush.RecordNotSaved
 }
 
 func push(t *testing.T, w *world, d imagepush.Daemon, ref imagepush.Ref, opts ...imagepush.Option) *run {

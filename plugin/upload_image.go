@@ -31,11 +31,16 @@ func uploadImage(ctx context.Context, env *cliEnv, ch *charmhub.Client, out *res
 	if err != nil {
 		return "", nil, err
 	}
+	comp, err := compressor()
+	if err != nil {
+		return "", nil, err
+	}
 	ref := imagepush.Ref{Hex: want.hex, Full: want.full}
 	res, err := imagepush.Push(ctx, env.dockerCli.Client(), reg, ref,
 		imagepush.WithEvents(imageEvents(env, out)),
 		imagepush.WithLayerProgress(env.layerProgress),
-		imagepush.WithCache(env.layerCache()))
+		imagepush.WithCache(env.layerCache()),
+		imagepush.WithCompressor(comp))
 	if err != nil {
 		return "", nil, imageError(err, opts.charm)
 	}
@@ -71,6 +76,12 @@ func imageEvents(env *cliEnv, out *resultWriter) func(imagepush.Event) {
 		case imagepush.ExportingAgain:
 			out.info("The upload was interrupted; exporting the image again (attempt %d of %d)", e.Attempt, e.Attempts)
 			env.debugf("export %d of %d failed: %v", e.Attempt-1, e.Attempts, e.Err)
+		case imagepush.RecordIgnored:
+			env.debugf("record %s not used, computing the remote manifest: %v", e.Tag, e.Err)
+		case imagepush.RecordSaved:
+			env.debugf("record %s now names %s", e.Tag, e.Digest)
+		case imagepush.RecordNotSaved:
+			env.debugf("record %s of %s not saved (the next upload computes the manifest again): %v", e.Tag, e.Digest, e.Err)
 		}
 	}
 }

@@ -36,27 +36,49 @@ func (c *Client) ManifestExists(ctx context.Context, d digest.Digest) (bool, err
 // PushManifest uploads body, a manifest of mediaType, by its digest, which
 // it returns. No tag is set.
 func (c *Client) PushManifest(ctx context.Context, mediaType string, body []byte) (digest.Digest, error) {
-	if mediaType == "" {
-		return "", fmt.Errorf("pushing a manifest: no media type")
+	d := digest.FromBytes(body)
+	if err := c.putManifest(ctx, d.String(), d, mediaType, body); err != nil {
+		return "", err
 	}
-	if len(body) > maxManifestSize {
-		return "", fmt.Errorf("pushing a manifest: %d bytes is over the 4 MiB limit", len(body))
+	return d, nil
+}
+
+// TagManifest uploads body, a manifest of mediaType, under tag (which then
+// names it, and no longer what it named before), and returns its digest.
+// A registry that refuses tags answers with an *Error.
+func (c *Client) TagManifest(ctx context.Context, tag, mediaType string, body []byte) (digest.Digest, error) {
+	if !tagRE.MatchString(tag) {
+		return "", fmt.Errorf("invalid manifest tag %q", tag)
 	}
 	d := digest.FromBytes(body)
-	req, err := c.newRequest(ctx, http.MethodPut, c.endpoint("manifests", d.String()), bytes.NewReader(body))
-	if err != nil {
+	if err := c.putManifest(ctx, tag, d, mediaType, body); err != nil {
 		return "", err
+	}
+	return d, nil
+}
+
+// putManifest uploads body, of digest d, as ref: d itself or a tag.
+func (c *Client) putManifest(ctx context.Context, ref string, d digest.Digest, mediaType string, body []byte) error {
+	if mediaType == "" {
+		return fmt.Errorf("pushing a manifest: no media type")
+	}
+	if len(body) > maxManifestSize {
+		return fmt.Errorf("pushing a manifest: %d bytes is over the 4 MiB limit", len(body))
+	}
+	req, err := c.newRequest(ctx, http.MethodPut, c.endpoint("manifests", ref), bytes.NewReader(body))
+	if err != nil {
+		return err
 	}
 	req.Header.Set("Content-Type", mediaType)
 	resp, err := c.do(req, http.StatusCreated)
 	if err != nil {
-		return "", fmt.Errorf("pushing the manifest: %w", err)
+		return fmt.Errorf("pushing the manifest: %w", err)
 	}
 	defer drainClose(resp)
 	if err := checkDigestHeader(resp, d); err != nil {
-		return "", fmt.Errorf("pushing manifest %s: %w", d, err)
+		return fmt.Errorf("pushing manifest %s: %w", d, err)
 	}
-	return d, nil
+	return nil
 }
 
 // GetManifest reads the manifest ref, a digest or a tag, and its media

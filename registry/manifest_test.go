@@ -98,6 +98,34 @@ func TestManifest(t *testing.T) {
 	}
 }
 
+// TestTagManifest: a manifest pushed under a tag is read back by it, and
+// the tag moves to the next manifest pushed under it.
+func TestTagManifest(t *testing.T) {
+	env := newEnv(t, envConfig{})
+	c := env.client(t)
+	ctx := t.Context()
+	var manifests [][]byte
+	for _, cfg := range []string{`{"n":1}`, `{"n":2}`} {
+		if err := c.PushBlob(ctx, strings.NewReader(cfg), int64(len(cfg)), digest.FromString(cfg)); err != nil {
+			t.Fatal(err)
+		}
+		manifests = append(manifests, schema2(t, []byte(cfg)))
+	}
+	for _, m := range manifests {
+		d, err := c.TagManifest(ctx, "record-1", mediatype.DockerManifest, m)
+		if err != nil || d != digest.FromBytes(m) {
+			t.Fatalf("TagManifest = %s, %v; want %s", d, err, digest.FromBytes(m))
+		}
+		mt, body, err := c.GetManifest(ctx, "record-1")
+		if err != nil || mt != mediatype.DockerManifest || !bytes.Equal(body, m) {
+			t.Fatalf("GetManifest(tag) = %q, %q, %v; want %q", mt, body, err, m)
+		}
+		if ok, err := c.ManifestExists(ctx, d); err != nil || !ok {
+			t.Errorf("ManifestExists(%s) = %v, %v; want true", d, ok, err)
+		}
+	}
+}
+
 // TestManifestMissingBlob checks the registry's refusal of a manifest
 // naming blobs it lacks comes back as an *Error with its codes.
 func TestManifestMissingBlob(t *testing.T) {
@@ -128,6 +156,7 @@ func TestInvalidArguments(t *testing.T) {
 		"GetManifest digest": func() error { _, _, err := c.GetManifest(ctx, string(bad)); return err },
 		"GetManifest tag":    func() error { _, _, err := c.GetManifest(ctx, "../x"); return err },
 		"PushManifest":       func() error { _, err := c.PushManifest(ctx, "", []byte("{}")); return err },
+		"TagManifest":        func() error { _, err := c.TagManifest(ctx, "-x", mediatype.DockerManifest, []byte("{}")); return err },
 	}
 	for name, call := range calls {
 		if err := call(); err == nil {
