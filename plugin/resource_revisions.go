@@ -72,8 +72,7 @@ func runResourceRevisions(ctx context.Context, env *cliEnv, opts resourceRevisio
 		_, err := fmt.Fprintln(out, "No revisions found.")
 		return err
 	}
-	revs = slices.Clone(revs)
-	slices.SortStableFunc(revs, func(a, b charmhub.ResourceRevision) int { return cmp.Compare(b.Revision, a.Revision) })
+	revs = newestFirst(slices.Clone(revs))
 	sizes := []string{"Size"}
 	for _, r := range revs {
 		sizes = append(sizes, humanSize(r.Size))
@@ -85,6 +84,13 @@ func runResourceRevisions(ctx context.Context, env *cliEnv, opts resourceRevisio
 		row(t, strconv.Itoa(r.Revision), formatTimestamp(r.CreatedAt), sizes[i+1], strings.Join(architectures(r.Bases), ","))
 	}
 	return t.Flush()
+}
+
+// newestFirst sorts revisions by number, highest first, as charmcraft
+// lists them, and returns them.
+func newestFirst(revs []charmhub.ResourceRevision) []charmhub.ResourceRevision {
+	slices.SortStableFunc(revs, func(a, b charmhub.ResourceRevision) int { return cmp.Compare(b.Revision, a.Revision) })
+	return revs
 }
 
 // architectures lists the architectures of bases, sorted and without

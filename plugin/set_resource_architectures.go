@@ -1,7 +1,6 @@
 package plugin
 
 import (
-	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -111,8 +110,7 @@ func runSetResourceArchitectures(ctx context.Context, env *cliEnv, opts setResou
 			}
 		}
 	}
-	slices.SortStableFunc(updated, func(a, b charmhub.ResourceRevision) int { return cmp.Compare(b.Revision, a.Revision) })
-	return writeUpdatedRevisions(out, updated)
+	return writeUpdatedRevisions(out, newestFirst(updated))
 }
 
 // writeUpdatedRevisions shows the revisions updated, as charmcraft does:
