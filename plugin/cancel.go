@@ -26,21 +26,3 @@ func cancelOnSignal(cmd *cobra.Command) {
 // place of the error of whatever call it interrupted. The exit status is
 // the shell's for Ctrl-C.
 var errCancelled = cli.StatusError{StatusCode: 130, Status: "cancelled"}
-
-// reportCancel has each subcommand of root fail with errCancelled when
-// its context was cancelled.
-func reportCancel(root *cobra.Command) {
-	for _, c := range root.Commands() {
-		run := c.RunE
-		if run == nil {
-			continue
-		}
-		c.RunE = func(cmd *cobra.Command, args []string) error {
-			err := run(cmd, args)
-			if err != nil && cmd.Context().Err() != nil {
-				return errCancelled
-			}
-			return err
-		}
-	}
-}

@@ -115,6 +115,15 @@ func (e *cliEnv) charmhub() (*charmhub.Client, error) {
 	return e.charmhubClient(token)
 }
 
+// queryClient is the start of a command that only asks Charmhub: its
+// --format checked, then the client with the user's credentials.
+func (e *cliEnv) queryClient(format string) (*charmhub.Client, error) {
+	if err := checkFormat(format); err != nil {
+		return nil, err
+	}
+	return e.charmhub()
+}
+
 // charmhubClient builds the Charmhub client with token; without one it
 // can only log in.
 func (e *cliEnv) charmhubClient(token string) (*charmhub.Client, error) {

@@ -21,7 +21,7 @@ type loginOptions struct {
 
 func newLoginCmd(dockerCli command.Cli) *cobra.Command {
 	var opts loginOptions
-	cmd := &cobra.Command{
+	cmd := newCommand(dockerCli, &cobra.Command{
 		Use:   "login [OPTIONS]",
 		Short: "Log in to Charmhub and keep the credentials in Docker's credential store",
 		Long: `Log in to Charmhub with your Ubuntu One account, as charmcraft does: the
@@ -37,11 +37,9 @@ when set, wins over them, so login refuses to run while it is set.`,
 		Example: `  docker charmcraft login
   docker charmcraft login --with-credentials ./charmhub-credentials
   docker charmcraft login --with-credentials - < ./charmhub-credentials`,
-		Args: exactArgs(),
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			return runLogin(cmd.Context(), newEnv(cmd, dockerCli), opts)
-		},
-	}
+	}, func(ctx context.Context, env *cliEnv, _ []string) error {
+		return runLogin(ctx, env, opts)
+	})
 	// The backquoted word of a flag's help is its value's name.
 	cmd.Flags().StringVar(&opts.withCredentials, "with-credentials", "", "Import the credentials that 'charmcraft login --export' wrote, from `FILE` (- for stdin)")
 	_ = cmd.RegisterFlagCompletionFunc("with-credentials", completion.FileNames())

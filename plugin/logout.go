@@ -1,6 +1,7 @@
 package plugin
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"strings"
@@ -10,7 +11,7 @@ import (
 )
 
 func newLogoutCmd(dockerCli command.Cli) *cobra.Command {
-	return &cobra.Command{
+	return newCommand(dockerCli, &cobra.Command{
 		Use:   "logout [OPTIONS]",
 		Short: "Remove the Charmhub credentials from Docker's credential store",
 		Long: `Remove the Charmhub credentials that ` + "`docker charmcraft login`" + ` kept in Docker's
@@ -18,11 +19,9 @@ credential store under the Charmhub API host, as ` + "`docker logout`" + ` does 
 registry. Credentials in CHARMCRAFT_AUTH are not stored, so logout refuses to
 run while it is set: unset it to stop using them.`,
 		Example: `  docker charmcraft logout`,
-		Args:    exactArgs(),
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			return runLogout(newEnv(cmd, dockerCli))
-		},
-	}
+	}, func(_ context.Context, env *cliEnv, _ []string) error {
+		return runLogout(env)
+	})
 }
 
 func runLogout(env *cliEnv) error {

@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"fmt"
+	"io"
 	"slices"
 	"strconv"
 	"strings"
@@ -20,29 +21,23 @@ type resourceRevisionsOptions struct {
 
 func newResourceRevisionsCmd(dockerCli command.Cli) *cobra.Command {
 	var opts resourceRevisionsOptions
-	cmd := &cobra.Command{
+	cmd := newCommand(dockerCli, &cobra.Command{
 		Use:   "resource-revisions [OPTIONS] CHARM RESOURCE",
 		Short: "List the revisions of a charm's resource on Charmhub",
 		Long: `List the revisions of a charm's resource on Charmhub, newest first: when
 each was created, its size and the architectures it is for.`,
 		Example: `  docker charmcraft resource-revisions my-charm my-file
   docker charmcraft resource-revisions my-charm my-image --format=json`,
-		Args:              exactArgs("CHARM", "RESOURCE"),
-		ValidArgsFunction: cobra.NoFileCompletions,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			opts.charm, opts.resource = args[0], args[1]
-			return runResourceRevisions(cmd.Context(), newEnv(cmd, dockerCli), opts)
-		},
-	}
+	}, func(ctx context.Context, env *cliEnv, args []string) error {
+		opts.charm, opts.resource = args[0], args[1]
+		return runResourceRevisions(ctx, env, opts)
+	})
 	addFormatFlag(cmd, &opts.format)
 	return cmd
 }
 
 func runResourceRevisions(ctx context.Context, env *cliEnv, opts resourceRevisionsOptions) error {
-	if err := checkFormat(opts.format); err != nil {
-		return err
-	}
-	ch, err := env.charmhub()
+	ch, err := env.queryClient(opts.format)
 	if err != nil {
 		return err
 	}
@@ -50,40 +45,45 @@ func runResourceRevisions(ctx context.Context, env *cliEnv, opts resourceRevisio
 	if err != nil {
 		return explainQuery(err, opts.charm, opts.resource)
 	}
-	out := env.dockerCli.Out()
-	if opts.format == "json" {
-		type item struct {
-			Revision  int             `json:"revision"`
-			CreatedAt string          `json:"created at"`
-			Size      int64           `json:"size"`
-			Bases     []charmhub.Base `json:"bases"`
+	return printResult(env.dockerCli.Out(), opts.format, revisionsJSON(revs), func(out io.Writer) error {
+		if len(revs) == 0 {
+			_, err := fmt.Fprintln(out, "No revisions found.")
+			return err
 		}
-		items := make([]item, 0, len(revs))
+		revs = newestFirst(slices.Clone(revs))
+		sizes := []string{"Size"}
 		for _, r := range revs {
-			bases := r.Bases
-			if bases == nil {
-				bases = []charmhub.Base{}
-			}
-			items = append(items, item{Revision: r.Revision, CreatedAt: isoTimestamp(r.CreatedAt), Size: r.Size, Bases: bases})
+			sizes = append(sizes, humanSize(r.Size))
 		}
-		return writeJSON(out, items)
-	}
-	if len(revs) == 0 {
-		_, err := fmt.Fprintln(out, "No revisions found.")
-		return err
-	}
-	revs = newestFirst(slices.Clone(revs))
-	sizes := []string{"Size"}
+		sizes = alignRight(sizes)
+		t := newTable(out)
+		row(t, "Revision", "Created at", sizes[0], "Architectures")
+		for i, r := range revs {
+			row(t, strconv.Itoa(r.Revision), formatTimestamp(r.CreatedAt), sizes[i+1], strings.Join(architectures(r.Bases), ","))
+		}
+		return t.Flush()
+	})
+}
+
+// revisionJSON is a revision as charmcraft's --format=json lists it, in
+// the order Charmhub gave.
+type revisionJSON struct {
+	Revision  int             `json:"revision"`
+	CreatedAt string          `json:"created at"`
+	Size      int64           `json:"size"`
+	Bases     []charmhub.Base `json:"bases"`
+}
+
+func revisionsJSON(revs []charmhub.ResourceRevision) []revisionJSON {
+	items := make([]revisionJSON, 0, len(revs))
 	for _, r := range revs {
-		sizes = append(sizes, humanSize(r.Size))
+		bases := r.Bases
+		if bases == nil {
+			bases = []charmhub.Base{}
+		}
+		items = append(items, revisionJSON{Revision: r.Revision, CreatedAt: isoTimestamp(r.CreatedAt), Size: r.Size, Bases: bases})
 	}
-	sizes = alignRight(sizes)
-	t := newTable(out)
-	row(t, "Revision", "Created at", sizes[0], "Architectures")
-	for i, r := range revs {
-		row(t, strconv.Itoa(r.Revision), formatTimestamp(r.CreatedAt), sizes[i+1], strings.Join(architectures(r.Bases), ","))
-	}
-	return t.Flush()
+	return items
 }
 
 // newestFirst sorts revisions by number, highest first, as charmcraft

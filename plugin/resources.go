@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"fmt"
+	"io"
 	"slices"
 	"strconv"
 
@@ -19,7 +20,7 @@ type resourcesOptions struct {
 
 func newResourcesCmd(dockerCli command.Cli) *cobra.Command {
 	var opts resourcesOptions
-	cmd := &cobra.Command{
+	cmd := newCommand(dockerCli, &cobra.Command{
 		Use:   "resources [OPTIONS] CHARM",
 		Short: "List the resources declared by a charm on Charmhub",
 		Long: `List the resources declared by a charm on Charmhub, as charmcraft does:
@@ -27,22 +28,16 @@ grouped by revision, newest first, then by name. Only the charm's owner or
 a collaborator may list them.`,
 		Example: `  docker charmcraft resources my-charm
   docker charmcraft resources my-charm --format=json`,
-		Args:              exactArgs("CHARM"),
-		ValidArgsFunction: cobra.NoFileCompletions,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			opts.charm = args[0]
-			return runResources(cmd.Context(), newEnv(cmd, dockerCli), opts)
-		},
-	}
+	}, func(ctx context.Context, env *cliEnv, args []string) error {
+		opts.charm = args[0]
+		return runResources(ctx, env, opts)
+	})
 	addFormatFlag(cmd, &opts.format)
 	return cmd
 }
 
 func runResources(ctx context.Context, env *cliEnv, opts resourcesOptions) error {
-	if err := checkFormat(opts.format); err != nil {
-		return err
-	}
-	ch, err := env.charmhub()
+	ch, err := env.queryClient(opts.format)
 	if err != nil {
 		return err
 	}
@@ -50,36 +45,40 @@ func runResources(ctx context.Context, env *cliEnv, opts resourcesOptions) error
 	if err != nil {
 		return explainQuery(err, opts.charm, "")
 	}
-	out := env.dockerCli.Out()
-	if opts.format == "json" {
-		type item struct {
-			CharmRevision *int   `json:"charm_revision"`
-			Name          string `json:"name"`
-			Type          string `json:"type"`
-			Optional      bool   `json:"optional"`
+	return printResult(env.dockerCli.Out(), opts.format, resourcesJSON(list), func(out io.Writer) error {
+		if len(list) == 0 {
+			_, err := fmt.Fprintf(out, "No resources associated to %s.\n", opts.charm)
+			return err
 		}
-		items := make([]item, 0, len(list))
-		for _, r := range list {
-			items = append(items, item{CharmRevision: revisionOrNil(r.Revision), Name: r.Name, Type: r.Type, Optional: r.Optional})
-		}
-		return writeJSON(out, items)
-	}
-	if len(list) == 0 {
-		_, err := fmt.Fprintf(out, "No resources associated to %s.\n", opts.charm)
-		return err
-	}
-	t := newTable(out)
-	row(t, "Charm Rev", "Resource", "Type", "Optional")
-	for _, group := range groupByRevision(list) {
-		for i, r := range group {
-			rev := ""
-			if i == 0 {
-				rev = revisionText(r.Revision)
+		t := newTable(out)
+		row(t, "Charm Rev", "Resource", "Type", "Optional")
+		for _, group := range groupByRevision(list) {
+			for i, r := range group {
+				rev := ""
+				if i == 0 {
+					rev = revisionText(r.Revision)
+				}
+				row(t, rev, r.Name, r.Type, pythonBool(r.Optional))
 			}
-			row(t, rev, r.Name, r.Type, pythonBool(r.Optional))
 		}
+		return t.Flush()
+	})
+}
+
+// resourceJSON is a resource as charmcraft's --format=json lists it.
+type resourceJSON struct {
+	CharmRevision *int   `json:"charm_revision"`
+	Name          string `json:"name"`
+	Type          string `json:"type"`
+	Optional      bool   `json:"optional"`
+}
+
+func resourcesJSON(list []charmhub.Resource) []resourceJSON {
+	items := make([]resourceJSON, 0, len(list))
+	for _, r := range list {
+		items = append(items, resourceJSON{CharmRevision: revisionOrNil(r.Revision), Name: r.Name, Type: r.Type, Optional: r.Optional})
 	}
-	return t.Flush()
+	return items
 }
 
 // groupByRevision orders resources as charmcraft's table does: grouped

@@ -54,6 +54,5 @@ credential store.`,
 		newLogoutCmd(dockerCli),
 		newWhoamiCmd(dockerCli),
 	)
-	reportCancel(cmd)
 	return cmd
 }

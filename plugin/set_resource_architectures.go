@@ -22,7 +22,7 @@ type setResourceArchitecturesOptions struct {
 
 func newSetResourceArchitecturesCmd(dockerCli command.Cli) *cobra.Command {
 	var opts setResourceArchitecturesOptions
-	cmd := &cobra.Command{
+	cmd := newCommand(dockerCli, &cobra.Command{
 		Use:   "set-resource-architectures [OPTIONS] CHARM RESOURCE ARCHS",
 		Short: "Set the architectures existing revisions of a charm's resource are for",
 		Long: `Set the architectures existing revisions of a charm's resource are for, as
@@ -33,18 +33,16 @@ as needed. The revisions updated are then listed, newest first.`,
 		Example: `  docker charmcraft set-resource-architectures my-charm my-file --revision=2 arm64
   docker charmcraft set-resource-architectures my-charm my-file --revision=1 --revision=3 amd64,arm64
   docker charmcraft set-resource-architectures my-charm my-file --revision=4 all --format=json`,
-		Args: exactArgs("CHARM", "RESOURCE", "ARCHS"),
 		ValidArgsFunction: func(cmd *cobra.Command, args []string, toComplete string) ([]cobra.Completion, cobra.ShellCompDirective) {
 			if len(args) == 2 {
 				return completeArchs(cmd, args, toComplete)
 			}
 			return nil, cobra.ShellCompDirectiveNoFileComp
 		},
-		RunE: func(cmd *cobra.Command, args []string) error {
-			opts.charm, opts.resource, opts.archs = args[0], args[1], args[2]
-			return runSetResourceArchitectures(cmd.Context(), newEnv(cmd, dockerCli), opts)
-		},
-	}
+	}, func(ctx context.Context, env *cliEnv, args []string) error {
+		opts.charm, opts.resource, opts.archs = args[0], args[1], args[2]
+		return runSetResourceArchitectures(ctx, env, opts)
+	})
 	cmd.Flags().StringArrayVar(&opts.revisions, "revision", nil, "Revision `N` to update; repeat the flag for more")
 	_ = cmd.RegisterFlagCompletionFunc("revision", cobra.NoFileCompletions)
 	addFormatFlag(cmd, &opts.format)

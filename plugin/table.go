@@ -86,6 +86,23 @@ func writeJSON(w io.Writer, v any) error {
 	return enc.Encode(v)
 }
 
+// printResult prints the result of a command that only reads: asJSON
+// with --format=json, else what text writes.
+func printResult(w io.Writer, format string, asJSON any, text func(io.Writer) error) error {
+	if format == "json" {
+		return writeJSON(w, asJSON)
+	}
+	return text(w)
+}
+
+// printLine is the text of a result that is one line, or several joined.
+func printLine(s string) func(io.Writer) error {
+	return func(w io.Writer) error {
+		_, err := fmt.Fprintln(w, s)
+		return err
+	}
+}
+
 // checkFormat refuses any --format but "" and "json".
 func checkFormat(format string) error {
 	if format != "" && format != "json" {

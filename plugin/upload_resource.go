@@ -27,7 +27,7 @@ type uploadResourceOptions struct {
 
 func newUploadResourceCmd(dockerCli command.Cli) *cobra.Command {
 	var opts uploadResourceOptions
-	cmd := &cobra.Command{
+	cmd := newCommand(dockerCli, &cobra.Command{
 		Use:   "upload-resource [OPTIONS] CHARM RESOURCE (--filepath=PATH | --image=DIGEST)",
 		Short: "Upload a file or an OCI image as a new revision of a charm resource",
 		Long: `Upload a file or an OCI image as a new revision of a charm resource.
@@ -50,13 +50,10 @@ errors are printed.`,
   docker charmcraft upload-resource my-charm my-image --image=sha256:c8f0dbc0d5a5e3aef7281a4d3941e97f204390b2cba9de6c117341361cbe84e4
   docker charmcraft upload-resource my-charm my-file --filepath=./data.tar.gz --format=json
   docker charmcraft upload-resource my-charm my-image --image=70aa8983ec5c -q`,
-		Args:              exactArgs("CHARM", "RESOURCE"),
-		ValidArgsFunction: cobra.NoFileCompletions,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			opts.charm, opts.resource = args[0], args[1]
-			return runUploadResource(cmd.Context(), newEnv(cmd, dockerCli), opts)
-		},
-	}
+	}, func(ctx context.Context, env *cliEnv, args []string) error {
+		opts.charm, opts.resource = args[0], args[1]
+		return runUploadResource(ctx, env, opts)
+	})
 	flags := cmd.Flags()
 	flags.StringVar(&opts.filepath, "filepath", "", "Path of the file to upload as a file resource")
 	flags.StringVar(&opts.image, "image", "", "Digest of the OCI image to upload as an oci-image resource (full sha256, or 12+ hex of a local image ID)")

@@ -3,7 +3,6 @@ package plugin
 import (
 	"context"
 	"errors"
-	"fmt"
 	"strings"
 
 	"github.com/canonical/docker-charmcraft/charmhub"
@@ -17,7 +16,7 @@ type whoamiOptions struct {
 
 func newWhoamiCmd(dockerCli command.Cli) *cobra.Command {
 	var opts whoamiOptions
-	cmd := &cobra.Command{
+	cmd := newCommand(dockerCli, &cobra.Command{
 		Use:   "whoami [OPTIONS]",
 		Short: "Show the Charmhub account the credentials belong to",
 		Long: `Show the Charmhub account the credentials belong to (from CHARMCRAFT_AUTH, else
@@ -25,27 +24,18 @@ Docker's credential store) and what they may do: its name, username, id,
 permissions, and the charms and channels they are restricted to, if any.`,
 		Example: `  docker charmcraft whoami
   docker charmcraft whoami --format=json`,
-		Args: exactArgs(),
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			return runWhoami(cmd.Context(), newEnv(cmd, dockerCli), opts)
-		},
-	}
+	}, func(ctx context.Context, env *cliEnv, _ []string) error {
+		return runWhoami(ctx, env, opts)
+	})
 	addFormatFlag(cmd, &opts.format)
 	return cmd
 }
 
 func runWhoami(ctx context.Context, env *cliEnv, opts whoamiOptions) error {
-	if err := checkFormat(opts.format); err != nil {
-		return err
-	}
 	out := env.dockerCli.Out()
-	ch, err := env.charmhub()
+	ch, err := env.queryClient(opts.format)
 	if errors.Is(err, errNoCredentials) {
-		if opts.format == "json" {
-			return writeJSON(out, map[string]bool{"logged": false})
-		}
-		_, err := fmt.Fprintln(out, "You are not logged in to Charmhub.")
-		return err
+		return printResult(out, opts.format, map[string]bool{"logged": false}, printLine("You are not logged in to Charmhub."))
 	}
 	if err != nil {
 		return err
@@ -55,11 +45,7 @@ func runWhoami(ctx context.Context, env *cliEnv, opts whoamiOptions) error {
 		return explainLogin(err)
 	}
 	info, lines := describeAccount(who)
-	if opts.format == "json" {
-		return writeJSON(out, info)
-	}
-	_, err = fmt.Fprintln(out, strings.Join(lines, "\n"))
-	return err
+	return printResult(out, opts.format, info, printLine(strings.Join(lines, "\n")))
 }
 
 // account is what charmcraft's whoami shows, in its order.

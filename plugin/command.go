@@ -1,0 +1,50 @@
+package plugin
+
+import (
+	"context"
+	"strings"
+
+	"github.com/docker/cli/cli/command"
+	"github.com/spf13/cobra"
+)
+
+// runFunc is what a command does, given its positional arguments and
+// the environment of the run.
+type runFunc func(ctx context.Context, env *cliEnv, args []string) error
+
+// newCommand makes a command the one way all of them are made, from
+// help, a cobra command holding only Use, Short, Long and Example: it
+// takes exactly the arguments Use names after [OPTIONS] (CHARM,
+// RESOURCE...), which are names on Charmhub, never completed as files
+// unless help says how to complete them, and runs run with them; a run
+// the user cancelled fails with errCancelled.
+func newCommand(dockerCli command.Cli, help *cobra.Command, run runFunc) *cobra.Command {
+	help.Args = exactArgs(argNames(help.Use)...)
+	if help.ValidArgsFunction == nil {
+		help.ValidArgsFunction = cobra.NoFileCompletions
+	}
+	help.RunE = func(cmd *cobra.Command, args []string) error {
+		err := run(cmd.Context(), newEnv(cmd, dockerCli), args)
+		if err != nil && cmd.Context().Err() != nil {
+			return errCancelled
+		}
+		return err
+	}
+	return help
+}
+
+// argNames are the positional arguments a usage line names: the
+// upper-case words after the command's name and its [OPTIONS].
+func argNames(use string) []string {
+	var names []string
+	for _, w := range strings.Fields(use)[1:] {
+		switch {
+		case w == "[OPTIONS]":
+		case strings.Trim(w, "ABCDEFGHIJKLMNOPQRSTUVWXYZ") == "":
+			names = append(names, w)
+		default:
+			return names
+		}
+	}
+	return names
+}
