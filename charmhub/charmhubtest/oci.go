@@ -2,8 +2,6 @@ package charmhubtest
 
 import (
 	"crypto/rand"
-	"fmt"
-	"github.com/canonical/docker-charmcraft/charmhub"
 	"net/http"
 	"regexp"
 )
@@ -31,42 +29,18 @@ func (s *Server) newCred(charmID string, actions ...string) (string, *registryCr
 	return user, c
 }
 
-// ociTarget authorizes a request about an oci-image resource, or writes
-// the refusal. Call with s.mu held.
-func (s *Server) ociTarget(w http.ResponseWriter, r *http.Request) (*target, bool) {
-	t, ok := s.authorize(w, r)
-	if ok && t.res.Type != charmhub.TypeOCIImage {
-		writeError(w, http.StatusBadRequest, "resource-not-oci-image",
-			fmt.Sprintf("Resource %q is of type %q, not oci-image.", t.res.Name, t.res.Type))
-		return nil, false
-	}
-	return t, ok
-}
-
 func (s *Server) imageName(t *target) string {
 	return s.registryHost + "/charm/" + t.charm.ID + "/" + t.res.Name
 }
 
-func (s *Server) uploadCredentials(w http.ResponseWriter, r *http.Request) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	t, ok := s.ociTarget(w, r)
-	if !ok {
-		return
-	}
+func (s *Server) uploadCredentials(w http.ResponseWriter, _ *http.Request, t *target) {
 	user, cred := s.newCred(t.charm.ID, "pull", "push")
 	writeJSON(w, http.StatusOK, map[string]string{
 		"image-name": s.imageName(t), "username": user, "password": cred.password,
 	})
 }
 
-func (s *Server) imageBlob(w http.ResponseWriter, r *http.Request) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	t, ok := s.ociTarget(w, r)
-	if !ok {
-		return
-	}
+func (s *Server) imageBlob(w http.ResponseWriter, r *http.Request, t *target) {
 	var req struct {
 		Digest string `json:"image-digest"`
 	}

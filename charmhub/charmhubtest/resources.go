@@ -8,13 +8,7 @@ import (
 // defaultPermissions are those of a token made by "charmcraft login".
 var defaultPermissions = []string{"account-register-package", "account-view-packages", "package-manage", "package-view"}
 
-func (s *Server) whoami(w http.ResponseWriter, r *http.Request) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	user, ok := s.user(w, r)
-	if !ok {
-		return
-	}
+func (s *Server) whoami(w http.ResponseWriter, user string) {
 	writeJSON(w, http.StatusOK, map[string]any{
 		"account":     map[string]string{"display-name": user, "id": "id-" + user, "username": user},
 		"packages":    nil,
@@ -30,13 +24,7 @@ type resourceJSON struct {
 	Type     string `json:"type"`
 }
 
-func (s *Server) listResources(w http.ResponseWriter, r *http.Request) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	t, ok := s.authorize(w, r)
-	if !ok {
-		return
-	}
+func (s *Server) listResources(w http.ResponseWriter, _ *http.Request, t *target) {
 	list := []resourceJSON{}
 	for _, spec := range t.charm.Resources {
 		item := resourceJSON{Name: spec.Name, Optional: spec.Optional, Type: spec.Type}
@@ -63,13 +51,7 @@ type revisionJSON struct {
 	UpdatedBy *string `json:"updated-by"`
 }
 
-func (s *Server) listRevisions(w http.ResponseWriter, r *http.Request) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	t, ok := s.authorize(w, r)
-	if !ok {
-		return
-	}
+func (s *Server) listRevisions(w http.ResponseWriter, _ *http.Request, t *target) {
 	list := []revisionJSON{}
 	for i := len(t.res.revisions) - 1; i >= 0; i-- {
 		rev := t.res.revisions[i]

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+
+	"github.com/canonical/docker-charmcraft/charmhub"
 )
 
 func writeJSON(w http.ResponseWriter, status int, v any) {
@@ -67,6 +69,46 @@ func (s *Server) authorize(w http.ResponseWriter, r *http.Request) (*target, boo
 		}
 	}
 	return t, true
+}
+
+// charmHandler answers a request about a charm, or one of its resources,
+// that authorize accepted. It runs with s.mu held.
+type charmHandler func(w http.ResponseWriter, r *http.Request, t *target)
+
+// forCharm serves h the requests that authorize accepts, with s.mu held.
+func (s *Server) forCharm(h charmHandler) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		if t, ok := s.authorize(w, r); ok {
+			h(w, r, t)
+		}
+	}
+}
+
+// forImage is forCharm for the requests about an oci-image resource: it
+// refuses the others.
+func (s *Server) forImage(h charmHandler) http.HandlerFunc {
+	return s.forCharm(func(w http.ResponseWriter, r *http.Request, t *target) {
+		if t.res.Type != charmhub.TypeOCIImage {
+			writeError(w, http.StatusBadRequest, "resource-not-oci-image",
+				fmt.Sprintf("Resource %q is of type %q, not oci-image.", t.res.Name, t.res.Type))
+			return
+		}
+		h(w, r, t)
+	})
+}
+
+// forUser serves h the requests with a known token, and the token's
+// account, with s.mu held.
+func (s *Server) forUser(h func(w http.ResponseWriter, user string)) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		if user, ok := s.user(w, r); ok {
+			h(w, user)
+		}
+	}
 }
 
 // decodeBody reads a JSON body of at most 1 MiB into v, or writes the

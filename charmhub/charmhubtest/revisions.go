@@ -2,11 +2,12 @@ package charmhubtest
 
 import (
 	"fmt"
-	"github.com/canonical/docker-charmcraft/charmhub"
 	"net/http"
 	"net/url"
 	"slices"
 	"time"
+
+	"github.com/canonical/docker-charmcraft/charmhub"
 )
 
 // ReviewConfig says how reviews of new revisions go. It applies to the
@@ -40,13 +41,7 @@ type review struct {
 
 var architectures = []string{"all", "amd64", "arm64", "armhf", "ppc64el", "riscv64", "s390x"}
 
-func (s *Server) createRevision(w http.ResponseWriter, r *http.Request) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	t, ok := s.authorize(w, r)
-	if !ok {
-		return
-	}
+func (s *Server) createRevision(w http.ResponseWriter, r *http.Request, t *target) {
 	var req struct {
 		UploadID string `json:"upload-id"`
 		Type     string `json:"type"`
@@ -97,13 +92,7 @@ func (s *Server) checkRevision(w http.ResponseWriter, t *target, uploadID, typ s
 	return up, true
 }
 
-func (s *Server) reviewStatus(w http.ResponseWriter, r *http.Request) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	t, ok := s.authorize(w, r)
-	if !ok {
-		return
-	}
+func (s *Server) reviewStatus(w http.ResponseWriter, r *http.Request, t *target) {
 	rv := s.reviews[r.URL.Query().Get("upload-id")]
 	if rv == nil || rv.res != t.res {
 		writeError(w, http.StatusNotFound, "not-found", "No review for this upload.")

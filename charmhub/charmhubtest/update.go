@@ -11,13 +11,7 @@ import (
 // the bases of existing revisions (charmcraft's
 // set-resource-architectures) and says how many it updated. The whole
 // request is refused, and nothing changed, when one update is not valid.
-func (s *Server) updateRevisions(w http.ResponseWriter, r *http.Request) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	t, ok := s.authorize(w, r)
-	if !ok {
-		return
-	}
+func (s *Server) updateRevisions(w http.ResponseWriter, r *http.Request, t *target) {
 	var req struct {
 		Updates []struct {
 			Revision *int   `json:"revision"`
