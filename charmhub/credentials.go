@@ -7,44 +7,11 @@ import (
 	"strings"
 )
 
-// Environment variables read by OptionsFromEnv.
-const (
-	EnvAPIURL     = "CHARMCRAFT_STORE_API_URL"
-	EnvStorageURL = "CHARMCRAFT_UPLOAD_URL"
-	EnvAuth       = "CHARMCRAFT_AUTH"
-	EnvLoginURL   = "CHARMCRAFT_STORE_SSO_URL"
-)
-
-// OptionsFromEnv returns the options that the environment overrides:
-// the API URL from CHARMCRAFT_STORE_API_URL, the storage URL from
-// CHARMCRAFT_UPLOAD_URL and the login URL from CHARMCRAFT_STORE_SSO_URL.
-// Credentials are left to the caller (see
-// DecodeCredentials).
-func OptionsFromEnv(getenv func(string) string) []Option {
-	var opts []Option
-	if v := getenv(EnvAPIURL); v != "" {
-		opts = append(opts, WithAPIURL(v))
-	}
-	if v := getenv(EnvStorageURL); v != "" {
-		opts = append(opts, WithStorageURL(v))
-	}
-	if v := getenv(EnvLoginURL); v != "" {
-		opts = append(opts, WithLoginURL(v))
-	}
-	return opts
-}
-
-// DecodeCredentials returns the token held in a CHARMCRAFT_AUTH value:
-// base64 of either the token itself or of {"t": "macaroon", "v": token}.
-// The value is never repeated in the error.
-func DecodeCredentials(s string) (string, error) {
-	return DecodeCredentialsFrom(EnvAuth, s)
-}
-
-// DecodeCredentialsFrom is DecodeCredentials for credentials read from
-// elsewhere, such as the file `charmcraft login --export` wrote; errors
-// name source.
-func DecodeCredentialsFrom(source, s string) (string, error) {
+// DecodeCredentials returns the token held in what `charmcraft login
+// --export` wrote, read from source (a variable, a file): base64 of
+// either the token itself or of {"t": "macaroon", "v": token}. Errors
+// name source and never repeat the value.
+func DecodeCredentials(source, s string) (string, error) {
 	s = strings.TrimSpace(s)
 	if s == "" {
 		return "", ErrNoCredentials

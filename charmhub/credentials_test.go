@@ -27,7 +27,7 @@ func TestDecodeCredentials(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, err := charmhub.DecodeCredentials(tt.in)
+			got, err := charmhub.DecodeCredentials("CHARMCRAFT_AUTH", tt.in)
 			if tt.wantErr != "" {
 				in := strings.TrimSpace(tt.in)
 				if err == nil || !strings.Contains(err.Error(), tt.wantErr) || (in != "" && strings.Contains(err.Error(), in)) {
@@ -43,18 +43,13 @@ func TestDecodeCredentials(t *testing.T) {
 			}
 		})
 	}
-	if _, err := charmhub.DecodeCredentials(""); !errors.Is(err, charmhub.ErrNoCredentials) {
+	if _, err := charmhub.DecodeCredentials("CHARMCRAFT_AUTH", ""); !errors.Is(err, charmhub.ErrNoCredentials) {
 		t.Errorf("empty: %v", err)
 	}
 }
 
 func TestOptions(t *testing.T) {
-	env := map[string]string{charmhub.EnvAPIURL: "http://api.test/", charmhub.EnvStorageURL: "ftp://nope"}
-	opts := charmhub.OptionsFromEnv(func(k string) string { return env[k] })
-	if len(opts) != 2 {
-		t.Fatalf("%d options from the environment, want 2", len(opts))
-	}
-	if _, err := charmhub.New(opts...); err == nil || !strings.Contains(err.Error(), "storage URL") {
+	if _, err := charmhub.New(charmhub.WithAPIURL("http://api.test/"), charmhub.WithStorageURL("ftp://nope")); err == nil || !strings.Contains(err.Error(), "storage URL") {
 		t.Errorf("an ftp storage URL gave %v", err)
 	}
 	bad := []charmhub.Option{

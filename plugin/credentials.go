@@ -24,7 +24,7 @@ func apiHost(apiURL string) string {
 // host.
 func loadToken(getenv func(string) string, cfg *configfile.ConfigFile, apiURL string) (string, error) {
 	if v := getenv(authEnv); strings.TrimSpace(v) != "" {
-		return charmhub.DecodeCredentials(v)
+		return charmhub.DecodeCredentials(authEnv, v)
 	}
 	if cfg == nil {
 		return "", errNoCredentials

@@ -16,17 +16,16 @@ import (
 )
 
 // The environment the plugin reads: every variable, and every default it
-// stands for, is here. The Charmhub ones are the charmhub package's
-// names, and charmhub.OptionsFromEnv reads the URLs among them.
+// stands for, is here; the libraries read none.
 const (
 	// apiURLEnv, uploadURLEnv and ssoURLEnv point at other Charmhub
 	// API, storage and login services (charmhub.DefaultAPIURL, ...).
-	apiURLEnv    = charmhub.EnvAPIURL
-	uploadURLEnv = charmhub.EnvStorageURL
-	ssoURLEnv    = charmhub.EnvLoginURL
+	apiURLEnv    = "CHARMCRAFT_STORE_API_URL"
+	uploadURLEnv = "CHARMCRAFT_UPLOAD_URL"
+	ssoURLEnv    = "CHARMCRAFT_STORE_SSO_URL"
 	// authEnv holds exported charmcraft credentials (`charmcraft login
 	// --export`); it wins over Docker's credential store.
-	authEnv = charmhub.EnvAuth
+	authEnv = "CHARMCRAFT_AUTH"
 	// registryURLEnv points at another registry than
 	// defaultRegistryURL.
 	registryURLEnv = "CHARMCRAFT_REGISTRY_URL"
@@ -134,11 +133,19 @@ func (e *cliEnv) charmhubClient(token string) (*charmhub.Client, error) {
 	if err != nil {
 		return nil, err
 	}
-	opts := append(charmhub.OptionsFromEnv(e.getenv),
+	opts := []charmhub.Option{
 		charmhub.WithToken(token),
 		charmhub.WithUserAgent(e.userAgent),
 		charmhub.WithHTTPClient(&http.Client{Transport: tr}),
-	)
+	}
+	for _, o := range []struct {
+		env  string
+		with func(string) charmhub.Option
+	}{{apiURLEnv, charmhub.WithAPIURL}, {uploadURLEnv, charmhub.WithStorageURL}, {ssoURLEnv, charmhub.WithLoginURL}} {
+		if v := e.getenv(o.env); v != "" {
+			opts = append(opts, o.with(v))
+		}
+	}
 	if w := e.debugLog(); w != nil {
 		opts = append(opts, charmhub.WithDebug(w))
 	}

@@ -103,7 +103,7 @@ func readExported(env *cliEnv, path string) (string, error) {
 	case len(data) > limit:
 		return "", fmt.Errorf("%s is larger than exported credentials can be", source)
 	}
-	token, err := charmhub.DecodeCredentialsFrom(source, string(data))
+	token, err := charmhub.DecodeCredentials(source, string(data))
 	if errors.Is(err, charmhub.ErrNoCredentials) {
 		return "", fmt.Errorf("%s is empty: export the credentials with `charmcraft login --export=FILE`", source)
 	}
