@@ -11,12 +11,6 @@ import (
 	"github.com/canonical/docker-charmcraft/internal/transport"
 )
 
-// Resource types.
-const (
-	TypeFile     = "file"
-	TypeOCIImage = "oci-image"
-)
-
 // Resource is a resource declared by a charm.
 type Resource struct {
 	Name     string `json:"name"`

@@ -10,12 +10,6 @@ import (
 	"github.com/canonical/docker-charmcraft/internal/transport"
 )
 
-// Review statuses that end the wait for a revision.
-const (
-	StatusApproved = "approved"
-	StatusRejected = "rejected"
-)
-
 // RevisionRequest asks for a resource revision made of uploaded content.
 type RevisionRequest struct {
 	// UploadID is what Upload returned.
