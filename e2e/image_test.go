@@ -1,7 +1,6 @@
 package e2e
 
 import (
-	"encoding/json"
 	"fmt"
 	"os/exec"
 	"regexp"
@@ -43,15 +42,11 @@ func (w *world) remoteOf(t *testing.T, res result) string {
 // storedImageName is the image the last revision of my-image points at.
 func (w *world) storedImageName(t *testing.T) string {
 	t.Helper()
-	revs := w.hub.Revisions("my-charm", "my-image")
-	if len(revs) == 0 {
-		t.Fatal("no revision of my-image")
+	name, err := w.hub.ImageName("my-charm", "my-image")
+	if err != nil {
+		t.Fatal(err)
 	}
-	var blob struct{ ImageName string }
-	if err := json.Unmarshal(revs[len(revs)-1].Content, &blob); err != nil {
-		t.Fatalf("revision content %q: %v", revs[len(revs)-1].Content, err)
-	}
-	return blob.ImageName
+	return name
 }
 
 func TestUploadImageFromDaemon(t *testing.T) {

@@ -21,7 +21,6 @@ import (
 	"github.com/docker/cli/cli/debug"
 	"github.com/spf13/cobra"
 
-	"github.com/canonical/docker-charmcraft/charmhub"
 	"github.com/canonical/docker-charmcraft/charmhub/charmhubtest"
 	"github.com/canonical/docker-charmcraft/internal/testutil"
 )
@@ -43,18 +42,11 @@ const (
 // image resource) and eve owns nothing.
 func newHub(t *testing.T) *charmhubtest.Server {
 	t.Helper()
-	hub := charmhubtest.NewServer()
-	t.Cleanup(hub.Close)
-	hub.AddAccount("alice", ownerToken)
-	hub.AddAccount("eve", strangerToken)
-	hub.AddCharm(charmhubtest.Charm{
-		Name: "my-charm", ID: "charm-id-alice", Owner: "alice",
-		Resources: []charmhubtest.ResourceSpec{
-			{Name: "my-file", Type: charmhub.TypeFile},
-			{Name: "my-image", Type: charmhub.TypeOCIImage},
-		},
-	})
-	return hub
+	return charmhubtest.Start(t, charmhubtest.WorldConfig{
+		NoRegistry: true,
+		Accounts:   []charmhubtest.Account{{Username: "alice", Token: ownerToken}, {Username: "eve", Token: strangerToken}},
+		Charms:     []charmhubtest.Charm{charmhubtest.MyCharm("charm-id-alice", "alice")},
+	}).Hub
 }
 
 // hubEnv points the plugin at hub, with token exported as

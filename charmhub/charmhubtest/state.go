@@ -1,6 +1,8 @@
 package charmhubtest
 
 import (
+	"encoding/json"
+	"fmt"
 	"slices"
 	"time"
 )
@@ -97,6 +99,20 @@ func (s *Server) Revisions(charm, resource string) []StoredRevision {
 		return nil
 	}
 	return slices.Clone(c.resources[resource].revisions)
+}
+
+// ImageName is the image the last revision of an oci-image resource
+// points at (registry host, path and digest), as its blob names it.
+func (s *Server) ImageName(charm, resource string) (string, error) {
+	revs := s.Revisions(charm, resource)
+	if len(revs) == 0 {
+		return "", fmt.Errorf("no revision of %s", resource)
+	}
+	var blob struct{ ImageName string }
+	if err := json.Unmarshal(revs[len(revs)-1].Content, &blob); err != nil {
+		return "", fmt.Errorf("revision content %q: %w", revs[len(revs)-1].Content, err)
+	}
+	return blob.ImageName, nil
 }
 
 // Uploads returns the uploads storage received, in no order.

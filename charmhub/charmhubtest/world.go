@@ -2,6 +2,9 @@ package charmhubtest
 
 import (
 	"io"
+	"testing"
+
+	"github.com/canonical/docker-charmcraft/charmhub"
 
 	"github.com/canonical/docker-charmcraft/registry/registrytest"
 )
@@ -62,6 +65,31 @@ func NewWorld(cfg WorldConfig) (*World, error) {
 		w.Hub.SetReview(*cfg.Review)
 	}
 	return w, nil
+}
+
+// Start is NewWorld for a test: it fails t when the world cannot start,
+// and closes it when t ends.
+func Start(t testing.TB, cfg WorldConfig) *World {
+	t.Helper()
+	w, err := NewWorld(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(w.Close)
+	return w
+}
+
+// MyCharm is the charm the tests and the sandbox upload to: my-charm,
+// with ID id, owned by owner, declaring the file resource my-file and
+// the OCI image resource my-image.
+func MyCharm(id, owner string) Charm {
+	return Charm{
+		Name: "my-charm", ID: id, Owner: owner,
+		Resources: []ResourceSpec{
+			{Name: "my-file", Type: charmhub.TypeFile},
+			{Name: "my-image", Type: charmhub.TypeOCIImage},
+		},
+	}
 }
 
 // Close stops the registry and the server.

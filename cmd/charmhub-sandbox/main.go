@@ -17,7 +17,6 @@ import (
 	"path/filepath"
 	"syscall"
 
-	"github.com/canonical/docker-charmcraft/charmhub"
 	"github.com/canonical/docker-charmcraft/charmhub/charmhubtest"
 )
 
@@ -38,14 +37,8 @@ func main() {
 func run(envFile, token string, noAuth bool, email, password, otp string) error {
 	w, err := charmhubtest.NewWorld(charmhubtest.WorldConfig{
 		Accounts: []charmhubtest.Account{{Username: "charm-author", Token: token}},
-		Charms: []charmhubtest.Charm{{
-			Name: "my-charm", ID: "my-charm-id", Owner: "charm-author",
-			Resources: []charmhubtest.ResourceSpec{
-				{Name: "my-file", Type: charmhub.TypeFile},
-				{Name: "my-image", Type: charmhub.TypeOCIImage},
-			},
-		}},
-		Review: &charmhubtest.ReviewConfig{ScanningPolls: 1},
+		Charms:   []charmhubtest.Charm{charmhubtest.MyCharm("my-charm-id", "charm-author")},
+		Review:   &charmhubtest.ReviewConfig{ScanningPolls: 1},
 	})
 	if err != nil {
 		return err

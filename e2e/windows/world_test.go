@@ -11,7 +11,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/canonical/docker-charmcraft/charmhub"
 	"github.com/canonical/docker-charmcraft/charmhub/charmhubtest"
 	"github.com/canonical/docker-charmcraft/internal/faultproxy"
 	"github.com/canonical/docker-charmcraft/registry/registrytest"
@@ -33,22 +32,12 @@ type world struct {
 
 func newWorld(t *testing.T) *world {
 	t.Helper()
-	hub := charmhubtest.NewServer()
-	reg, err := registrytest.Start(registrytest.Config{Realm: hub.RegistryTokenURL(), Issuer: hub.TokenIssuer(), Dir: t.TempDir()})
-	if err != nil {
-		hub.Close()
-		t.Fatal(err)
-	}
-	hub.SetRegistryHost(reg.Host)
-	t.Cleanup(func() { reg.Close(); hub.Close() })
-	hub.AddAccount("alice", ownerToken)
-	hub.AddCharm(charmhubtest.Charm{
-		Name: "my-charm", ID: "charm-id-alice", Owner: "alice",
-		Resources: []charmhubtest.ResourceSpec{
-			{Name: "my-file", Type: charmhub.TypeFile},
-			{Name: "my-image", Type: charmhub.TypeOCIImage},
-		},
+	cw := charmhubtest.Start(t, charmhubtest.WorldConfig{
+		RegistryDir: t.TempDir(),
+		Accounts:    []charmhubtest.Account{{Username: "alice", Token: ownerToken}},
+		Charms:      []charmhubtest.Charm{charmhubtest.MyCharm("charm-id-alice", "alice")},
 	})
+	hub, reg := cw.Hub, cw.Registry
 	w := &world{hub: hub, reg: reg}
 	for _, p := range []struct {
 		to     **faultproxy.Proxy
@@ -88,15 +77,11 @@ func (w *world) apiHost() string {
 // lastImage is the image the last revision of my-image points at.
 func (w *world) lastImage(t *testing.T) string {
 	t.Helper()
-	revs := w.hub.Revisions("my-charm", "my-image")
-	if len(revs) == 0 {
-		t.Fatal("no revision of my-image")
+	name, err := w.hub.ImageName("my-charm", "my-image")
+	if err != nil {
+		t.Fatal(err)
 	}
-	var blob struct{ ImageName string }
-	if err := json.Unmarshal(revs[len(revs)-1].Content, &blob); err != nil {
-		t.Fatalf("revision content %q: %v", revs[len(revs)-1].Content, err)
-	}
-	return blob.ImageName
+	return name
 }
 
 // configOf reads the manifest dgst from the registry, checks that it
