@@ -1,7 +1,6 @@
 package e2e
 
 import (
-	"bytes"
 	"fmt"
 	"math/rand/v2"
 	"os"
@@ -10,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/canonical/docker-charmcraft/internal/testutil"
 )
 
 // needDocker skips the test when no Docker daemon answers, unless
@@ -62,17 +63,7 @@ func buildImage(t *testing.T, seed uint64, layers ...layerSpec) string {
 	if err := os.WriteFile(filepath.Join(dir, "Dockerfile"), []byte(df.String()), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.Command("docker", "build", "-q", dir)
-	cmd.Env = append(os.Environ(), "DOCKER_BUILDKIT=0")
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
-	if err != nil {
-		t.Fatalf("docker build: %v\n%s", err, stderr.String())
-	}
-	id := strings.TrimSpace(string(out))
-	t.Cleanup(func() { _ = exec.Command("docker", "rmi", "-f", id).Run() })
-	return id
+	return testutil.DockerBuild(t, nil, dir)
 }
 
 func content(rng *rand.Rand, l layerSpec) []byte {

@@ -3,7 +3,6 @@ package e2e
 import (
 	"bytes"
 	"context"
-	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"os"
@@ -12,6 +11,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/canonical/docker-charmcraft/internal/testutil"
 )
 
 // SSO accounts of the login tests.
@@ -67,23 +68,11 @@ func (u *userConfig) run(t *testing.T, stdin string, extra []string, args ...str
 // username and the macaroon ("" when nothing is stored).
 func (u *userConfig) stored(t *testing.T) (username, macaroon string) {
 	t.Helper()
-	data, err := os.ReadFile(filepath.Join(u.dir, "config.json"))
-	if os.IsNotExist(err) {
-		return "", ""
-	} else if err != nil {
+	cfg, err := testutil.ReadDockerConfig(u.dir)
+	if err != nil {
 		t.Fatal(err)
 	}
-	var cfg struct {
-		Auths map[string]struct {
-			Auth string `json:"auth"`
-		} `json:"auths"`
-	}
-	if err := json.Unmarshal(data, &cfg); err != nil {
-		t.Fatal(err)
-	}
-	raw, _ := base64.StdEncoding.DecodeString(cfg.Auths[apiHostOf(u.w)].Auth)
-	username, macaroon, _ = strings.Cut(string(raw), ":")
-	return username, macaroon
+	return cfg.Stored(apiHostOf(u.w))
 }
 
 func apiHostOf(w *world) string {

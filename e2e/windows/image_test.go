@@ -6,13 +6,13 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
 
 	"github.com/canonical/docker-charmcraft/internal/faultproxy"
+	"github.com/canonical/docker-charmcraft/internal/testutil"
 )
 
 var remoteDigestRE = regexp.MustCompile(`Image (?:uploaded, new|already in Canonical's registry,) remote digest: (sha256:[0-9a-f]{64})`)
@@ -68,21 +68,7 @@ func (d *daemon) build(t *testing.T) string {
 	if err := os.WriteFile(filepath.Join(dir, "Dockerfile"), []byte(df), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.CommandContext(t.Context(), "docker", "build", "-q", dir)
-	cmd.Env = append(os.Environ(), "DOCKER_HOST="+d.host, "DOCKER_BUILDKIT=0")
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
-	if err != nil {
-		t.Fatalf("docker build: %v\n%s", err, stderr.String())
-	}
-	id := strings.TrimSpace(string(out))
-	t.Cleanup(func() {
-		rm := exec.Command("docker", "rmi", "-f", id)
-		rm.Env = append(os.Environ(), "DOCKER_HOST="+d.host)
-		_ = rm.Run()
-	})
-	return id
+	return testutil.DockerBuild(t, []string{"DOCKER_HOST=" + d.host}, dir)
 }
 
 // cacheEntries counts the files of the layer cache in its default place,

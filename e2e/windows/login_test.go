@@ -7,33 +7,22 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/canonical/docker-charmcraft/internal/testutil"
 )
 
 // storedAuth is what %USERPROFILE%\.docker\config.json holds for host:
 // the username and the token, "" when nothing is stored.
 func storedAuth(t *testing.T, host string) (user, token string) {
 	t.Helper()
-	data, err := os.ReadFile(filepath.Join(profile(), ".docker", "config.json"))
-	if os.IsNotExist(err) {
-		return "", ""
-	} else if err != nil {
+	cfg, err := testutil.ReadDockerConfig(filepath.Join(profile(), ".docker"))
+	if err != nil {
 		t.Fatal(err)
-	}
-	var cfg struct {
-		Auths map[string]struct {
-			Auth string `json:"auth"`
-		} `json:"auths"`
-		CredsStore string `json:"credsStore"`
-	}
-	if err := json.Unmarshal(data, &cfg); err != nil {
-		t.Fatalf("config.json: %v", err)
 	}
 	if cfg.CredsStore != "" {
 		t.Errorf("config.json names the credential helper %q", cfg.CredsStore)
 	}
-	raw, _ := base64.StdEncoding.DecodeString(cfg.Auths[host].Auth)
-	user, token, _ = strings.Cut(string(raw), ":")
-	return user, token
+	return cfg.Stored(host)
 }
 
 // TestLoginWhoamiLogout imports exported credentials into the Windows
