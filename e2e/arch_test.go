@@ -48,41 +48,6 @@ func TestArchFile(t *testing.T) {
 	}
 }
 
-// TestArchRefusedBeforeAnyNetworkCall points every service at a dead
-// address: each refusal must come from the checks made first.
-func TestArchRefusedBeforeAnyNetworkCall(t *testing.T) {
-	path, _ := writeFile(t, "data.bin", 10)
-	env := []string{
-		"CHARMCRAFT_AUTH=" + exportedAuth("tok", false),
-		"CHARMCRAFT_STORE_API_URL=http://127.0.0.1:1",
-		"CHARMCRAFT_UPLOAD_URL=http://127.0.0.1:1",
-		"DOCKER_HOST=unix:///nonexistent/docker.sock",
-	}
-	tests := []struct {
-		name   string
-		args   []string
-		stderr string
-	}{
-		{"unknown", []string{"--filepath", path, "--arch", "sparc"}, `unknown architecture "sparc"`},
-		{"go name", []string{"--filepath", path, "--arch", "amd64,ppc64le"}, `Charmhub calls ppc64le "ppc64el"`},
-		{"go arm", []string{"--filepath", path, "--arch", "arm"}, `Charmhub calls arm "armhf"`},
-		{"all with others", []string{"--filepath", path, "--arch", "all,amd64"}, `"all" stands alone`},
-		{"empty item", []string{"--filepath", path, "--arch", "amd64,,arm64"}, "empty item"},
-		{"with an image", []string{"--image", "70aa8983ec5c", "--arch", "amd64"}, "--arch cannot be used with --image: an image carries its own architecture"},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			res := dockerCmd(t, env, append([]string{"charmcraft", "upload-resource", "my-charm", "my-file"}, tt.args...)...)
-			if res.code != 1 || !strings.Contains(res.stderr, tt.stderr) || strings.Contains(res.stderr, "127.0.0.1") {
-				t.Fatalf("want a refusal with %q; got %s", tt.stderr, res)
-			}
-			if strings.Count(strings.TrimSpace(res.stderr), "\n") > 0 {
-				t.Errorf("the refusal is more than one sentence: %q", res.stderr)
-			}
-		})
-	}
-}
-
 // debianArch is the Debian name of this machine's architecture, which a
 // freshly built image declares.
 func debianArch() string {

@@ -35,18 +35,28 @@ import (
 // Tokens of the accounts of newHub.
 const (
 	ownerToken    = "macaroon-alice-in-process"
+	expiredToken  = "macaroon-alice-expired"
+	collabToken   = "macaroon-bob-in-process"
 	strangerToken = "macaroon-eve-in-process"
 )
 
 // newHub starts a test Charmhub where alice owns my-charm (a file and an
-// image resource) and eve owns nothing.
+// image resource, bob collaborating) and bare-charm (no resource), and
+// eve owns nothing.
 func newHub(t *testing.T) *charmhubtest.Server {
 	t.Helper()
-	return charmhubtest.Start(t, charmhubtest.WorldConfig{
+	mine := charmhubtest.MyCharm("charm-id-alice", "alice")
+	mine.Collaborators = []string{"bob"}
+	hub := charmhubtest.Start(t, charmhubtest.WorldConfig{
 		NoRegistry: true,
-		Accounts:   []charmhubtest.Account{{Username: "alice", Token: ownerToken}, {Username: "eve", Token: strangerToken}},
-		Charms:     []charmhubtest.Charm{charmhubtest.MyCharm("charm-id-alice", "alice")},
+		Accounts: []charmhubtest.Account{
+			{Username: "alice", Token: ownerToken}, {Username: "alice", Token: expiredToken},
+			{Username: "bob", Token: collabToken}, {Username: "eve", Token: strangerToken},
+		},
+		Charms: []charmhubtest.Charm{mine, {Name: "bare-charm", ID: "charm-id-bare", Owner: "alice"}},
 	}).Hub
+	hub.ExpireToken(expiredToken)
+	return hub
 }
 
 // hubEnv points the plugin at hub, with token exported as

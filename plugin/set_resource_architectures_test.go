@@ -24,7 +24,8 @@ func TestSetResourceArchitectures(t *testing.T) {
 	env := hubEnv(hub, ownerToken)
 	uploadRevisions(t, env, 3)
 
-	res := run(t, env, "set-resource-architectures", "my-charm", "my-file", "--revision=1", "--revision", "3", "arm64,amd64")
+	// bob collaborates on my-charm: he may change it too.
+	res := run(t, hubEnv(hub, collabToken), "set-resource-architectures", "my-charm", "my-file", "--revision=1", "--revision", "3", "arm64,amd64")
 	table := regexp.MustCompile(`^Revision +Updated At +Architectures\n` +
 		`3 +\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ +amd64,arm64\n` +
 		`1 +\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ +amd64,arm64\n$`)
@@ -39,6 +40,12 @@ func TestSetResourceArchitectures(t *testing.T) {
 		if got := r.Bases[0].Architectures; !slices.Equal(got, want) {
 			t.Errorf("revision %d is for %q, want %q", r.Revision, got, want)
 		}
+	}
+
+	res = run(t, env, "resource-revisions", "my-charm", "my-file")
+	archs := regexp.MustCompile(`(?m)^(\d) .* (\S+)$`).FindAllStringSubmatch(res.stdout, -1)
+	if len(archs) != 3 || archs[0][2] != "amd64,arm64" || archs[1][2] != "all" || archs[2][2] != "amd64,arm64" {
+		t.Errorf("resource-revisions after the update: %s", res)
 	}
 
 	res = run(t, env, "set-resource-architectures", "my-charm", "my-file", "--revision=2", "--revision=2", "all", "--format=json")

@@ -8,8 +8,8 @@ import (
 )
 
 // TestUploadResourceRefusesBadInput checks each refusal of upload-resource
-// that needs no network: one sentence on stderr, nothing on stdout, and no
-// request to Charmhub.
+// that needs no network: one sentence on stderr (no usage, no stack),
+// nothing on stdout, and no request to Charmhub.
 func TestUploadResourceRefusesBadInput(t *testing.T) {
 	hub := newHub(t)
 	dir := t.TempDir()
@@ -34,6 +34,23 @@ func TestUploadResourceRefusesBadInput(t *testing.T) {
 		{"url", []string{"--image", "https://registry.jujucharms.com/x"}, "is a URL"},
 		{"algorithm", []string{"--image", "sha512:" + long + long}, "only sha256 digests are supported"},
 		{"too short", []string{"--image", "70aa89"}, "is too short for an image ID prefix"},
+		{"bad hex", []string{"--image", "sha256:" + strings.Repeat("g", 64)}, "after sha256: only hex characters (0-9, a-f) may follow"},
+		{"name", []string{"--image", "myimage"}, `--image "myimage" is an image name`},
+		{"go arch name", []string{"--filepath", file, "--arch", "amd64,ppc64le"}, `Charmhub calls ppc64le "ppc64el"`},
+		{"go arm", []string{"--filepath", file, "--arch", "arm"}, `Charmhub calls arm "armhf"`},
+		{"all with others", []string{"--filepath", file, "--arch", "all,amd64"}, `"all" stands alone`},
+		{"empty arch item", []string{"--filepath", file, "--arch", "amd64,,arm64"}, "has an empty item"},
+	}
+	if haveFifo {
+		fifo := filepath.Join(dir, "fifo")
+		if err := mkfifo(fifo); err != nil {
+			t.Fatal(err)
+		}
+		tests = append(tests, struct {
+			name   string
+			args   []string
+			stderr string
+		}{"not regular", []string{"--filepath", fifo}, "is not a regular file"})
 	}
 	if os.Geteuid() != 0 { // root reads anything
 		unreadable := writeTestFile(t, "secret.bin", 10)
@@ -52,6 +69,9 @@ func TestUploadResourceRefusesBadInput(t *testing.T) {
 			res := run(t, hubEnv(hub, ownerToken), args...)
 			if res.code != 1 || res.stdout != "" || !strings.Contains(res.stderr, tt.stderr) || strings.Count(res.stderr, "\n") != 1 {
 				t.Errorf("want one sentence with %q: %s", tt.stderr, res)
+			}
+			if strings.Contains(res.stderr, "Usage:") || strings.Contains(res.stderr, "goroutine ") {
+				t.Errorf("the refusal shows usage or a stack: %s", res)
 			}
 		})
 	}

@@ -1,31 +1,31 @@
-package e2e
+package plugin
 
 import (
 	"encoding/json"
-	"os"
-	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/canonical/docker-charmcraft/charmhub/charmhubtest"
 )
 
+// The listings, in process: what resources and resource-revisions print,
+// as text and as JSON, and their refusals.
+
 // uploadSized uploads a file of size bytes as a revision of my-file.
-func (w *world) uploadSized(t *testing.T, size int, extra ...string) {
+func uploadSized(t *testing.T, hub *charmhubtest.Server, size int, extra ...string) {
 	t.Helper()
-	path := filepath.Join(t.TempDir(), "data.bin")
-	if err := os.WriteFile(path, make([]byte, size), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	args := append([]string{"charmcraft", "upload-resource", "my-charm", "my-file", "--filepath", path}, extra...)
-	if res := dockerCmd(t, w.env(ownerToken), args...); res.code != 0 {
+	path := writeTestFile(t, "data.bin", size)
+	args := append([]string{"upload-resource", "my-charm", "my-file", "--filepath", path, "-q"}, extra...)
+	if res := run(t, hubEnv(hub, ownerToken), args...); res.code != 0 {
 		t.Fatalf("upload: %s", res)
 	}
 }
 
 func TestResources(t *testing.T) {
-	w := newWorld(t)
-	res := dockerCmd(t, w.env(ownerToken), "charmcraft", "resources", "my-charm")
+	hub := newHub(t)
+	res := run(t, hubEnv(hub, ownerToken), "resources", "my-charm")
 	want := "" +
 		"Charm Rev   Resource   Type        Optional\n" +
 		"-           my-file    file        False\n" +
@@ -34,9 +34,9 @@ func TestResources(t *testing.T) {
 		t.Fatalf("before any upload, want\n%s\ngot %s", want, res)
 	}
 
-	w.uploadSized(t, 10)
-	w.uploadSized(t, 10)
-	res = dockerCmd(t, w.env(collabToken), "charmcraft", "resources", "my-charm")
+	uploadSized(t, hub, 10)
+	uploadSized(t, hub, 10)
+	res = run(t, hubEnv(hub, collabToken), "resources", "my-charm")
 	want = "" +
 		"Charm Rev   Resource   Type        Optional\n" +
 		"2           my-file    file        False\n" +
@@ -45,7 +45,7 @@ func TestResources(t *testing.T) {
 		t.Fatalf("want exactly\n%s\ngot %s", want, res)
 	}
 
-	res = dockerCmd(t, w.env(ownerToken), "charmcraft", "resources", "my-charm", "--format", "json")
+	res = run(t, hubEnv(hub, ownerToken), "resources", "my-charm", "--format", "json")
 	var items []map[string]any
 	if err := json.Unmarshal([]byte(res.stdout), &items); err != nil || res.code != 0 {
 		t.Fatalf("--format json (%v): %s", err, res)
@@ -64,25 +64,25 @@ func TestResources(t *testing.T) {
 }
 
 func TestResourcesEmpty(t *testing.T) {
-	w := newWorld(t)
-	res := dockerCmd(t, w.env(ownerToken), "charmcraft", "resources", "bare-charm")
+	hub := newHub(t)
+	res := run(t, hubEnv(hub, ownerToken), "resources", "bare-charm")
 	if res.code != 0 || res.stdout != "No resources associated to bare-charm.\n" {
 		t.Fatalf("got %s", res)
 	}
-	res = dockerCmd(t, w.env(ownerToken), "charmcraft", "resources", "bare-charm", "--format=json")
+	res = run(t, hubEnv(hub, ownerToken), "resources", "bare-charm", "--format=json")
 	if res.code != 0 || strings.TrimSpace(res.stdout) != "[]" {
 		t.Fatalf("json: got %s", res)
 	}
 }
 
 func TestResourceRevisions(t *testing.T) {
-	w := newWorld(t)
+	hub := newHub(t)
 	// charmcraft's own examples: 50B, 4.9K, 856.0K, 32.9M.
 	for _, size := range []int{5000, 34450520, 876543, 50} {
-		w.uploadSized(t, size)
+		uploadSized(t, hub, size)
 	}
-	w.uploadSized(t, 1, "--arch", "arm64,amd64")
-	res := dockerCmd(t, w.env(ownerToken), "charmcraft", "resource-revisions", "my-charm", "my-file")
+	uploadSized(t, hub, 1, "--arch", "arm64,amd64")
+	res := run(t, hubEnv(hub, ownerToken), "resource-revisions", "my-charm", "my-file")
 	if res.code != 0 || res.stderr != "" {
 		t.Fatalf("got %s", res)
 	}
@@ -99,7 +99,7 @@ func TestResourceRevisions(t *testing.T) {
 		t.Errorf("want lines matching\n%s\ngot\n%s", strings.Join(want, "\n"), res.stdout)
 	}
 
-	res = dockerCmd(t, w.env(ownerToken), "charmcraft", "resource-revisions", "my-charm", "my-file", "--format", "json")
+	res = run(t, hubEnv(hub, ownerToken), "resource-revisions", "my-charm", "my-file", "--format", "json")
 	var items []struct {
 		Revision  int    `json:"revision"`
 		CreatedAt string `json:"created at"`
@@ -122,19 +122,19 @@ func TestResourceRevisions(t *testing.T) {
 }
 
 func TestResourceRevisionsEmpty(t *testing.T) {
-	w := newWorld(t)
-	res := dockerCmd(t, w.env(ownerToken), "charmcraft", "resource-revisions", "my-charm", "my-image")
+	hub := newHub(t)
+	res := run(t, hubEnv(hub, ownerToken), "resource-revisions", "my-charm", "my-image")
 	if res.code != 0 || res.stdout != "No revisions found.\n" {
 		t.Fatalf("got %s", res)
 	}
-	res = dockerCmd(t, w.env(ownerToken), "charmcraft", "resource-revisions", "my-charm", "my-image", "--format", "json")
+	res = run(t, hubEnv(hub, ownerToken), "resource-revisions", "my-charm", "my-image", "--format", "json")
 	if res.code != 0 || strings.TrimSpace(res.stdout) != "[]" {
 		t.Fatalf("json: got %s", res)
 	}
 }
 
 func TestListingRefused(t *testing.T) {
-	w := newWorld(t)
+	hub := newHub(t)
 	tests := []struct {
 		name   string
 		token  string
@@ -151,7 +151,7 @@ func TestListingRefused(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			res := dockerCmd(t, w.env(tt.token), append([]string{"charmcraft"}, tt.args...)...)
+			res := run(t, hubEnv(hub, tt.token), tt.args...)
 			if res.code != 1 || res.stdout != "" {
 				t.Errorf("want exit 1 and nothing on stdout")
 			}
