@@ -114,23 +114,31 @@ func checkCancelled(t *testing.T, f *faulty, res result, took time.Duration, tmp
 	}
 }
 
+// cancelRun is a run of the plugin, and the signal that interrupts it.
+type cancelRun struct {
+	name string
+	sig  os.Signal
+	cmd  []string
+}
+
+// cancelRuns are the ways a run of the plugin with args is interrupted:
+// each of direct, run directly, then SIGINT to the docker CLI, which
+// tells the plugin through its socket.
+func cancelRuns(args []string, direct ...os.Signal) []cancelRun {
+	plugin := filepath.Join(configDir, "cli-plugins", "docker-charmcraft")
+	var runs []cancelRun
+	for _, sig := range direct {
+		runs = append(runs, cancelRun{sig.String() + ", direct", sig, append([]string{plugin}, args...)})
+	}
+	return append(runs, cancelRun{"interrupt to docker", os.Interrupt, append([]string{"docker", "--config", configDir, "charmcraft"}, args...)})
+}
+
 // TestCancelFileUpload interrupts a file upload slowed down to 1 MB/s,
 // run directly (SIGINT, SIGTERM) and through docker (SIGINT to the docker
 // CLI, which tells the plugin through its socket).
 func TestCancelFileUpload(t *testing.T) {
 	path, _ := writeFile(t, "big.bin", 32<<20)
-	plugin := filepath.Join(configDir, "cli-plugins", "docker-charmcraft")
-	upload := []string{"upload-resource", "my-charm", "my-file", "--filepath", path}
-	tests := []struct {
-		name string
-		sig  os.Signal
-		cmd  []string
-	}{
-		{"SIGINT, direct", os.Interrupt, append([]string{plugin}, upload...)},
-		{"SIGTERM, direct", syscall.SIGTERM, append([]string{plugin}, upload...)},
-		{"SIGINT to docker", os.Interrupt, append([]string{"docker", "--config", configDir, "charmcraft"}, upload...)},
-	}
-	for _, tt := range tests {
+	for _, tt := range cancelRuns([]string{"upload-resource", "my-charm", "my-file", "--filepath", path}, os.Interrupt, syscall.SIGTERM) {
 		t.Run(tt.name, func(t *testing.T) {
 			f := newFaulty(t)
 			f.hubProxy.Add(faultproxy.Rule{Path: storageUpload, Fault: faultproxy.Throttle(1 << 20)})
@@ -152,17 +160,7 @@ func TestCancelFileUpload(t *testing.T) {
 func TestCancelImageUpload(t *testing.T) {
 	needDocker(t)
 	id := buildImage(t, 606, layerSpec{size: 16 << 20, random: true})
-	plugin := filepath.Join(configDir, "cli-plugins", "docker-charmcraft")
-	upload := []string{"upload-resource", "my-charm", "my-image", "--image", id}
-	tests := []struct {
-		name string
-		sig  os.Signal
-		cmd  []string
-	}{
-		{"SIGINT, direct", os.Interrupt, append([]string{plugin}, upload...)},
-		{"SIGINT to docker", os.Interrupt, append([]string{"docker", "--config", configDir, "charmcraft"}, upload...)},
-	}
-	for _, tt := range tests {
+	for _, tt := range cancelRuns([]string{"upload-resource", "my-charm", "my-image", "--image", id}, os.Interrupt) {
 		t.Run(tt.name, func(t *testing.T) {
 			f := newFaulty(t)
 			f.regProxy.Add(faultproxy.Rule{Method: "PATCH", Fault: faultproxy.Throttle(1 << 20)},

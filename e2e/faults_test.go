@@ -270,7 +270,7 @@ func TestImageUploadFaults(t *testing.T) {
 				t.Errorf("want success; got %s", res)
 			case tt.ok:
 				checkSameImage(t, f.pull(t, imageRepo, m[1]), id, m[1])
-				if got := f.storedImageName(t); !strings.HasSuffix(got, "@"+m[1]) || len(revs) != 1 {
+				if got := f.storedImageName(); !strings.HasSuffix(got, "@"+m[1]) || len(revs) != 1 {
 					t.Errorf("%d revisions, the last naming %q", len(revs), got)
 				}
 			case res.code != 1 || res.stdout != "":

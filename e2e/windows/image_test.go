@@ -113,7 +113,7 @@ func TestUploadImage(t *testing.T) {
 	if got := w.configOf(t, remote); got != id {
 		t.Errorf("the registry's manifest has config %s, want the image ID %s", got, id)
 	}
-	if got, want := w.lastImage(t), w.reg.Host+"/"+imageRepo+"@"+remote; got != want {
+	if got, want := w.lastImage(), w.reg.Host+"/"+imageRepo+"@"+remote; got != want {
 		t.Errorf("revision 1 names %q, want %q", got, want)
 	}
 	if d.saves() != 1 {
@@ -126,7 +126,7 @@ func TestUploadImage(t *testing.T) {
 	pushes := w.regProxy.Count("PATCH", "") + w.regProxy.Count("PUT", "")
 	res, again := upload(id)
 	if res.code != 0 || res.stdout != "Revision 2 created of resource 'my-image' for charm 'my-charm'\n" ||
-		(again != "" && again != remote) || w.lastImage(t) != w.reg.Host+"/"+imageRepo+"@"+remote {
+		(again != "" && again != remote) || w.lastImage() != w.reg.Host+"/"+imageRepo+"@"+remote {
 		t.Fatalf("second upload: want revision 2 of remote digest %s again; got %s", remote, res)
 	}
 	if !strings.Contains(res.stderr, "Using the OCI image from Canonical's registry") && !strings.Contains(res.stderr, "Image already in Canonical's registry") {
