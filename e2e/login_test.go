@@ -3,7 +3,6 @@ package e2e
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"os"
 	"os/exec"
@@ -12,16 +11,14 @@ import (
 	"testing"
 	"time"
 
+	"github.com/canonical/docker-charmcraft/charmhub/charmhubtest"
 	"github.com/canonical/docker-charmcraft/internal/testutil"
 )
 
-// SSO accounts of the login tests.
-const (
-	aliceEmail    = "alice@example.com"
-	alicePassword = "correct horse battery staple"
-	bobEmail      = "bob@example.com"
-	bobPassword   = "hunter2-hunter2"
-	bobOTP        = "424242"
+// The Ubuntu One accounts of the login tests.
+var (
+	aliceEmail, alicePassword     = charmhubtest.Alice.Email, charmhubtest.Alice.Password
+	bobEmail, bobPassword, bobOTP = charmhubtest.Bob.Email, charmhubtest.Bob.Password, charmhubtest.Bob.OTP
 )
 
 // userConfig is a docker config directory of its own, with the plugin,
@@ -33,8 +30,6 @@ type userConfig struct {
 
 func newUserConfig(t *testing.T, w *world) *userConfig {
 	t.Helper()
-	w.hub.AddSSOAccount(aliceEmail, alicePassword, "", "alice")
-	w.hub.AddSSOAccount(bobEmail, bobPassword, bobOTP, "bob")
 	dir := t.TempDir()
 	if err := os.Symlink(filepath.Join(configDir, "cli-plugins"), filepath.Join(dir, "cli-plugins")); err != nil {
 		t.Fatal(err)
@@ -84,11 +79,7 @@ func apiHostOf(w *world) string {
 // noSecrets fails if the output shows any of the secrets.
 func noSecrets(t *testing.T, res result, secrets ...string) {
 	t.Helper()
-	for _, s := range secrets {
-		if s != "" && strings.Contains(res.stdout+res.stderr, s) {
-			t.Errorf("the output shows a secret (%.4s...):\n%s", s, res)
-		}
-	}
+	testutil.NoSecrets(t, res.String(), secrets...)
 }
 
 func TestLoginInteractiveThenUseThenLogout(t *testing.T) {
@@ -147,165 +138,4 @@ func TestLoginInteractiveThenUseThenLogout(t *testing.T) {
 	if res.code != 1 || !strings.Contains(res.stderr, "no Charmhub credentials found") {
 		t.Errorf("upload after logout: %s", res)
 	}
-}
-
-func TestLoginTwoFactor(t *testing.T) {
-	w := newWorld(t)
-	u := newUserConfig(t, w)
-	res := u.run(t, bobEmail+"\n"+bobPassword+"\n"+bobOTP+"\n", nil, "login")
-	if res.code != 0 || !strings.Contains(res.stdout, "as 'bob'") || !strings.Contains(res.stderr, "One-time password: ") {
-		t.Fatalf("login with a one-time password: %s", res)
-	}
-	user, macaroon := u.stored(t)
-	if user != "bob" {
-		t.Fatalf("stored user %q, want bob", user)
-	}
-	noSecrets(t, res, bobPassword, macaroon)
-	res = u.run(t, "", nil, "whoami", "--format", "json")
-	var who struct {
-		Logged   bool
-		Username string
-		Name     string
-		ID       string
-	}
-	if err := json.Unmarshal([]byte(res.stdout), &who); err != nil || !who.Logged || who.Username != "bob" || who.ID == "" || who.Name == "" {
-		t.Errorf("whoami json (%v): %s", err, res)
-	}
-}
-
-func TestLoginRefused(t *testing.T) {
-	tests := []struct {
-		name   string
-		stdin  string
-		stderr string
-	}{
-		{name: "wrong password", stdin: aliceEmail + "\nwrong\n", stderr: "did not accept the email address and password"},
-		{name: "unknown email", stdin: "nobody@example.com\n" + alicePassword + "\n", stderr: "did not accept the email address and password"},
-		{name: "wrong one-time password", stdin: bobEmail + "\n" + bobPassword + "\n000000\n", stderr: "did not accept the one-time password"},
-		{name: "one-time password not given", stdin: bobEmail + "\n" + bobPassword + "\n", stderr: "standard input ended"},
-		{name: "no password", stdin: aliceEmail + "\n\n", stderr: "a password is required"},
-		{name: "nothing", stdin: "", stderr: "standard input ended"},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			w := newWorld(t)
-			u := newUserConfig(t, w)
-			res := u.run(t, tt.stdin, nil, "login")
-			if res.code != 1 || !strings.Contains(res.stderr, tt.stderr) || strings.Contains(res.stdout, "Succeeded") {
-				t.Fatalf("want exit 1 and %q; got %s", tt.stderr, res)
-			}
-			if user, _ := u.stored(t); user != "" {
-				t.Errorf("credentials stored for %q after a failed login", user)
-			}
-			noSecrets(t, res, alicePassword, bobPassword, "wrong\n")
-		})
-	}
-}
-
-func TestLoginWithCredentials(t *testing.T) {
-	dir := t.TempDir()
-	file := func(name, content string) string {
-		p := filepath.Join(dir, name)
-		if err := os.WriteFile(p, []byte(content), 0o600); err != nil {
-			t.Fatal(err)
-		}
-		return p
-	}
-	raw := file("raw", exportedAuth(ownerToken, false)+"\n")
-	jsonExport := file("json", exportedAuth(collabToken, true))
-	tests := []struct {
-		name  string
-		args  []string
-		stdin string
-		user  string
-		token string
-	}{
-		{name: "raw token file (charmcraft 4.4+)", args: []string{"--with-credentials", raw}, user: "alice", token: ownerToken},
-		{name: "json file (older charmcraft)", args: []string{"--with-credentials", jsonExport}, user: "bob", token: collabToken},
-		{name: "stdin", args: []string{"--with-credentials", "-"}, stdin: exportedAuth(ownerToken, true), user: "alice", token: ownerToken},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			w := newWorld(t)
-			u := newUserConfig(t, w)
-			res := u.run(t, tt.stdin, nil, append([]string{"login"}, tt.args...)...)
-			if res.code != 0 || !strings.Contains(res.stdout, "as '"+tt.user+"'\nLogin Succeeded\n") {
-				t.Fatalf("login: %s", res)
-			}
-			if user, macaroon := u.stored(t); user != tt.user || macaroon != tt.token {
-				t.Fatalf("stored %q with another macaroon than exported", user)
-			}
-			noSecrets(t, res, tt.token, exportedAuth(tt.token, false), exportedAuth(tt.token, true))
-			path, _ := writeFile(t, "data.bin", 10)
-			if res := u.run(t, "", nil, "upload-resource", "my-charm", "my-file", "--filepath", path); res.code != 0 {
-				t.Errorf("upload with the imported credentials: %s", res)
-			}
-		})
-	}
-}
-
-func TestLoginWithCredentialsRefused(t *testing.T) {
-	dir := t.TempDir()
-	notBase64 := filepath.Join(dir, "garbage")
-	_ = os.WriteFile(notBase64, []byte("this is not base64!"), 0o600)
-	unknown := filepath.Join(dir, "unknown")
-	_ = os.WriteFile(unknown, []byte(exportedAuth("nobody-knows-this-token", false)), 0o600)
-	empty := filepath.Join(dir, "empty")
-	_ = os.WriteFile(empty, nil, 0o600)
-	tests := []struct {
-		name, file, stderr string
-	}{
-		{"not base64", notBase64, "is not valid base64"},
-		{"unknown token", unknown, "did not accept the credentials"},
-		{"empty", empty, "is empty"},
-		{"missing", filepath.Join(dir, "nope"), "no such file"},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			w := newWorld(t)
-			u := newUserConfig(t, w)
-			res := u.run(t, "", nil, "login", "--with-credentials", tt.file)
-			if res.code != 1 || !strings.Contains(res.stderr, tt.stderr) || strings.Contains(res.stderr, "CHARMCRAFT_AUTH") {
-				t.Fatalf("want exit 1 and %q (not naming CHARMCRAFT_AUTH); got %s", tt.stderr, res)
-			}
-			if user, _ := u.stored(t); user != "" {
-				t.Errorf("credentials stored for %q", user)
-			}
-			noSecrets(t, res, "nobody-knows-this-token")
-		})
-	}
-}
-
-func TestLoginAndLogoutRefuseWhileCharmcraftAuthIsSet(t *testing.T) {
-	w := newWorld(t)
-	u := newUserConfig(t, w)
-	auth := []string{"CHARMCRAFT_AUTH=" + exportedAuth(ownerToken, false)}
-	for _, args := range [][]string{{"login"}, {"login", "--with-credentials", "-"}, {"logout"}} {
-		res := u.run(t, aliceEmail+"\n"+alicePassword+"\n", auth, args...)
-		if res.code != 1 || !strings.Contains(res.stderr, "while CHARMCRAFT_AUTH is set") || strings.Contains(res.stderr, "Email") {
-			t.Errorf("%v: want a refusal naming CHARMCRAFT_AUTH before any prompt; got %s", args, res)
-		}
-		noSecrets(t, res, ownerToken)
-	}
-	if user, _ := u.stored(t); user != "" {
-		t.Errorf("credentials stored for %q", user)
-	}
-	// whoami works with it, and says whose it is.
-	res := u.run(t, "", auth, "whoami")
-	if res.code != 0 || !strings.Contains(res.stdout, "username: alice") {
-		t.Errorf("whoami with CHARMCRAFT_AUTH: %s", res)
-	}
-}
-
-// TestLoginDebugShowsNoSecret logs every request of the login flow: the
-// password, the macaroons and the token must not be among them.
-func TestLoginDebugShowsNoSecret(t *testing.T) {
-	w := newWorld(t)
-	u := newUserConfig(t, w)
-	res := u.run(t, bobEmail+"\n"+bobPassword+"\n"+bobOTP+"\n", nil, "login", "--debug")
-	if res.code != 0 || !strings.Contains(res.stderr, "/v1/tokens/usso/exchange") || !strings.Contains(res.stderr, "/api/v2/tokens/discharge") {
-		t.Fatalf("login --debug should log the requests of the flow: %s", res)
-	}
-	_, token := u.stored(t)
-	noSecrets(t, res, bobPassword, bobOTP, token, "root=", "discharge=")
 }

@@ -50,6 +50,7 @@ func newWorld(t *testing.T, opts ...charmhubtest.Option) *world {
 		}, {
 			Name: "bare-charm", ID: "charm-id-bare", Owner: "alice",
 		}},
+		SSOAccounts: []charmhubtest.SSOAccount{charmhubtest.Alice, charmhubtest.Bob},
 	})
 	if err != nil {
 		t.Fatal(err)

@@ -42,7 +42,7 @@ const (
 
 // newHub starts a test Charmhub where alice owns my-charm (a file and an
 // image resource, bob collaborating) and bare-charm (no resource), and
-// eve owns nothing.
+// eve owns nothing; alice and bob can log in with Ubuntu One.
 func newHub(t *testing.T) *charmhubtest.Server {
 	t.Helper()
 	mine := charmhubtest.MyCharm("charm-id-alice", "alice")
@@ -53,7 +53,8 @@ func newHub(t *testing.T) *charmhubtest.Server {
 			{Username: "alice", Token: ownerToken}, {Username: "alice", Token: expiredToken},
 			{Username: "bob", Token: collabToken}, {Username: "eve", Token: strangerToken},
 		},
-		Charms: []charmhubtest.Charm{mine, {Name: "bare-charm", ID: "charm-id-bare", Owner: "alice"}},
+		Charms:      []charmhubtest.Charm{mine, {Name: "bare-charm", ID: "charm-id-bare", Owner: "alice"}},
+		SSOAccounts: []charmhubtest.SSOAccount{charmhubtest.Alice, charmhubtest.Bob},
 	}).Hub
 	hub.ExpireToken(expiredToken)
 	return hub
@@ -95,7 +96,9 @@ var pluginEnv = []string{apiURLEnv, uploadURLEnv, ssoURLEnv, registryURLEnv, aut
 // runPlugin runs `docker-charmcraft args...` in process: args start with
 // "charmcraft" (or "__complete"), as docker passes them. env is set for
 // the run; the Docker daemon is one that cannot be reached unless env
-// sets DOCKER_HOST, and the docker config a fresh directory.
+// sets DOCKER_HOST. The docker config is the first DOCKER_CONFIG of the
+// process (docker/cli reads it once): a test that stores credentials
+// gives its own directory with --config (see userConfig).
 func runPlugin(t *testing.T, env map[string]string, stdin io.Reader, args ...string) cmdResult {
 	t.Helper()
 	return runPluginTo(t, env, stdin, nil, args...)

@@ -15,11 +15,12 @@ func TestUploadResourceRefusesBadInput(t *testing.T) {
 	dir := t.TempDir()
 	file := writeTestFile(t, "data.bin", 10)
 	long := strings.Repeat("a", 64)
-	tests := []struct {
+	type refusal struct {
 		name   string
 		args   []string
 		stderr string
-	}{
+	}
+	tests := []refusal{
 		{"neither option", nil, "give exactly one of --filepath (for a file resource) or --image (for an OCI image resource)"},
 		{"both options", []string{"--filepath", file, "--image", "70aa8983ec5c"}, "give only one of --filepath or --image, not both"},
 		{"missing file", []string{"--filepath", filepath.Join(dir, "nope")}, "--filepath " + quotePath(filepath.Join(dir, "nope")) + ": no such file"},
@@ -46,22 +47,14 @@ func TestUploadResourceRefusesBadInput(t *testing.T) {
 		if err := mkfifo(fifo); err != nil {
 			t.Fatal(err)
 		}
-		tests = append(tests, struct {
-			name   string
-			args   []string
-			stderr string
-		}{"not regular", []string{"--filepath", fifo}, "is not a regular file"})
+		tests = append(tests, refusal{"not regular", []string{"--filepath", fifo}, "is not a regular file"})
 	}
 	if os.Geteuid() != 0 { // root reads anything
 		unreadable := writeTestFile(t, "secret.bin", 10)
 		if err := os.Chmod(unreadable, 0); err != nil {
 			t.Fatal(err)
 		}
-		tests = append(tests, struct {
-			name   string
-			args   []string
-			stderr string
-		}{"unreadable", []string{"--filepath", unreadable}, "permission denied"})
+		tests = append(tests, refusal{"unreadable", []string{"--filepath", unreadable}, "permission denied"})
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -23,6 +23,23 @@ type Account struct {
 	Username, Token string
 }
 
+// SSOAccount is an account of the login service (Ubuntu One).
+type SSOAccount struct {
+	Email, Password string
+	// OTP, when set, is the one-time password two-factor authentication
+	// asks for.
+	OTP string
+	// Username is the Charmhub account the login's token belongs to.
+	Username string
+}
+
+// The Ubuntu One accounts of the login tests: alice, and bob, who uses
+// two-factor authentication.
+var (
+	Alice = SSOAccount{Email: "alice@example.com", Password: "correct horse battery staple", Username: "alice"}
+	Bob   = SSOAccount{Email: "bob@example.com", Password: "hunter2-hunter2", OTP: "424242", Username: "bob"}
+)
+
 // WorldConfig says what a World holds.
 type WorldConfig struct {
 	// Options configure the Server.
@@ -31,6 +48,8 @@ type WorldConfig struct {
 	Accounts []Account
 	// Charms are added next.
 	Charms []Charm
+	// SSOAccounts are the accounts of the login service.
+	SSOAccounts []SSOAccount
 	// Review, if set, is the server's review (see SetReview).
 	Review *ReviewConfig
 	// NoRegistry starts the Server alone.
@@ -60,6 +79,9 @@ func NewWorld(cfg WorldConfig) (*World, error) {
 	}
 	for _, c := range cfg.Charms {
 		w.Hub.AddCharm(c)
+	}
+	for _, a := range cfg.SSOAccounts {
+		w.Hub.AddSSOAccount(a.Email, a.Password, a.OTP, a.Username)
 	}
 	if cfg.Review != nil {
 		w.Hub.SetReview(*cfg.Review)
