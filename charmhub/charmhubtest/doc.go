@@ -16,6 +16,8 @@
 //		Resources: []charmhubtest.ResourceSpec{{Name: "data", Type: charmhub.TypeFile}}})
 //
 // NewWorld also runs a real registry that trusts the tokens the server
-// signs for its upload credentials, and adds accounts and charms: the one
-// set-up of the tests, the bench and the sandbox.
+// signs for its upload credentials, and adds accounts, charms and Ubuntu
+// One accounts: the one set-up of the tests, the bench and the sandbox.
+// Start is NewWorld for a test; MyCharm, Alice and Bob are the charm and
+// the login accounts most of them use.
 package charmhubtest
