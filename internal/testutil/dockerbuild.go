@@ -15,7 +15,7 @@ import (
 func DockerBuild(t *testing.T, env []string, dir string) string {
 	t.Helper()
 	env = append(append(os.Environ(), env...), "DOCKER_BUILDKIT=0")
-	cmd := exec.CommandContext(t.Context(), "docker", "build", "-q", dir)
+	cmd := exec.CommandContext(t.Context(), "docker", "build", "-q", dir) //nolint:gosec // a directory the test made
 	cmd.Env = env
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
@@ -25,7 +25,7 @@ func DockerBuild(t *testing.T, env []string, dir string) string {
 	}
 	id := strings.TrimSpace(string(out))
 	t.Cleanup(func() {
-		rm := exec.Command("docker", "rmi", "-f", id)
+		rm := exec.Command("docker", "rmi", "-f", id) //nolint:gosec // the image just built
 		rm.Env = env
 		_ = rm.Run()
 	})
