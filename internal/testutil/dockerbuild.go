@@ -2,6 +2,7 @@ package testutil
 
 import (
 	"bytes"
+	"context"
 	"os"
 	"os/exec"
 	"strings"
@@ -25,7 +26,8 @@ func DockerBuild(t *testing.T, env []string, dir string) string {
 	}
 	id := strings.TrimSpace(string(out))
 	t.Cleanup(func() {
-		rm := exec.Command("docker", "rmi", "-f", id) //nolint:gosec // the image just built
+		// t.Context() is done by now.
+		rm := exec.CommandContext(context.Background(), "docker", "rmi", "-f", id) //nolint:gosec // the image just built
 		rm.Env = env
 		_ = rm.Run()
 	})
