@@ -81,6 +81,24 @@ func explainQuery(err error, charm, resource string) error {
 	return charmCall{charm: charm, resource: resource, mayDo: "see its resources"}.explain(err)
 }
 
+// explainVerify is explainUpload for the check of a file revision's
+// content, which names the revision not to release when it differs.
+func explainVerify(err error, charm, resource string, revision int) error {
+	if errors.Is(err, charmhub.ErrContentMismatch) {
+		return fmt.Errorf("%w: the file changed on the way or on disk; do not release revision %d, upload the file again", err, revision)
+	}
+	return explainUpload(err, charm, resource)
+}
+
+// explainExported says what to do about exported credentials, read from
+// source, that hold no token.
+func explainExported(err error, source string) error {
+	if errors.Is(err, charmhub.ErrNoCredentials) {
+		return fmt.Errorf("%s is empty: export the credentials with `charmcraft login --export=FILE`", source)
+	}
+	return err
+}
+
 // explainLogin turns a failed login, or a failed check of credentials,
 // into a sentence.
 func explainLogin(err error) error {

@@ -104,10 +104,10 @@ func readExported(env *cliEnv, path string) (string, error) {
 		return "", fmt.Errorf("%s is larger than exported credentials can be", source)
 	}
 	token, err := charmhub.DecodeCredentials(source, string(data))
-	if errors.Is(err, charmhub.ErrNoCredentials) {
-		return "", fmt.Errorf("%s is empty: export the credentials with `charmcraft login --export=FILE`", source)
+	if err != nil {
+		return "", explainExported(err, source)
 	}
-	return token, err
+	return token, nil
 }
 
 // loginInteractively asks for the Ubuntu One email address, password and,

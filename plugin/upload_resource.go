@@ -229,10 +229,8 @@ func createRevision(ctx context.Context, ch *charmhub.Client, out *resultWriter,
 		return out.rejected(st)
 	}
 	if req.Type == charmhub.TypeFile {
-		if err := ch.VerifyRevision(ctx, charm, resource, st.Revision, req.UploadID); errors.Is(err, charmhub.ErrContentMismatch) {
-			return fmt.Errorf("%w: the file changed on the way or on disk; do not release revision %d, upload the file again", err, st.Revision)
-		} else if err != nil {
-			return explainUpload(err, charm, resource)
+		if err := ch.VerifyRevision(ctx, charm, resource, st.Revision, req.UploadID); err != nil {
+			return explainVerify(err, charm, resource, st.Revision)
 		}
 	}
 	return out.revision(st.Revision, charm, resource)
