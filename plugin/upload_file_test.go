@@ -1,0 +1,194 @@
+package plugin
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+
+	"github.com/canonical/docker-charmcraft/charmhub/charmhubtest"
+)
+
+// upload-resource --filepath in process: the credential forms, JSON
+// output, every refusal, retries and what --debug shows. e2e/ uploads
+// through the docker CLI.
+
+func TestUploadFileCredentialForms(t *testing.T) {
+	hub := newHub(t)
+	path := writeTestFile(t, "data.bin", 1000)
+	cases := []struct {
+		name string
+		auth string
+	}{
+		{"raw token", exportToken(ownerToken)},
+		{"json export", exportJSON(ownerToken)},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			env := hubEnv(hub, "")
+			env[authEnv] = c.auth
+			res := run(t, env, "upload-resource", "my-charm", "my-file", "--filepath", path)
+			if res.code != 0 || !strings.Contains(res.stdout, "created of resource 'my-file'") {
+				t.Fatalf("got %s", res)
+			}
+		})
+	}
+}
+
+func TestUploadFileJSON(t *testing.T) {
+	hub := newHub(t)
+	path := writeTestFile(t, "data.bin", 1000)
+	res := run(t, hubEnv(hub, ownerToken), "upload-resource", "my-charm", "my-file", "--filepath", path, "--format", "json")
+	var got map[string]any
+	if err := json.Unmarshal([]byte(res.stdout), &got); err != nil || res.code != 0 {
+		t.Fatalf("stdout is not one JSON document (%v): %s", err, res)
+	}
+	if len(got) != 1 || got["revision"] != float64(1) {
+		t.Errorf("stdout = %v, want {\"revision\": 1}", got)
+	}
+
+	hub.SetReview(charmhubtest.ReviewConfig{Reject: []charmhubtest.ErrorItem{{Code: "bad-content", Message: "not a tarball"}}})
+	res = run(t, hubEnv(hub, ownerToken), "upload-resource", "my-charm", "my-file", "--filepath", path, "--format", "json")
+	var rej struct {
+		Errors []struct{ Code, Message string } `json:"errors"`
+	}
+	if err := json.Unmarshal([]byte(res.stdout), &rej); err != nil || res.code != 1 {
+		t.Fatalf("rejected: want exit 1 and JSON on stdout (%v): %s", err, res)
+	}
+	if len(rej.Errors) != 1 || rej.Errors[0].Code != "bad-content" || rej.Errors[0].Message != "not a tarball" {
+		t.Errorf("errors = %+v", rej.Errors)
+	}
+}
+
+func TestUploadFileRefused(t *testing.T) {
+	path := writeTestFile(t, "data.bin", 1000)
+	tests := []struct {
+		name     string
+		token    string
+		charm    string
+		resource string
+		review   *charmhubtest.ReviewConfig
+		fault    *charmhubtest.Fault
+		stderr   []string
+	}{
+		{name: "rejected", token: ownerToken, charm: "my-charm", resource: "my-file",
+			review: &charmhubtest.ReviewConfig{ScanningPolls: 1, Reject: []charmhubtest.ErrorItem{{Code: "bad-content", Message: "not a tarball"}, {Code: "too-big", Message: "too big"}}},
+			stderr: []string{"Upload failed with status 'rejected':\n- bad-content: not a tarball\n- too-big: too big"}},
+		{name: "timeout", token: ownerToken, charm: "my-charm", resource: "my-file",
+			review: &charmhubtest.ReviewConfig{Never: true},
+			stderr: []string{"Timeout polling Charmhub for upload status"}},
+		{name: "invalid credentials", token: "nobody-knows-me", charm: "my-charm", resource: "my-file",
+			stderr: []string{"did not accept the credentials", "invalid-credentials"}},
+		{name: "expired credentials", token: expiredToken, charm: "my-charm", resource: "my-file",
+			stderr: []string{"did not accept the credentials", "macaroon-needs-refresh"}},
+		{name: "no credentials", token: "", charm: "my-charm", resource: "my-file",
+			stderr: []string{"no Charmhub credentials found", "CHARMCRAFT_AUTH"}},
+		{name: "stranger", token: strangerToken, charm: "my-charm", resource: "my-file",
+			stderr: []string{"only the owner or a collaborator of charm 'my-charm'", "permission-required"}},
+		{name: "unknown charm", token: ownerToken, charm: "no-such-charm", resource: "my-file",
+			stderr: []string{"'no-such-charm'", "not found"}},
+		{name: "unknown resource", token: ownerToken, charm: "my-charm", resource: "nope",
+			stderr: []string{"charm 'my-charm' has no resource 'nope'", "'my-file'", "'my-image'"}},
+		{name: "charm without resources", token: ownerToken, charm: "bare-charm", resource: "nope",
+			stderr: []string{"declares no resources"}},
+		{name: "wrong type", token: ownerToken, charm: "my-charm", resource: "my-image",
+			stderr: []string{"OCI image resource", "--image"}},
+		{name: "storage says unsuccessful", token: ownerToken, charm: "my-charm", resource: "my-file",
+			fault:  &charmhubtest.Fault{Path: "/storage/unscanned-upload/", Status: 200, Times: 10, Body: `{"successful": false}`},
+			stderr: []string{"upload"}},
+		{name: "server keeps failing", token: ownerToken, charm: "my-charm", resource: "my-file",
+			fault:  &charmhubtest.Fault{Path: "/api/v1/charm/*/resources", Status: 503, Times: 100},
+			stderr: []string{"503"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			hub := newHub(t)
+			if tt.review != nil {
+				hub.SetReview(*tt.review)
+			}
+			if tt.fault != nil {
+				hub.Fail(*tt.fault)
+			}
+			res := run(t, hubEnv(hub, tt.token), "upload-resource", tt.charm, tt.resource, "--filepath", path)
+			if res.code != 1 {
+				t.Errorf("exit %d, want 1", res.code)
+			}
+			for _, s := range tt.stderr {
+				if !strings.Contains(res.stderr, s) {
+					t.Errorf("stderr lacks %q", s)
+				}
+			}
+			if res.stdout != "" {
+				t.Errorf("stdout should be empty")
+			}
+			for _, secret := range []string{tt.token, exportToken(tt.token)} {
+				if secret != "" && strings.Contains(res.stdout+res.stderr, secret) {
+					t.Errorf("output shows the credentials")
+				}
+			}
+			if strings.Contains(res.stderr, "goroutine ") || strings.Contains(res.stderr, "http://") {
+				t.Errorf("output shows a stack trace or a URL")
+			}
+			if n := len(hub.Revisions(tt.charm, tt.resource)); n != 0 {
+				t.Errorf("%d revisions created, want none", n)
+			}
+			if t.Failed() {
+				t.Logf("%s", res)
+			}
+		})
+	}
+}
+
+// TestRetryTemporaryFailure makes Charmhub fail twice with 503: the
+// idempotent listing is retried and the upload goes through.
+func TestRetryTemporaryFailure(t *testing.T) {
+	hub := newHub(t)
+	path := writeTestFile(t, "data.bin", 1000)
+	hub.Fail(charmhubtest.Fault{Path: "/api/v1/charm/*/resources", Status: 503, Times: 2})
+	hub.Fail(charmhubtest.Fault{Path: "/storage/unscanned-upload/", Status: 502, Times: 1})
+	res := run(t, hubEnv(hub, ownerToken), "upload-resource", "my-charm", "my-file", "--filepath", path)
+	if res.code != 0 || !strings.Contains(res.stdout, "Revision 1 created") {
+		t.Fatalf("got %s", res)
+	}
+	if n := hub.Count("POST", "/api/v1/charm/*/resources/*/revisions"); n != 1 {
+		t.Errorf("%d revision requests, want exactly 1", n)
+	}
+}
+
+func TestDebugRedactsSecrets(t *testing.T) {
+	hub := newHub(t)
+	path := writeTestFile(t, "data.bin", 1000)
+	res := run(t, hubEnv(hub, ownerToken), "upload-resource", "my-charm", "my-file", "--filepath", path, "--debug")
+	if res.code != 0 || !strings.Contains(res.stderr, "unscanned-upload") {
+		t.Fatalf("--debug should log the requests: %s", res)
+	}
+	for _, secret := range []string{ownerToken, exportToken(ownerToken)} {
+		if strings.Contains(res.stdout+res.stderr, secret) {
+			t.Fatalf("--debug output contains the credentials:\n%s", res.stderr)
+		}
+	}
+}
+
+// TestUnreachableService: a service nobody answers for gives an error that
+// says what to check, whichever service it is.
+func TestUnreachableService(t *testing.T) {
+	hub := newHub(t)
+	path := writeTestFile(t, "data.bin", 10)
+	for _, tt := range []struct {
+		name string
+		env  string
+		args []string
+	}{
+		{"charmhub", apiURLEnv, []string{"my-file", "--filepath", path}},
+		{"storage", uploadURLEnv, []string{"my-file", "--filepath", path}},
+		{"registry", registryURLEnv, []string{"my-image", "--image", "sha256:" + strings.Repeat("ab", 32)}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			env := hubEnv(hub, ownerToken)
+			env[tt.env] = "http://127.0.0.1:1"
+			res := run(t, env, append([]string{"upload-resource", "my-charm"}, tt.args...)...)
+			if res.code != 1 || !strings.Contains(res.stderr, "connection refused") || !strings.Contains(res.stderr, "check the network connection") {
+				t.Errorf("want a refused connection and what to check; got %s", res)
+			}
+		})
+	}
+}
