@@ -192,3 +192,49 @@ func TestUnreachableService(t *testing.T) {
 		})
 	}
 }
+
+// TestProgressFile checks what --progress draws on stderr for a file,
+// with only the result on stdout.
+func TestProgressFile(t *testing.T) {
+	hub := newHub(t)
+	path := writeTestFile(t, "data.bin", 3<<20)
+	tests := []struct {
+		name     string
+		progress []string
+		check    func(t *testing.T, stderr string)
+	}{
+		{name: "auto off a terminal is plain", progress: nil, check: plain},
+		{name: "plain", progress: []string{"--progress", "plain"}, check: plain},
+		{name: "tty", progress: []string{"--progress=tty"}, check: func(t *testing.T, stderr string) {
+			if !strings.Contains(stderr, "\r\x1b[2Kdata.bin: Uploading [") || !strings.Contains(stderr, "/3.146MB") {
+				t.Errorf("no bar redrawn in place: %q", stderr)
+			}
+			if !strings.HasSuffix(stderr, "\r\x1b[2Kdata.bin: Uploaded\n") {
+				t.Errorf("the bar does not end with Uploaded: %q", stderr)
+			}
+		}},
+		{name: "quiet", progress: []string{"--progress", "quiet"}, check: func(t *testing.T, stderr string) {
+			if stderr != "" {
+				t.Errorf("stderr = %q, want nothing", stderr)
+			}
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			args := append([]string{"upload-resource", "my-charm", "my-file", "--filepath", path}, tt.progress...)
+			res := run(t, hubEnv(hub, ownerToken), args...)
+			if res.code != 0 || !strings.HasPrefix(res.stdout, "Revision ") || strings.Count(res.stdout, "\n") != 1 {
+				t.Fatalf("want only the result on stdout: %s", res)
+			}
+			tt.check(t, res.stderr)
+		})
+	}
+}
+
+// plain is one line per change of state, and nothing drawn in place.
+func plain(t *testing.T, stderr string) {
+	t.Helper()
+	if stderr != "data.bin: Uploading 3.15MB\ndata.bin: Uploaded\n" {
+		t.Errorf("stderr = %q, want one line per change", stderr)
+	}
+}
