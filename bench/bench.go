@@ -40,7 +40,7 @@ func newBench(ctx context.Context, cfg config, p peers, dir string) (*bench, err
 	b := &bench{cfg: cfg, started: time.Now(), peers: p, dir: dir}
 	b.machine = machineInfo(ctx, cfg.plugin, p)
 	var err error
-	if b.world, err = startWorld(); err != nil {
+	if b.world, err = startWorld(cfg.link); err != nil {
 		return nil, err
 	}
 	if b.daemon, err = startDaemonProxy(filepath.Join(dir, "docker.sock"), os.Getenv("DOCKER_HOST")); err != nil {
@@ -52,6 +52,10 @@ func newBench(ctx context.Context, cfg config, p peers, dir string) (*bench, err
 	}
 	logf("building the test images: %s in %d layers, and a variant with layer %d changed", cfg.sizeText, layerCount, changedLayer)
 	b.img, err = buildImages(ctx, filepath.Join(dir, "context"), cfg.size)
+	if err == nil && cfg.latency() {
+		logf("building the image of %d layers of %s", smallLayers, mib(smallLayerSize))
+		err = b.img.buildSmallImage(ctx, filepath.Join(dir, "small"))
+	}
 	if err != nil {
 		b.close()
 		return nil, fmt.Errorf("building the test images: %w", err)
@@ -65,17 +69,22 @@ func (b *bench) close() {
 		b.img.remove()
 	}
 	if b.daemon != nil {
-		b.daemon.close()
+		b.daemon.Close()
 	}
 	b.world.close()
 }
 
-// runAll runs every scenario cfg.runs times, one run of each in turn, so
-// that a slow moment of the machine does not fall on one tool only.
-func (b *bench) runAll(ctx context.Context) error {
-	type step struct {
-		name string
-		run  func(context.Context) error
+// step is one scenario, or a few measured together.
+type step struct {
+	name string
+	run  func(context.Context) error
+}
+
+// steps are what the run measures: on loopback, every scenario; across a
+// link, those of issue 17.
+func (b *bench) steps() []step {
+	if b.cfg.latency() {
+		return b.latencySteps()
 	}
 	steps := []step{{"docker save", b.dockerSave}, {"docker push", b.dockerPush}, {"skopeo copy", b.skopeoCopy}}
 	if b.peers.crane != "" {
@@ -88,6 +97,24 @@ func (b *bench) runAll(ctx context.Context) error {
 	if b.cfg.fileSize > 0 {
 		steps = append(steps, step{"file upload", b.fileUpload})
 	}
+	return steps
+}
+
+// latencySteps are the scenarios of issue 17, each beside its peer.
+func (b *bench) latencySteps() []step {
+	steps := []step{{"docker save", b.dockerSave}, {"docker push", b.dockerPush},
+		{"docker charmcraft --image", b.pluginImage},
+		{"docker push, small layers", b.dockerPushSmall}, {"docker charmcraft, small layers", b.pluginSmall}}
+	if b.cfg.fileSize > 0 {
+		steps = append(steps, step{"file upload", b.fileUpload})
+	}
+	return steps
+}
+
+// runAll runs every step cfg.runs times, one run of each in turn, so
+// that a slow moment of the machine does not fall on one tool only.
+func (b *bench) runAll(ctx context.Context) error {
+	steps := b.steps()
 	for run := 1; run <= b.cfg.runs; run++ {
 		logf("run %d of %d", run, b.cfg.runs)
 		for _, s := range steps {
@@ -143,7 +170,7 @@ func (b *bench) daemonSaves() int64 {
 	if b.daemon == nil {
 		return -1
 	}
-	return b.daemon.saves.Load()
+	return b.daemon.saves()
 }
 
 // viaDaemonProxy is the environment that sends a command's Docker API

@@ -30,11 +30,18 @@ const (
 // that an unchanged file gives an unchanged layer.
 var fileTime = time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)
 
-// images are the two test images on the daemon.
+// The image of many small layers (issue 17): what latency costs most.
+const (
+	smallLayers    = 60
+	smallLayerSize = 200 << 10
+)
+
+// images are the test images on the daemon.
 type images struct {
 	base, variant       string // image IDs
 	baseDiffs, varDiffs []string
 	layerSize           int64
+	small               string // of smallLayers random layers; "" when not built
 }
 
 func randomLayer(i int) bool { return i%2 == 0 }
@@ -162,9 +169,35 @@ func (img *images) checkDiffIDs() error {
 	return nil
 }
 
-// remove deletes both images and every tag given to them.
+// buildSmallImage builds, FROM scratch, the image of smallLayers random
+// layers of smallLayerSize.
+func (img *images) buildSmallImage(ctx context.Context, dir string) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	var df strings.Builder
+	df.WriteString("FROM scratch\n")
+	for i := range smallLayers {
+		name := fmt.Sprintf("small%02d.bin", i)
+		if err := writeRandomFile(filepath.Join(dir, name), smallLayerSize); err != nil {
+			return err
+		}
+		fmt.Fprintf(&df, "COPY %s /%s\n", name, name)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "Dockerfile"), []byte(df.String()), 0o644); err != nil {
+		return err
+	}
+	id, diffs, err := dockerBuild(ctx, dir)
+	img.small = id
+	if err == nil && len(diffs) != smallLayers {
+		err = fmt.Errorf("the image of small layers has %d layers, not %d", len(diffs), smallLayers)
+	}
+	return err
+}
+
+// remove deletes the images and every tag given to them.
 func (img *images) remove() {
-	for _, id := range []string{img.base, img.variant} {
+	for _, id := range []string{img.base, img.variant, img.small} {
 		if id != "" {
 			_ = exec.Command("docker", "rmi", "-f", id).Run()
 		}

@@ -2,15 +2,23 @@
 
 // Command bench measures `docker charmcraft upload-resource` side by side
 // with `docker push`, `skopeo copy`, `crane push` and `curl`, in one run,
-// against one registry: the embedded registry with token auth and the
-// Charmhub test server, on loopback, behind a proxy that counts the blob
-// bytes each tool sends. It builds its own images on the local Docker
-// daemon, prints a table and the ratios of issue 4, and writes them as
-// JSON under bench/results/.
+// against one registry: the embedded registry with token auth (or
+// distribution 2.8, as CHARMCRAFT_TEST_REGISTRY says) and the Charmhub test
+// server, on loopback, behind a proxy (internal/faultproxy) that counts the
+// requests and the blob bytes each tool sends. It builds its own images on
+// the local Docker daemon, prints a table and the ratios of issue 4, and
+// writes them as JSON under bench/results/.
 //
-//	go run ./bench [-size 300M] [-runs 3] [-file-size 1G]
+// With -rtt, the proxy plays a link of that round-trip time (and of
+// -bandwidth, if given) between every tool and the servers, `docker push`
+// included, and the bench measures what latency costs (issue 17): the
+// image cold, warm and with a fresh cache, an image of 60 small layers
+// cold, and a 1 KiB file, each beside `docker push` or curl.
 //
-// BENCH_SIZE, BENCH_RUNS and BENCH_FILE_SIZE set the same as the flags.
+//	go run ./bench [-size 300M] [-runs 3] [-file-size 1G] [-rtt 25ms] [-bandwidth 0]
+//
+// BENCH_SIZE, BENCH_RUNS, BENCH_FILE_SIZE, BENCH_RTT and BENCH_BANDWIDTH
+// set the same as the flags.
 package main
 
 import (
@@ -25,6 +33,9 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
+	"time"
+
+	"github.com/canonical/docker-charmcraft/internal/faultproxy"
 )
 
 // config is what one bench run measures, and where it writes.
@@ -34,7 +45,14 @@ type config struct {
 	runs                   int
 	plugin                 string
 	outDir                 string
+	// link is the network between the tools and the servers; the zero
+	// Link is loopback as it is.
+	link faultproxy.Link
 }
+
+// latency tells whether the run measures a link with a round-trip time:
+// the rows of issue 17 rather than today's.
+func (c config) latency() bool { return c.link.RTT > 0 }
 
 func main() {
 	cfg, err := parseConfig(os.Args[1:], os.Getenv, os.Stderr)
@@ -64,7 +82,9 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	fs.SetOutput(stderr)
 	size := fs.String("size", or("BENCH_SIZE", "300M"), "total size of the test image, in 4 layers (BENCH_SIZE)")
 	runs := fs.String("runs", or("BENCH_RUNS", "3"), "runs of each scenario; the table shows medians (BENCH_RUNS)")
-	fileSize := fs.String("file-size", or("BENCH_FILE_SIZE", "1G"), "size of the file resource; 0 skips the file upload (BENCH_FILE_SIZE)")
+	rtt := fs.String("rtt", or("BENCH_RTT", "0"), "round-trip time of the link to the servers, e.g. 25ms; 0 is loopback as it is (BENCH_RTT)")
+	bandwidth := fs.String("bandwidth", or("BENCH_BANDWIDTH", "0"), "bytes a second the link carries each way, e.g. 12M; 0 is unbounded (BENCH_BANDWIDTH)")
+	fileSize := fs.String("file-size", or("BENCH_FILE_SIZE", ""), "size of the file resource, 1G by default (1K with -rtt); 0 skips the file upload (BENCH_FILE_SIZE)")
 	plugin := fs.String("plugin", "bin/docker-charmcraft", "the plugin binary, as `make build` makes it")
 	out := fs.String("out", filepath.Join("bench", "results"), "directory of the JSON results")
 	if err := fs.Parse(args); err != nil {
@@ -72,11 +92,23 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	}
 	cfg := config{sizeText: *size, fileSizeText: *fileSize, plugin: *plugin, outDir: *out}
 	var err error
+	if cfg.link.RTT, err = time.ParseDuration(strings.TrimSpace(*rtt)); err != nil || cfg.link.RTT < 0 {
+		return config{}, fmt.Errorf("round-trip time %q: want a duration, e.g. 25ms, or 0", *rtt)
+	}
+	if cfg.link.Rate, err = parseSize(*bandwidth); err != nil {
+		return config{}, fmt.Errorf("bandwidth %q: want bytes a second, e.g. 12M, or 0", *bandwidth)
+	}
+	if cfg.fileSizeText == "" {
+		cfg.fileSizeText = "1G"
+		if cfg.latency() {
+			cfg.fileSizeText = "1K"
+		}
+	}
 	if cfg.size, err = parseSize(*size); err != nil || cfg.size < 4<<20 {
 		return config{}, fmt.Errorf("image size %q: want at least 4M, e.g. 300M or 1G", *size)
 	}
-	if cfg.fileSize, err = parseSize(*fileSize); err != nil {
-		return config{}, fmt.Errorf("file size %q: want e.g. 1G, 100M or 0", *fileSize)
+	if cfg.fileSize, err = parseSize(cfg.fileSizeText); err != nil {
+		return config{}, fmt.Errorf("file size %q: want e.g. 1G, 100M or 0", cfg.fileSizeText)
 	}
 	if cfg.runs, err = strconv.Atoi(*runs); err != nil || cfg.runs < 1 {
 		return config{}, fmt.Errorf("runs %q: want a number of at least 1", *runs)

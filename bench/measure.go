@@ -23,6 +23,10 @@ type sample struct {
 	DaemonCPU time.Duration `json:"daemon_cpu_ns"` // user+sys of dockerd meanwhile
 	MaxRSS    int64         `json:"max_rss_bytes"` // of the command's process (VmHWM)
 	BlobBytes int64         `json:"blob_bytes"`    // blob upload bodies the registry received
+	// Requests counts the HTTP requests (round trips) the command sent to
+	// the registry and Charmhub, RegistryRequests those to the registry.
+	Requests         int `json:"requests"`
+	RegistryRequests int `json:"registry_requests"`
 	// StorageBytes and StorageTime are those of uploads to Charmhub
 	// storage, as the proxy saw them.
 	StorageBytes int64         `json:"storage_bytes"`
@@ -91,6 +95,7 @@ func (b *bench) measure(cmd *exec.Cmd) (sample, error) {
 	}
 	t := b.world.proxy.counted()
 	s.BlobBytes, s.StorageBytes, s.StorageTime, s.ImagePart = t.blobBytes, t.storageBytes, t.storageTime, t.imagePart
+	s.Requests, s.RegistryRequests = t.requests, t.registryRequests
 	s.ImageSaves = -1
 	if viaProxy {
 		s.ImageSaves = b.daemonSaves() - saves0
@@ -198,15 +203,17 @@ func daemonCPU() time.Duration {
 
 // summary is a scenario's runs in one line: medians, and the largest RSS.
 type summary struct {
-	Wall         time.Duration `json:"wall_ns"`
-	CPU          time.Duration `json:"cpu_ns"`
-	DaemonCPU    time.Duration `json:"daemon_cpu_ns"`
-	MaxRSS       int64         `json:"max_rss_bytes"`
-	BlobBytes    int64         `json:"blob_bytes"`
-	StorageBytes int64         `json:"storage_bytes"`
-	StorageTime  time.Duration `json:"storage_ns"`
-	ImagePart    time.Duration `json:"image_part_ns,omitempty"`
-	ImageSaves   int64         `json:"image_saves"`
+	Wall             time.Duration `json:"wall_ns"`
+	CPU              time.Duration `json:"cpu_ns"`
+	DaemonCPU        time.Duration `json:"daemon_cpu_ns"`
+	MaxRSS           int64         `json:"max_rss_bytes"`
+	BlobBytes        int64         `json:"blob_bytes"`
+	Requests         int64         `json:"requests"`
+	RegistryRequests int64         `json:"registry_requests"`
+	StorageBytes     int64         `json:"storage_bytes"`
+	StorageTime      time.Duration `json:"storage_ns"`
+	ImagePart        time.Duration `json:"image_part_ns,omitempty"`
+	ImageSaves       int64         `json:"image_saves"`
 
 	ChangedLayerBytes int64 `json:"changed_layer_bytes,omitempty"`
 	ConfigBytes       int64 `json:"config_bytes,omitempty"`
@@ -226,15 +233,17 @@ func summarize(runs []sample) summary {
 		rss, saves, wrong = max(rss, s.MaxRSS), max(saves, s.ImageSaves), wrong+s.WrongRemote
 	}
 	return summary{
-		Wall:         time.Duration(pick(func(s sample) int64 { return int64(s.Wall) })),
-		CPU:          time.Duration(pick(func(s sample) int64 { return int64(s.CPU) })),
-		DaemonCPU:    time.Duration(pick(func(s sample) int64 { return int64(s.DaemonCPU) })),
-		MaxRSS:       rss,
-		BlobBytes:    pick(func(s sample) int64 { return s.BlobBytes }),
-		StorageBytes: pick(func(s sample) int64 { return s.StorageBytes }),
-		StorageTime:  time.Duration(pick(func(s sample) int64 { return int64(s.StorageTime) })),
-		ImagePart:    time.Duration(pick(func(s sample) int64 { return int64(s.ImagePart) })),
-		ImageSaves:   saves,
+		Wall:             time.Duration(pick(func(s sample) int64 { return int64(s.Wall) })),
+		CPU:              time.Duration(pick(func(s sample) int64 { return int64(s.CPU) })),
+		DaemonCPU:        time.Duration(pick(func(s sample) int64 { return int64(s.DaemonCPU) })),
+		MaxRSS:           rss,
+		BlobBytes:        pick(func(s sample) int64 { return s.BlobBytes }),
+		Requests:         pick(func(s sample) int64 { return int64(s.Requests) }),
+		RegistryRequests: pick(func(s sample) int64 { return int64(s.RegistryRequests) }),
+		StorageBytes:     pick(func(s sample) int64 { return s.StorageBytes }),
+		StorageTime:      time.Duration(pick(func(s sample) int64 { return int64(s.StorageTime) })),
+		ImagePart:        time.Duration(pick(func(s sample) int64 { return int64(s.ImagePart) })),
+		ImageSaves:       saves,
 
 		ChangedLayerBytes: pick(func(s sample) int64 { return s.ChangedLayerBytes }),
 		ConfigBytes:       pick(func(s sample) int64 { return s.ConfigBytes }),

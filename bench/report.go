@@ -38,6 +38,11 @@ type setup struct {
 	Runs           int      `json:"runs"`
 	ReviewDelay    string   `json:"review_delay"`
 	Registry       string   `json:"registry"` // registrytest's Kind
+	// RTT and Bandwidth are the link's (issue 17): 0 is loopback as it
+	// is, and unbounded.
+	RTT        string `json:"rtt"`
+	Bandwidth  int64  `json:"bandwidth_bytes_per_s"`
+	SmallImage string `json:"small_image,omitempty"`
 }
 
 type rowReport struct {
@@ -56,6 +61,7 @@ func newReport(b *bench) *report {
 		FileSize: b.cfg.fileSizeText, FileBytes: b.cfg.fileSize, Runs: b.cfg.runs,
 		ReviewDelay: "none (approved at the first poll)",
 		Registry:    string(b.world.reg.Kind),
+		RTT:         b.cfg.link.RTT.String(), Bandwidth: b.cfg.link.Rate, SmallImage: b.img.small,
 	}}
 	for i := range layerCount {
 		if randomLayer(i) {
@@ -65,7 +71,7 @@ func newReport(b *bench) *report {
 	for _, row := range b.rows {
 		r.Scenarios = append(r.Scenarios, rowReport{Name: row.Name, Median: summarize(row.Runs), Runs: row.Runs})
 	}
-	r.Ratios = ratios(r.median, b.cfg.fileSize)
+	r.Ratios = ratios(r.median, b.cfg)
 	return r
 }
 
@@ -86,18 +92,26 @@ func (r *report) print(out io.Writer) error {
 	w.printf("\n## docker charmcraft bench, %s\n\n", r.Started.UTC().Format("2006-01-02 15:04 MST"))
 	w.printf("Image: %s in %d layers of %s (layers %v random, the others text-like); the variant changes layer %d.\n",
 		s.ImageSize, s.Layers, mib(s.LayerBytes), s.RandomLayers, s.ChangedLayer)
+	if s.SmallImage != "" {
+		w.printf("Small-layer image: %d layers of %s, random, FROM scratch.\n", smallLayers, mib(smallLayerSize))
+	}
 	w.printf("File resource: %s. Runs: %d (medians; peak RSS is the largest). Review delay: none. Registry: %s.\n", s.FileSize, s.Runs, s.Registry)
+	w.printf("Link: %s.\n", linkText(s))
 	w.printf("Machine: %s, %d cores, %s RAM, %s, kernel %s; load average at start %s, at end %s.\n",
 		m.CPUModel, m.Cores, m.Memory, m.OS, m.Kernel, m.LoadAvg, m.LoadAvgEnd)
 	w.printf("Docker: CLI %s, daemon %s, storage driver %s. %s; plugin version %s.\n",
 		m.DockerClient, m.DockerServer, m.StorageDriver, m.Go, m.Plugin)
 	w.printf("Peers: %s; crane %s; %s.\n\n", m.Skopeo, orNone(m.Crane), m.Curl)
-	w.table([]string{"scenario", "wall", "CPU", "dockerd CPU", "peak RSS", "bytes sent", "notes"}, r.tableRows())
+	w.table([]string{"scenario", "wall", "CPU", "dockerd CPU", "peak RSS", "bytes sent", "requests", "notes"}, r.tableRows())
 	w.printf("%s", tableNotes)
 	if busy(m) {
 		w.printf("\nWARNING: the load average exceeded the core count: other work shared the machine, the figures are noisy.\n")
 	}
-	w.printf("\n### Targets (issue 4)\n\n")
+	issues := "issues 4 and 12"
+	if s.latency() {
+		issues = "issue 17"
+	}
+	w.printf("\n### Targets (%s)\n\n", issues)
 	rows := make([][]string, 0, len(r.Ratios))
 	for _, x := range r.Ratios {
 		rows = append(rows, []string{x.Name, x.Display, x.Target, x.verdict()})
@@ -113,6 +127,9 @@ peak RSS: VmHWM of the command's process, polled every 2 ms (for docker push,
 only the CLI's). dockerd CPU: the whole daemon's, shared with its other users.
 bytes sent: blob upload bodies the registry received (image rows), or the
 storage upload body (file rows), counted by a proxy in front of both.
+requests: HTTP requests (round trips) to the registry and Charmhub,
+registry's in brackets; a link's RTT is paid once a request, once more a
+new connection.
 curl -F sends the multipart POST the plugin sends: storage's equivalent of curl -T.
 `
 
@@ -124,8 +141,12 @@ func (r *report) tableRows() [][]string {
 		if strings.HasPrefix(s.Name, "file:") {
 			sent = m.StorageBytes
 		}
+		reqs := "–"
+		if m.Requests > 0 {
+			reqs = fmt.Sprintf("%d (%d)", m.Requests, m.RegistryRequests)
+		}
 		rows = append(rows, []string{s.Name, secs(m.Wall), secs(m.CPU), secs(m.DaemonCPU),
-			mib(m.MaxRSS), mib(sent), rowNote(s.Name, m)})
+			mib(m.MaxRSS), mib(sent), reqs, rowNote(s.Name, m)})
 	}
 	return rows
 }
@@ -149,6 +170,21 @@ func rowNote(name string, m summary) string {
 		notes = append(notes, fmt.Sprintf("changed layer %s, config %s", mib(m.ChangedLayerBytes), mib(m.ConfigBytes)))
 	}
 	return strings.Join(notes, "; ")
+}
+
+// latency tells whether the run measured a link with a round-trip time.
+func (s setup) latency() bool { return s.RTT != "0s" && s.RTT != "" }
+
+// linkText says what the link between the tools and the servers was.
+func linkText(s setup) string {
+	if !s.latency() && s.Bandwidth == 0 {
+		return "loopback, as it is"
+	}
+	bw := "unbounded bandwidth"
+	if s.Bandwidth > 0 {
+		bw = fmt.Sprintf("%s/s each way", mib(s.Bandwidth))
+	}
+	return fmt.Sprintf("%s round trip a request (and one more a new connection), %s, played by the proxy", s.RTT, bw)
 }
 
 // printer writes until the first error, which it keeps.

@@ -27,6 +27,9 @@ const (
 	scPluginWarm    = "docker charmcraft, warm"
 	scPluginFresh   = "docker charmcraft, fresh cache"
 	scPluginChanged = "docker charmcraft, one layer changed"
+	// Many small layers (issue 17).
+	scDockerSmall = "docker push, 60 small layers, cold"
+	scPluginSmall = "docker charmcraft, 60 small layers, cold"
 	// The registry's record of the image (issue 12).
 	scPluginOtherGzip = "docker charmcraft, other compressor"
 	scPluginRace      = "docker charmcraft, two runners at once"
@@ -63,21 +66,37 @@ func (b *bench) dockerSave(ctx context.Context) error {
 
 // dockerPush pushes the base image to a fresh repository, then again.
 func (b *bench) dockerPush(ctx context.Context) error {
-	creds, err := b.freshRepo(ctx)
+	ref, err := b.freshRef(ctx, b.img.base)
 	if err != nil {
-		return err
-	}
-	ref := creds.ImageName + ":bench"
-	if err := b.dockerLogin(ctx, creds); err != nil {
-		return err
-	}
-	if err := runQuiet(b.docker(ctx, "tag", b.img.base, ref)); err != nil {
 		return err
 	}
 	if err := b.measureAs(scDockerCold, b.docker(ctx, "push", "-q", ref)); err != nil {
 		return err
 	}
 	return b.measureAs(scDockerWarm, b.docker(ctx, "push", "-q", ref))
+}
+
+// dockerPushSmall pushes the image of small layers to a fresh repository.
+func (b *bench) dockerPushSmall(ctx context.Context) error {
+	ref, err := b.freshRef(ctx, b.img.small)
+	if err != nil {
+		return err
+	}
+	return b.measureAs(scDockerSmall, b.docker(ctx, "push", "-q", ref))
+}
+
+// freshRef tags image in a fresh repository, whose credentials docker
+// push is given, and returns the tag.
+func (b *bench) freshRef(ctx context.Context, image string) (string, error) {
+	creds, err := b.freshRepo(ctx)
+	if err != nil {
+		return "", err
+	}
+	ref := creds.ImageName + ":bench"
+	if err := b.dockerLogin(ctx, creds); err != nil {
+		return "", err
+	}
+	return ref, runQuiet(b.docker(ctx, "tag", image, ref))
 }
 
 // skopeoCopy copies the base image from the daemon to a fresh repository.
@@ -130,6 +149,15 @@ func (b *bench) pluginImage(ctx context.Context) error {
 		return err
 	}
 	return b.measureAs(scPluginFresh, b.plugin(ctx, b.viaDaemonProxy(), args...))
+}
+
+// pluginSmall uploads the image of small layers to a fresh repository
+// with an empty cache.
+func (b *bench) pluginSmall(ctx context.Context) error {
+	if err := os.RemoveAll(b.cacheDir()); err != nil {
+		return err
+	}
+	return b.measureAs(scPluginSmall, b.plugin(ctx, nil, "upload-resource", b.world.newCharm(), imageRes, "--image="+b.img.small))
 }
 
 // pluginChanged uploads the base image to a fresh repository (not timed),
@@ -202,7 +230,7 @@ func (b *bench) fileUpload(ctx context.Context) error {
 	// of `curl -T`, which storage does not take.
 	return b.measureAs(scFileCurl, command(ctx, nil, b.peers.curl, "-sS", "--fail", "--noproxy", "*",
 		"-o", "/dev/null", "-F", "binary=@"+b.filePath, "-H", "Authorization: Macaroon "+benchToken,
-		b.world.proxy.url+"/storage/unscanned-upload/"))
+		b.world.proxy.URL+"/storage/unscanned-upload/"))
 }
 
 func writeRandomFile(path string, size int64) error {

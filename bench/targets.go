@@ -34,16 +34,44 @@ const rssLimit = 64 << 20
 type lookup func(name string) (summary, bool)
 
 // ratios computes the targets' figures from the scenarios that ran.
-func ratios(get lookup, fileSize int64) []ratio {
-	out := coldRatios(get)
+func ratios(get lookup, cfg config) []ratio {
+	if cfg.latency() {
+		return latencyRatios(get)
+	}
+	out := coldRatios(get, 0.70)
 	out = append(out, repeatRatios(get)...)
 	out = append(out, recordRatios(get)...)
-	out = append(out, fileRatios(get, fileSize)...)
+	out = append(out, fileRatios(get, cfg.fileSize)...)
 	return append(out, rssRatio(get)...)
 }
 
-// coldRatios compare the plugin's cold upload with each peer's.
-func coldRatios(get lookup) []ratio {
+// latencyRatios are issue 17's targets, across a link.
+func latencyRatios(get lookup) []ratio {
+	out := coldRatios(get, 0.5)
+	if p, ok := get(scPluginSmall); ok {
+		if d, ok := get(scDockerSmall); ok && d.Wall > 0 {
+			v := p.Wall.Seconds() / d.Wall.Seconds()
+			out = append(out, ratio{Name: "plugin 60 small layers cold / " + scDockerSmall + " (wall)", Value: v,
+				Display: fmt.Sprintf("%.2f", v), Target: "≤ 1.00", Met: ptr(v <= 1.0)})
+		}
+	}
+	if warm, ok := get(scPluginWarm); ok {
+		out = append(out, ratio{Name: "plugin warm, whole command (wall)", Value: warm.Wall.Seconds(),
+			Display: secs(warm.Wall), Target: "≤ 1 s", Met: ptr(warm.Wall <= time.Second)})
+	}
+	if fresh, ok := get(scPluginFresh); ok {
+		out = append(out, zeroBytes("plugin fresh cache: blob bytes sent", fresh.BlobBytes))
+	}
+	if f, ok := get(scFilePlugin); ok {
+		out = append(out, ratio{Name: "file upload, whole command (wall)", Value: f.Wall.Seconds(),
+			Display: secs(f.Wall), Target: "≤ 0.45 s (0.43 s before)", Met: ptr(f.Wall <= 450*time.Millisecond)})
+	}
+	return append(out, rssRatio(get)...)
+}
+
+// coldRatios compare the plugin's cold upload with each peer's; docker
+// push's has a target of limit.
+func coldRatios(get lookup, limit float64) []ratio {
 	cold, ok := get(scPluginCold)
 	if !ok {
 		return nil
@@ -52,7 +80,7 @@ func coldRatios(get lookup) []ratio {
 	for _, peer := range []struct {
 		name  string
 		limit float64
-	}{{scDockerCold, 0.70}, {scSkopeo, 0.55}, {scCrane, 0}} {
+	}{{scDockerCold, limit}, {scSkopeo, 0.55}, {scCrane, 0}} {
 		p, ok := get(peer.name)
 		if !ok || p.Wall <= 0 {
 			continue
@@ -155,7 +183,7 @@ func fileRatios(get lookup, fileSize int64) []ratio {
 func rssRatio(get lookup) []ratio {
 	var peak int64
 	var where string
-	for _, name := range []string{scPluginCold, scPluginWarm, scPluginFresh, scPluginChanged, scPluginOtherGzip, scFilePlugin} {
+	for _, name := range []string{scPluginCold, scPluginWarm, scPluginFresh, scPluginChanged, scPluginOtherGzip, scPluginSmall, scFilePlugin} {
 		if s, ok := get(name); ok && s.MaxRSS > peak {
 			peak, where = s.MaxRSS, strings.TrimPrefix(name, "docker charmcraft, ")
 		}

@@ -12,6 +12,7 @@ import (
 
 	"github.com/canonical/docker-charmcraft/charmhub"
 	"github.com/canonical/docker-charmcraft/charmhub/charmhubtest"
+	"github.com/canonical/docker-charmcraft/internal/faultproxy"
 	"github.com/canonical/docker-charmcraft/registry/registrytest"
 )
 
@@ -25,16 +26,16 @@ const (
 )
 
 // world is the Charmhub test server and the registry that trusts it,
-// both reached through the counting proxy.
+// both reached through the proxy.
 type world struct {
 	hub    *charmhubtest.Server
 	reg    *registrytest.Registry
-	proxy  *countingProxy
+	proxy  *netProxy
 	client *charmhub.Client
 	charms int
 }
 
-func startWorld() (*world, error) {
+func startWorld(link faultproxy.Link) (*world, error) {
 	cw, err := charmhubtest.NewWorld(charmhubtest.WorldConfig{
 		Accounts: []charmhubtest.Account{{Username: "bench", Token: benchToken}},
 		Review:   &charmhubtest.ReviewConfig{}, // approved at the first poll
@@ -44,7 +45,7 @@ func startWorld() (*world, error) {
 	}
 	hub, reg := cw.Hub, cw.Registry
 	w := &world{hub: hub, reg: reg}
-	if w.proxy, err = startProxy(reg.URL, hub.URL()); err != nil {
+	if w.proxy, err = startProxy(reg.URL, hub.URL(), link); err != nil {
 		w.close()
 		return nil, err
 	}
@@ -61,7 +62,7 @@ func startWorld() (*world, error) {
 
 func (w *world) close() {
 	if w.proxy != nil {
-		w.proxy.close()
+		w.proxy.Close()
 	}
 	w.reg.Close()
 	w.hub.Close()
@@ -91,9 +92,9 @@ func (w *world) credentials(ctx context.Context, charm string) (*charmhub.Regist
 // pluginEnv points the plugin at the proxy.
 func (w *world) pluginEnv() []string {
 	return []string{
-		"CHARMCRAFT_STORE_API_URL=" + w.proxy.url + "/api",
-		"CHARMCRAFT_UPLOAD_URL=" + w.proxy.url + "/storage",
-		"CHARMCRAFT_REGISTRY_URL=" + w.proxy.url,
+		"CHARMCRAFT_STORE_API_URL=" + w.proxy.URL + "/api",
+		"CHARMCRAFT_UPLOAD_URL=" + w.proxy.URL + "/storage",
+		"CHARMCRAFT_REGISTRY_URL=" + w.proxy.URL,
 		"CHARMCRAFT_AUTH=" + base64.StdEncoding.EncodeToString([]byte(benchToken)),
 	}
 }

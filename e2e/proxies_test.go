@@ -1,14 +1,10 @@
 package e2e
 
 import (
-	"context"
 	"net"
-	"net/http"
-	"net/http/httputil"
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/canonical/docker-charmcraft/internal/faultproxy"
@@ -17,57 +13,33 @@ import (
 // daemonRecorder stands between the plugin and the real Docker daemon and
 // records the paths it is asked for.
 type daemonRecorder struct {
-	host  string // DOCKER_HOST value for the plugin
-	mu    sync.Mutex
-	paths []string
+	host string // DOCKER_HOST value for the plugin
+	p    *faultproxy.Proxy
 }
 
 func recordDaemon(t *testing.T) *daemonRecorder {
 	t.Helper()
-	sock := filepath.Join(t.TempDir(), "docker.sock")
-	ln, err := net.Listen("unix", sock)
+	ln, err := net.Listen("unix", filepath.Join(t.TempDir(), "docker.sock"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	rec := &daemonRecorder{host: "unix://" + sock}
-	network, addr := daemonAddr()
-	proxy := &httputil.ReverseProxy{
-		Rewrite: func(r *httputil.ProxyRequest) { r.Out.URL.Scheme, r.Out.URL.Host = "http", "docker" },
-		Transport: &http.Transport{DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
-			return (&net.Dialer{}).DialContext(ctx, network, addr)
-		}},
+	target := os.Getenv("DOCKER_HOST")
+	if target == "" {
+		target = "unix:///var/run/docker.sock"
 	}
-	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		rec.mu.Lock()
-		rec.paths = append(rec.paths, r.URL.Path)
-		rec.mu.Unlock()
-		proxy.ServeHTTP(w, r)
-	})}
-	go func() { _ = srv.Serve(ln) }()
-	t.Cleanup(func() { _ = srv.Close() })
-	return rec
-}
-
-// daemonAddr is where the daemon of the tests listens: DOCKER_HOST's, else
-// the default socket.
-func daemonAddr() (network, addr string) {
-	host := os.Getenv("DOCKER_HOST")
-	if rest, ok := strings.CutPrefix(host, "tcp://"); ok {
-		return "tcp", rest
+	p, err := faultproxy.New(target, faultproxy.OnListener(ln))
+	if err != nil {
+		t.Fatal(err)
 	}
-	if rest, ok := strings.CutPrefix(host, "unix://"); ok {
-		return "unix", rest
-	}
-	return "unix", "/var/run/docker.sock"
+	t.Cleanup(p.Close)
+	return &daemonRecorder{host: p.URL, p: p}
 }
 
 // count tells how many requests had a path ending in suffix.
 func (d *daemonRecorder) count(suffix string) int {
-	d.mu.Lock()
-	defer d.mu.Unlock()
 	n := 0
-	for _, p := range d.paths {
-		if strings.HasSuffix(p, suffix) {
+	for _, r := range d.p.Requests() {
+		if strings.HasSuffix(r.Path, suffix) {
 			n++
 		}
 	}

@@ -14,6 +14,8 @@ type options struct {
 	cache          *layercache.Cache
 	compressor     manifest.Compressor
 	exportAttempts int
+	uploads        int   // in flight at once, besides the one streaming
+	wholeBlobSize  int64 // the largest blob read into memory and sent whole
 }
 
 func newOptions(opts []Option) *options {
@@ -21,6 +23,8 @@ func newOptions(opts []Option) *options {
 		events:         func(Event) {},
 		compressor:     manifest.DefaultCompressor(),
 		exportAttempts: 3,
+		uploads:        defaultUploads,
+		wholeBlobSize:  defaultWholeBlobSize,
 	}
 	for _, opt := range opts {
 		opt(o)
@@ -63,6 +67,15 @@ func WithCompressor(c manifest.Compressor) Option {
 			o.compressor = c
 		}
 	}
+}
+
+// WithUploads sets how many blob uploads, at least one, run at once
+// beside the one streaming from docker save, and the largest blob read
+// whole into memory to be one of them; larger blobs stream, one at a time.
+// At most n blobs of whole bytes are held. A whole of 0 streams every
+// blob. The defaults are 8 and 2 MiB.
+func WithUploads(n int, whole int64) Option {
+	return func(o *options) { o.uploads, o.wholeBlobSize = max(n, 1), max(whole, 0) }
 }
 
 // WithExportAttempts sets how many times, at least once, the image is

@@ -163,13 +163,15 @@ func TestPushDryRun(t *testing.T) {
 }
 
 // TestPushExportsAgain: a layer upload broken midway cannot be sent again
-// from the stream, so the image is exported again, up to the limit.
+// from the stream, so the image is exported again, up to the limit. (The
+// fixture's layers are small: they stream only when none is sent whole.)
 func TestPushExportsAgain(t *testing.T) {
 	fx := loadFixture(t, "legacy")
+	streamed := imagepush.WithUploads(1, 0)
 	t.Run("once", func(t *testing.T) {
 		w, d := newWorld(t), newDaemon(fx)
 		w.proxy.Add(faultproxy.Rule{Method: "PATCH", Path: w.path("blobs/uploads/*"), Times: 1, Fault: faultproxy.ResetAfter(100)})
-		r := push(t, w, d, full(fx.inspect.ID))
+		r := push(t, w, d, full(fx.inspect.ID), streamed)
 		wantKinds(t, r, []imagepush.EventKind{imagepush.Uploading, imagepush.ExportingAgain, imagepush.Uploaded})
 		wantSaves(t, d, 2)
 		if e := r.said()[1]; e.Attempt != 2 || e.Attempts != 3 || !errors.Is(e.Err, registry.ErrInterrupted) {
@@ -180,7 +182,7 @@ func TestPushExportsAgain(t *testing.T) {
 	t.Run("gives up", func(t *testing.T) {
 		w, d := newWorld(t), newDaemon(fx)
 		w.proxy.Add(faultproxy.Rule{Method: "PATCH", Path: w.path("blobs/uploads/*"), Fault: faultproxy.ResetAfter(100)})
-		r := push(t, w, d, full(fx.inspect.ID), imagepush.WithExportAttempts(2))
+		r := push(t, w, d, full(fx.inspect.ID), streamed, imagepush.WithExportAttempts(2))
 		if !errors.Is(r.err, registry.ErrInterrupted) || !strings.Contains(r.err.Error(), "gave up after 2 exports") {
 			t.Fatalf("got %v, want ErrInterrupted after 2 exports", r.err)
 		}

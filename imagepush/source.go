@@ -69,7 +69,7 @@ func (p *pusher) build(ctx context.Context, j *job, store manifest.BlobStore, pr
 func (p *pusher) pushBuild(ctx context.Context, j *job) (*manifest.Result, error) {
 	attempts := p.opts.exportAttempts
 	for attempt := 1; ; attempt++ {
-		res, err := p.build(ctx, j, p.reg, true)
+		res, err := p.buildParallel(ctx, j)
 		if err == nil || !errors.Is(err, registry.ErrInterrupted) || ctx.Err() != nil {
 			return res, err
 		}

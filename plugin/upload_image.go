@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"sync"
 
 	"github.com/canonical/docker-charmcraft/charmhub"
 	"github.com/canonical/docker-charmcraft/imagepush"
@@ -14,20 +15,43 @@ import (
 	"github.com/opencontainers/go-digest"
 )
 
+// askCredentials asks Charmhub for the registry credentials of the
+// charm's image resource, in the background: the resource is checked
+// meanwhile, which the answer does not depend on, so that the round trips
+// overlap. The function returned waits for the answer.
+func askCredentials(ctx context.Context, ch *charmhub.Client, charm, resource string) func() (*charmhub.RegistryCredentials, error) {
+	type answer struct {
+		creds *charmhub.RegistryCredentials
+		err   error
+	}
+	done := make(chan answer, 1)
+	go func() {
+		creds, err := ch.UploadCredentials(ctx, charm, resource)
+		done <- answer{creds, err}
+	}()
+	return sync.OnceValues(func() (*charmhub.RegistryCredentials, error) {
+		a := <-done
+		return a.creds, a.err
+	})
+}
+
 // uploadImage, the --image half of upload-resource, makes sure the image
 // is in Canonical's registry under the charm's path (imagepush decides
 // how) and uploads the blob that names it; it returns the upload ID for
-// the new revision, and the bases of the image's architectures.
-func uploadImage(ctx context.Context, env *cliEnv, ch *charmhub.Client, out *resultWriter, opts uploadResourceOptions) (string, []charmhub.Base, error) {
+// the new revision, and the bases of the image's architectures. creds
+// waits for the registry credentials (see askCredentials).
+func uploadImage(ctx context.Context, env *cliEnv, ch *charmhub.Client, out *resultWriter, opts uploadResourceOptions,
+	creds func() (*charmhub.RegistryCredentials, error),
+) (string, []charmhub.Base, error) {
 	want, err := parseImageDigest(opts.image)
 	if err != nil {
 		return "", nil, err
 	}
-	creds, err := ch.UploadCredentials(ctx, opts.charm, opts.resource)
+	cred, err := creds()
 	if err != nil {
 		return "", nil, err
 	}
-	reg, err := env.registry(repositoryPath(creds.ImageName), creds.Username, creds.Password)
+	reg, err := env.registry(repositoryPath(cred.ImageName), cred.Username, cred.Password)
 	if err != nil {
 		return "", nil, err
 	}

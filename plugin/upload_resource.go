@@ -151,8 +151,10 @@ func runUploadResource(ctx context.Context, env *cliEnv, opts uploadResourceOpti
 	out := newResultWriter(env, opts.format)
 	out.quiet = opts.quiet
 	wantType := charmhub.TypeFile
+	var creds func() (*charmhub.RegistryCredentials, error)
 	if opts.image != "" {
 		wantType = charmhub.TypeOCIImage
+		creds = askCredentials(ctx, ch, opts.charm, opts.resource) // meanwhile
 	}
 	if err := checkResource(ctx, ch, opts.charm, opts.resource, wantType); err != nil {
 		return explainUpload(err, opts.charm, opts.resource)
@@ -160,7 +162,7 @@ func runUploadResource(ctx context.Context, env *cliEnv, opts uploadResourceOpti
 	var uploadID string
 	var bases []charmhub.Base
 	if opts.image != "" {
-		uploadID, bases, err = uploadImage(ctx, env, ch, out, opts)
+		uploadID, bases, err = uploadImage(ctx, env, ch, out, opts, creds)
 	} else {
 		archs, _ := parseArchFlag(opts.arch) // checked by validate
 		bases = basesFor(archs)

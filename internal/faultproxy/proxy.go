@@ -14,14 +14,17 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
-// Proxy forwards every request to one target server, applying the first
-// rule that matches it. Its methods are safe for concurrent use.
+// Proxy forwards every request to its target server (or to the target of
+// the route its path takes), across its Link, applying the first rule
+// that matches it. Its methods are safe for concurrent use.
 type Proxy struct {
-	// URL is the proxy's base URL, http://127.0.0.1:<port>: point the
-	// client at it instead of the target.
+	// URL is the proxy's base URL, http://127.0.0.1:<port> (or
+	// unix://<path> on a Unix socket): point the client at it instead of
+	// the target.
 	URL string
 
 	target *url.URL
@@ -29,8 +32,18 @@ type Proxy struct {
 	client *http.Client
 
 	mu       sync.Mutex
+	routes   []route
 	rules    []*Rule
 	requests []Request
+	cleared  int // times ClearRequests ran
+	link     Link
+	up, down *pacer
+}
+
+// route sends the requests whose path starts with prefix to target.
+type route struct {
+	prefix string
+	target *url.URL
 }
 
 // Request is a request the proxy received, and what it did with it.
@@ -49,26 +62,127 @@ type Request struct {
 	// BodyBytes is how many bytes of the body the proxy read from the
 	// client, so far.
 	BodyBytes int64
+	// Start is when the request arrived, End when its answer was passed
+	// back whole (or given up); End is zero until then.
+	Start, End time.Time
 }
 
-// New starts a proxy to target, a base URL such as http://127.0.0.1:5000.
-func New(target string) (*Proxy, error) {
-	u, err := url.Parse(target)
-	if err != nil || u.Host == "" {
-		return nil, fmt.Errorf("faultproxy: invalid target %q", target)
+// Option configures a Proxy.
+type Option func(*settings)
+
+type settings struct {
+	ln net.Listener
+}
+
+// OnListener has the proxy serve on ln, a TCP or a Unix socket, instead of
+// a loopback port of its own.
+func OnListener(ln net.Listener) Option {
+	return func(s *settings) { s.ln = ln }
+}
+
+// New starts a proxy to target: a base URL such as http://127.0.0.1:5000,
+// or a Docker daemon's address, unix:///var/run/docker.sock or
+// tcp://127.0.0.1:2375.
+func New(target string, opts ...Option) (*Proxy, error) {
+	var set settings
+	for _, opt := range opts {
+		opt(&set)
+	}
+	tr := &http.Transport{
+		DisableCompression:  true,
+		MaxIdleConnsPerHost: 64,
+		IdleConnTimeout:     time.Minute,
+		WriteBufferSize:     256 << 10,
+		ReadBufferSize:      256 << 10,
+	}
+	u, err := parseTarget(target, tr)
+	if err != nil {
+		return nil, err
 	}
 	p := &Proxy{
 		target: u,
 		client: &http.Client{
-			Transport: &http.Transport{DisableCompression: true, MaxIdleConnsPerHost: 16},
+			Transport: tr,
 			// Redirects are the client's to follow, through the proxy.
 			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 		},
 	}
-	p.srv = httptest.NewServer(p)
+	p.srv = httptest.NewUnstartedServer(p)
+	p.srv.Config.ConnContext = func(ctx context.Context, _ net.Conn) context.Context {
+		fresh := new(atomic.Bool)
+		fresh.Store(true)
+		return context.WithValue(ctx, connKey{}, fresh)
+	}
+	if set.ln != nil {
+		_ = p.srv.Listener.Close()
+		p.srv.Listener = set.ln
+	}
+	p.srv.Start()
 	p.URL = p.srv.URL
+	if a := p.srv.Listener.Addr(); a.Network() == "unix" {
+		p.URL = "unix://" + a.String()
+	}
 	return p, nil
 }
+
+// parseTarget reads a target, setting tr up to reach one on a Unix socket
+// or given as tcp://.
+func parseTarget(target string, tr *http.Transport) (*url.URL, error) {
+	u, err := url.Parse(target)
+	if err != nil || u.Host == "" && u.Scheme != "unix" {
+		return nil, fmt.Errorf("faultproxy: invalid target %q", target)
+	}
+	switch u.Scheme {
+	case "unix":
+		sock := u.Path
+		tr.DialContext = func(ctx context.Context, _, _ string) (net.Conn, error) {
+			return (&net.Dialer{}).DialContext(ctx, "unix", sock)
+		}
+		return &url.URL{Scheme: "http", Host: "docker"}, nil
+	case "tcp":
+		return &url.URL{Scheme: "http", Host: u.Host}, nil
+	}
+	return u, nil
+}
+
+// Route sends the requests whose path starts with prefix to target, a base
+// URL, instead of the proxy's own target; the longest prefix wins. The
+// proxy then stands for every target as one server: the Location and
+// WWW-Authenticate headers of answers name it instead of any target, so
+// that a registry's token realm on another server is reached through the
+// proxy too.
+func (p *Proxy) Route(prefix, target string) error {
+	u, err := url.Parse(target)
+	if err != nil || u.Host == "" {
+		return fmt.Errorf("faultproxy: invalid target %q", target)
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.routes = append(p.routes, route{prefix: prefix, target: u})
+	slices.SortStableFunc(p.routes, func(a, b route) int { return len(b.prefix) - len(a.prefix) })
+	return nil
+}
+
+// targetOf is the target of a request path, and the base URLs of every
+// target, which answers are rewritten from (none without routes).
+func (p *Proxy) targetOf(reqPath string) (*url.URL, []string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	t := p.target
+	if len(p.routes) == 0 {
+		return t, nil
+	}
+	bases := []string{base(p.target)}
+	for _, r := range p.routes {
+		if t == p.target && strings.HasPrefix(reqPath, r.prefix) {
+			t = r.target
+		}
+		bases = append(bases, base(r.target))
+	}
+	return t, bases
+}
+
+func base(u *url.URL) string { return u.Scheme + "://" + u.Host }
 
 // Close stops the proxy and drops every connection.
 func (p *Proxy) Close() {
@@ -91,6 +205,15 @@ func (p *Proxy) Clear() {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.rules = nil
+}
+
+// ClearRequests forgets the requests received so far: Requests, Count
+// and BodyBytes start again from none.
+func (p *Proxy) ClearRequests() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.requests = nil
+	p.cleared++
 }
 
 // Requests returns the requests received so far, in order of arrival.
@@ -175,25 +298,30 @@ func (p *Proxy) pick(r *http.Request) *Fault {
 // as it is read, the bytes of its body); done records the status answered.
 func (p *Proxy) pickAndRecord(r *http.Request) (f *Fault, done func(status int)) {
 	f = p.pick(r)
-	rec := Request{Method: r.Method, Path: r.URL.Path, Header: r.Header.Clone(), Query: r.URL.RawQuery, ContentLength: r.ContentLength}
+	rec := Request{Method: r.Method, Path: r.URL.Path, Header: r.Header.Clone(), Query: r.URL.RawQuery,
+		ContentLength: r.ContentLength, Start: time.Now()}
 	if f != nil {
 		rec.Fault = f.Kind
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.requests = append(p.requests, rec)
-	i := len(p.requests) - 1
+	i, cleared := len(p.requests)-1, p.cleared
+	// A request still under way when ClearRequests ran is not counted.
+	update := func(f func(*Request)) {
+		p.mu.Lock()
+		defer p.mu.Unlock()
+		if p.cleared == cleared {
+			f(&p.requests[i])
+		}
+	}
 	if r.Body != nil {
 		r.Body = &countingBody{ReadCloser: r.Body, add: func(n int) {
-			p.mu.Lock()
-			defer p.mu.Unlock()
-			p.requests[i].BodyBytes += int64(n)
+			update(func(rec *Request) { rec.BodyBytes += int64(n) })
 		}}
 	}
 	return f, func(status int) {
-		p.mu.Lock()
-		defer p.mu.Unlock()
-		p.requests[i].Status = status
+		update(func(rec *Request) { rec.Status, rec.End = status, time.Now() })
 	}
 }
 
@@ -202,6 +330,11 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	f, done := p.pickAndRecord(r)
 	sw := &statusWriter{ResponseWriter: w}
 	defer func() { done(sw.status) }()
+	c, ok := p.cross(r.Context())
+	if !ok {
+		return
+	}
+	sw.ctx, sw.delay = r.Context(), c.half
 	if f != nil && f.Kind == Status {
 		f.answer(sw, r)
 		return
@@ -219,17 +352,21 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		resetConn(sw)
 		return
 	}
-	p.forward(sw, r, f)
+	p.forward(sw, r, f, c)
 }
 
 // forward sends r to the target, through f's faults, and passes the answer
 // back through them.
-func (p *Proxy) forward(w *statusWriter, r *http.Request, f *Fault) {
+func (p *Proxy) forward(w *statusWriter, r *http.Request, f *Fault, c crossing) {
 	ctx, cancel := context.WithCancel(r.Context())
 	defer cancel()
 	body, length := requestBody(r, f)
-	u := *p.target
-	u.Path = strings.TrimSuffix(p.target.Path, "/") + r.URL.Path
+	if body != http.NoBody {
+		body = pace(ctx, body, c.up)
+	}
+	target, bases := p.targetOf(r.URL.Path)
+	u := *target
+	u.Path = strings.TrimSuffix(target.Path, "/") + r.URL.Path
 	u.RawPath = ""
 	u.RawQuery = r.URL.RawQuery
 	out, err := http.NewRequestWithContext(ctx, r.Method, u.String(), body)
@@ -241,8 +378,8 @@ func (p *Proxy) forward(w *statusWriter, r *http.Request, f *Fault) {
 	out.ContentLength = length
 	// The target builds absolute URLs, such as upload locations, from it.
 	out.Host = r.Host
-	resp, err := p.client.Do(out) //nolint:gosec // a test proxy forwards to its one target
-	if rb, ok := body.(*faultyBody); ok && rb.reset.Load() {
+	resp, err := p.client.Do(out) //nolint:gosec // a test proxy forwards to its targets
+	if rb, ok := unpaced(body).(*faultyBody); ok && rb.reset.Load() {
 		resetConn(w)
 		return
 	}
@@ -257,6 +394,13 @@ func (p *Proxy) forward(w *statusWriter, r *http.Request, f *Fault) {
 	for k, v := range withoutHopHeaders(resp.Header) {
 		w.Header()[k] = v
 	}
+	for _, k := range []string{"Location", "Www-Authenticate"} {
+		for _, b := range bases {
+			if v := w.Header().Get(k); strings.Contains(v, b) {
+				w.Header().Set(k, strings.ReplaceAll(v, b, p.URL))
+			}
+		}
+	}
 	if f != nil && f.Kind == SetHeader {
 		w.Header().Set(f.Header, f.Value)
 	}
@@ -266,7 +410,15 @@ func (p *Proxy) forward(w *statusWriter, r *http.Request, f *Fault) {
 		w.Flush()
 		panic(http.ErrAbortHandler) // drops the connection, the answer cut short
 	}
-	_, _ = io.Copy(flushWriter{w}, resp.Body)
+	_, _ = io.Copy(flushWriter{w}, pace(ctx, resp.Body, c.down))
+}
+
+// unpaced is the reader a pacedReader reads, or r.
+func unpaced(r io.Reader) io.Reader {
+	if pr, ok := r.(*pacedReader); ok {
+		return pr.r
+	}
+	return r
 }
 
 // requestBody is what is sent on of r's body, and its length.
@@ -318,17 +470,30 @@ func withoutHopHeaders(h http.Header) http.Header {
 	return h
 }
 
-// statusWriter remembers the status written.
+// statusWriter remembers the status written, and holds the answer for
+// the link's way back before it starts.
 type statusWriter struct {
 	http.ResponseWriter
 	status int
+	ctx    context.Context
+	delay  time.Duration
 }
 
 func (w *statusWriter) WriteHeader(code int) {
 	if w.status == 0 {
 		w.status = code
+		if w.delay > 0 {
+			wait(w.ctx, w.delay)
+		}
 	}
 	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *statusWriter) Write(b []byte) (int, error) {
+	if w.status == 0 {
+		w.WriteHeader(http.StatusOK)
+	}
+	return w.ResponseWriter.Write(b)
 }
 
 func (w *statusWriter) Flush() { _ = http.NewResponseController(w.ResponseWriter).Flush() }

@@ -50,6 +50,10 @@ func New(stall time.Duration) *http.Transport {
 	// Idle pooled connections go before their deadline can fire under a
 	// request that picks them.
 	t.IdleConnTimeout = min(t.IdleConnTimeout, stall/2)
+	// Image pushes keep several uploads in flight to one registry: every
+	// connection is kept for the next, instead of two (Go's default), so
+	// that none pays a new handshake.
+	t.MaxIdleConnsPerHost = 16
 	return t
 }
 

@@ -1,0 +1,174 @@
+package imagepush
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"slices"
+	"sync"
+
+	"github.com/canonical/docker-charmcraft/manifest"
+	"github.com/canonical/docker-charmcraft/registry"
+	"github.com/opencontainers/go-digest"
+)
+
+// The defaults of WithUploads: docker push has 5 uploads in flight; 8 of
+// 2 MiB hold 16 MiB at most.
+const (
+	defaultUploads       = 8
+	defaultWholeBlobSize = 2 << 20
+)
+
+// parallelStore is the registry as manifest.Build pushes to it, with
+// several uploads in flight. docker save is one stream, read in order: a
+// small blob, read whole, is sent in the background while the next are
+// read, so that each upload's round trips overlap the others' instead of
+// adding up. A large blob streams in the foreground, as before, while the
+// small ones go on. Wait returns once every upload has ended.
+type parallelStore struct {
+	reg    *registry.Client
+	whole  int64           // the largest blob sent in the background
+	ctx    context.Context // of the background uploads
+	cancel context.CancelFunc
+	slots  chan struct{}
+	wg     sync.WaitGroup
+
+	mu  sync.Mutex
+	err error // the first upload that failed
+}
+
+var _ manifest.BlobStore = (*parallelStore)(nil)
+
+// buildParallel runs build, pushing through a parallelStore, and returns
+// once every upload has ended. An upload that failed in the background
+// explains the failure best: the build's own error then only says it was
+// stopped.
+func (p *pusher) buildParallel(ctx context.Context, j *job) (*manifest.Result, error) {
+	store := newParallelStore(ctx, p.reg, p.opts.uploads, p.opts.wholeBlobSize)
+	res, err := p.build(ctx, j, store, true)
+	if werr := store.wait(); werr != nil {
+		return nil, werr
+	}
+	return res, err
+}
+
+func newParallelStore(ctx context.Context, reg *registry.Client, uploads int, whole int64) *parallelStore {
+	ctx, cancel := context.WithCancel(ctx)
+	return &parallelStore{reg: reg, whole: whole, ctx: ctx, cancel: cancel, slots: make(chan struct{}, uploads)}
+}
+
+// BlobExists asks the registry.
+func (s *parallelStore) BlobExists(ctx context.Context, d digest.Digest) (bool, error) {
+	if err := s.failed(); err != nil {
+		return false, err
+	}
+	return s.reg.BlobExists(ctx, d)
+}
+
+// PushBlob sends a small blob in the background, once read whole; a large
+// one streams now.
+func (s *parallelStore) PushBlob(ctx context.Context, r io.Reader, size int64, d digest.Digest) error {
+	if err := s.failed(); err != nil {
+		return err
+	}
+	if size > s.whole {
+		return s.reg.PushBlob(ctx, r, size, d)
+	}
+	buf, whole, err := readUpTo(r, s.whole, size)
+	if err != nil {
+		return err
+	}
+	if !whole || int64(len(buf)) != size {
+		// Not the size said: the registry client says so best.
+		return s.reg.PushBlob(ctx, io.MultiReader(bytes.NewReader(buf), r), size, d)
+	}
+	return s.start(buf, d)
+}
+
+// PushBlobStream sends a blob that turns out small in the background, once
+// read whole; a large one streams now.
+func (s *parallelStore) PushBlobStream(ctx context.Context, r io.Reader, progress func(int64)) (manifest.Descriptor, error) {
+	if err := s.failed(); err != nil {
+		return manifest.Descriptor{}, err
+	}
+	if s.whole == 0 {
+		return s.reg.PushBlobStream(ctx, r, progress)
+	}
+	buf, whole, err := readUpTo(r, s.whole, 64<<10)
+	if err != nil {
+		return manifest.Descriptor{}, err
+	}
+	if !whole {
+		return s.reg.PushBlobStream(ctx, io.MultiReader(bytes.NewReader(buf), r), progress)
+	}
+	desc := manifest.Descriptor{Digest: digest.FromBytes(buf), Size: int64(len(buf))}
+	if progress != nil {
+		progress(desc.Size)
+	}
+	return desc, s.start(buf, desc.Digest)
+}
+
+// start uploads blob d in the background once a slot is free.
+func (s *parallelStore) start(blob []byte, d digest.Digest) error {
+	select {
+	case s.slots <- struct{}{}:
+	case <-s.ctx.Done():
+		if err := s.failed(); err != nil {
+			return err
+		}
+		return s.ctx.Err()
+	}
+	s.wg.Go(func() {
+		defer func() { <-s.slots }()
+		if err := s.reg.PushBlob(s.ctx, bytes.NewReader(blob), int64(len(blob)), d); err != nil {
+			s.fail(err)
+		}
+	})
+	return nil
+}
+
+// fail records the first upload that failed, and stops the others (whose
+// errors, then, only say they were stopped).
+func (s *parallelStore) fail(err error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.err == nil {
+		s.err = err
+		s.cancel()
+	}
+}
+
+func (s *parallelStore) failed() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.err
+}
+
+// wait waits for every upload, and returns the first error.
+func (s *parallelStore) wait() error {
+	s.wg.Wait()
+	s.cancel()
+	return s.failed()
+}
+
+// readUpTo reads r to its end if it holds at most limit bytes (whole);
+// else it stops after limit+1 of them. hint is the size to expect.
+func readUpTo(r io.Reader, limit, hint int64) (buf []byte, whole bool, err error) {
+	end := int(limit) + 1
+	buf = make([]byte, 0, min(max(int(hint), 512), int(limit))+1)
+	for len(buf) < end {
+		if len(buf) == cap(buf) {
+			buf = slices.Grow(buf, min(cap(buf), end-len(buf)))
+		}
+		n, err := r.Read(buf[len(buf):min(cap(buf), end)])
+		buf = buf[:len(buf)+n]
+		if errors.Is(err, io.EOF) {
+			return buf, len(buf) < end, nil
+		}
+		if err != nil {
+			return nil, false, err
+		}
+	}
+	return buf, false, nil
+}
