@@ -72,4 +72,3 @@ func TestTLSIsVerified(t *testing.T) {
 		t.Errorf("%d requests got through to the untrusted server", reached)
 	}
 }
-
