@@ -12,68 +12,6 @@ import (
 	"github.com/canonical/docker-charmcraft/charmhub/charmhubtest"
 )
 
-// TestPlainHTTPOnlyOnLoopback points each service at plain http on a
-// host that is not loopback by name (0.0.0.0 reaches this machine all
-// the same): refused before any call, unless CHARMCRAFT_ALLOW_INSECURE=1.
-func TestPlainHTTPOnlyOnLoopback(t *testing.T) {
-	w := newWorld(t)
-	path, _ := writeFile(t, "data.bin", 1000)
-	elsewhere := func(u string) string { return strings.Replace(u, "127.0.0.1", "0.0.0.0", 1) }
-	for _, name := range []string{"CHARMCRAFT_STORE_API_URL", "CHARMCRAFT_UPLOAD_URL", "CHARMCRAFT_REGISTRY_URL", "CHARMCRAFT_STORE_SSO_URL"} {
-		t.Run(name, func(t *testing.T) {
-			var u string
-			for _, kv := range w.env("", "CHARMCRAFT_STORE_SSO_URL="+w.hub.SSOURL()) {
-				if v, ok := strings.CutPrefix(kv, name+"="); ok {
-					u = v
-				}
-			}
-			before := len(w.hub.Requests())
-			res := dockerCmd(t, w.env(ownerToken, name+"="+elsewhere(u)), "charmcraft", "upload-resource", "my-charm", "my-file", "--filepath", path)
-			if res.code != 1 || !strings.Contains(res.stderr, name+" points at http://0.0.0.0:") ||
-				!strings.Contains(res.stderr, "CHARMCRAFT_ALLOW_INSECURE=1") {
-				t.Errorf("want a refusal naming %s and the opt-in; got %s", name, res)
-			}
-			if n := len(w.hub.Requests()) - before; n != 0 {
-				t.Errorf("%d requests made before the refusal", n)
-			}
-			res = dockerCmd(t, w.env(ownerToken, name+"="+elsewhere(u), "CHARMCRAFT_ALLOW_INSECURE=1"), "charmcraft", "upload-resource", "my-charm", "my-file", "--filepath", path)
-			if res.code != 0 {
-				t.Errorf("with CHARMCRAFT_ALLOW_INSECURE=1: %s", res)
-			}
-		})
-	}
-}
-
-// TestTLSIsVerified points each service at https with a certificate
-// nothing trusts: the plugin refuses to talk to it.
-func TestTLSIsVerified(t *testing.T) {
-	w := newWorld(t)
-	path, _ := writeFile(t, "data.bin", 1000)
-	var mu sync.Mutex
-	reached := 0
-	untrusted := httptest.NewTLSServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {
-		mu.Lock()
-		reached++
-		mu.Unlock()
-	}))
-	t.Cleanup(untrusted.Close)
-	file := []string{"my-file", "--filepath", path}
-	image := []string{"my-image", "--image", "sha256:" + strings.Repeat("ab", 32)}
-	for name, args := range map[string][]string{"CHARMCRAFT_STORE_API_URL": file, "CHARMCRAFT_UPLOAD_URL": file, "CHARMCRAFT_REGISTRY_URL": image} {
-		t.Run(name, func(t *testing.T) {
-			res := dockerCmd(t, w.env(ownerToken, name+"="+untrusted.URL), append([]string{"charmcraft", "upload-resource", "my-charm"}, args...)...)
-			if res.code != 1 || !strings.Contains(res.stderr, "certificate") {
-				t.Errorf("want a certificate error; got %s", res)
-			}
-		})
-	}
-	mu.Lock()
-	defer mu.Unlock()
-	if reached != 0 {
-		t.Errorf("%d requests got through to the untrusted server", reached)
-	}
-}
-
 // recorder is a server on another origin that records what reaches it.
 type recorder struct {
 	*httptest.Server

@@ -12,6 +12,7 @@
 // credentials.go and netpolicy.go (stored credentials, endpoints allowed),
 // output.go, table.go, progress.go, prompt.go and quote.go (what is printed
 // and asked), completion.go (shared flags), arch.go and imageref.go
-// (checking --arch and --image), cancel.go and standalone.go (signals,
-// running outside docker).
+// (checking --arch and --image), compressor.go (the layer compressor of
+// the build), cancel.go and standalone.go (signals, running outside
+// docker).
 package plugin

@@ -92,6 +92,7 @@ func TestLoginRefused(t *testing.T) {
 		{name: "one-time password not given", stdin: charmhubtest.Bob.Email + "\n" + charmhubtest.Bob.Password + "\n", stderr: "standard input ended"},
 		{name: "no password", stdin: charmhubtest.Alice.Email + "\n\n", stderr: "a password is required"},
 		{name: "nothing", stdin: "", stderr: "standard input ended"},
+		{name: "no email address", stdin: "\n", stderr: "an email address is required to log in"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -157,6 +158,8 @@ func TestLoginWithCredentialsRefused(t *testing.T) {
 	_ = os.WriteFile(unknown, []byte(exportToken("nobody-knows-this-token")), 0o600)
 	empty := filepath.Join(dir, "empty")
 	_ = os.WriteFile(empty, nil, 0o600)
+	huge := filepath.Join(dir, "huge")
+	_ = os.WriteFile(huge, make([]byte, 1<<20+1), 0o600)
 	tests := []struct {
 		name, file, stderr string
 	}{
@@ -164,6 +167,7 @@ func TestLoginWithCredentialsRefused(t *testing.T) {
 		{"unknown token", unknown, "did not accept the credentials"},
 		{"empty", empty, "is empty"},
 		{"missing", filepath.Join(dir, "nope"), "no such file"},
+		{"too large", huge, "--with-credentials " + quotePath(huge) + " is larger than exported credentials can be"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -91,7 +91,7 @@ func TestUploadFileRefused(t *testing.T) {
 		{name: "charm without resources", token: ownerToken, charm: "bare-charm", resource: "nope",
 			stderr: []string{"declares no resources"}},
 		{name: "wrong type", token: ownerToken, charm: "my-charm", resource: "my-image",
-			stderr: []string{"OCI image resource", "--image"}},
+			stderr: []string{"resource 'my-image' of charm 'my-charm' is an OCI image resource: upload it with --image, not --filepath"}},
 		{name: "storage says unsuccessful", token: ownerToken, charm: "my-charm", resource: "my-file",
 			fault:  &charmhubtest.Fault{Path: "/storage/unscanned-upload/", Status: 200, Times: 10, Body: `{"successful": false}`},
 			stderr: []string{"upload"}},

@@ -72,3 +72,14 @@ func TestUploadResourceRefusesBadInput(t *testing.T) {
 		t.Errorf("Charmhub got %d requests for refused input", n)
 	}
 }
+
+// TestImageForAFileResource refuses --image for a file resource once
+// Charmhub says which type the resource is, before the daemon is asked.
+func TestImageForAFileResource(t *testing.T) {
+	hub := newHub(t)
+	res := run(t, hubEnv(hub, ownerToken), "upload-resource", "my-charm", "my-file", "--image", "sha256:"+strings.Repeat("ab", 32))
+	want := "resource 'my-file' of charm 'my-charm' is a file resource: upload it with --filepath, not --image\n"
+	if res.code != 1 || res.stderr != want {
+		t.Errorf("want %q: %s", want, res)
+	}
+}

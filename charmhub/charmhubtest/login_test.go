@@ -136,13 +136,21 @@ func bound(root, d *macaroon.Macaroon) *macaroon.Macaroon {
 	return b
 }
 
-func TestLoginIssuesATokenTheServerAccepts(t *testing.T) {
+// newDischarged starts a server where alice logs in with Ubuntu One, and
+// has her root macaroon discharged: what is left is the exchange.
+func newDischarged(t *testing.T) (*charmhubtest.Server, *loginSteps) {
+	t.Helper()
 	s := newServer(t)
 	s.AddSSOAccount("alice@example.com", "s3cret", "", "alice")
 	l := newRoot(t, s)
 	if status, code := l.dischargeWith(t, "alice@example.com", "s3cret", ""); status != 200 {
 		t.Fatalf("discharge: %d %s", status, code)
 	}
+	return s, l
+}
+
+func TestLoginIssuesATokenTheServerAccepts(t *testing.T) {
+	s, l := newDischarged(t)
 	status, code, token := l.exchange(t, l.rootRaw, bound(l.root, l.discharge))
 	if status != 200 || token == "" {
 		t.Fatalf("exchange: %d %s", status, code)
@@ -160,12 +168,7 @@ func TestLoginIssuesATokenTheServerAccepts(t *testing.T) {
 }
 
 func TestExchangeRefusesMacaroonsThatDoNotVerify(t *testing.T) {
-	s := newServer(t)
-	s.AddSSOAccount("alice@example.com", "s3cret", "", "alice")
-	l := newRoot(t, s)
-	if status, code := l.dischargeWith(t, "alice@example.com", "s3cret", ""); status != 200 {
-		t.Fatalf("discharge: %d %s", status, code)
-	}
+	s, l := newDischarged(t)
 	other := newRoot(t, s) // a second root, with a caveat of its own
 
 	forged, err := macaroon.New([]byte("not the server's key"), l.root.Id(), l.root.Location(), macaroon.V1)
