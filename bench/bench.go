@@ -104,7 +104,7 @@ func (b *bench) steps() []step {
 func (b *bench) latencySteps() []step {
 	steps := []step{{"docker save", b.dockerSave}, {"docker push", b.dockerPush},
 		{"docker charmcraft --image", b.pluginImage},
-		{"docker push, small layers", b.dockerPushSmall}, {"docker charmcraft, small layers", b.pluginSmall}}
+		{"docker save, small layers", b.dockerSaveSmall}, {"docker push, small layers", b.dockerPushSmall}, {"docker charmcraft, small layers", b.pluginSmall}}
 	if b.cfg.fileSize > 0 {
 		steps = append(steps, step{"file upload", b.fileUpload})
 	}
@@ -117,6 +117,9 @@ func (b *bench) runAll(ctx context.Context) error {
 	steps := b.steps()
 	for run := 1; run <= b.cfg.runs; run++ {
 		logf("run %d of %d", run, b.cfg.runs)
+		if err := b.world.newProxy(); err != nil {
+			return err
+		}
 		for _, s := range steps {
 			if err := s.run(ctx); err != nil {
 				return fmt.Errorf("run %d of %d, %s: %w", run, b.cfg.runs, s.name, err)

@@ -25,8 +25,8 @@ type sample struct {
 	BlobBytes int64         `json:"blob_bytes"`    // blob upload bodies the registry received
 	// Requests counts the HTTP requests (round trips) the command sent to
 	// the registry and Charmhub, RegistryRequests those to the registry.
-	Requests         int `json:"requests"`
-	RegistryRequests int `json:"registry_requests"`
+	Requests         int64 `json:"requests"`
+	RegistryRequests int64 `json:"registry_requests"`
 	// StorageBytes and StorageTime are those of uploads to Charmhub
 	// storage, as the proxy saw them.
 	StorageBytes int64         `json:"storage_bytes"`
@@ -42,7 +42,8 @@ type sample struct {
 	ChangedLayerBytes int64 `json:"changed_layer_bytes,omitempty"`
 	ConfigBytes       int64 `json:"config_bytes,omitempty"`
 	// WrongRemote is 1 when the upload ended on another remote manifest
-	// than the one wanted (other-compressor, two-runners).
+	// than the one wanted (other-compressor, two-runners); in a summary,
+	// the number of runs that did.
 	WrongRemote int64 `json:"wrong_remote,omitempty"`
 }
 
@@ -201,26 +202,9 @@ func daemonCPU() time.Duration {
 	return total
 }
 
-// summary is a scenario's runs in one line: medians, and the largest RSS.
-type summary struct {
-	Wall             time.Duration `json:"wall_ns"`
-	CPU              time.Duration `json:"cpu_ns"`
-	DaemonCPU        time.Duration `json:"daemon_cpu_ns"`
-	MaxRSS           int64         `json:"max_rss_bytes"`
-	BlobBytes        int64         `json:"blob_bytes"`
-	Requests         int64         `json:"requests"`
-	RegistryRequests int64         `json:"registry_requests"`
-	StorageBytes     int64         `json:"storage_bytes"`
-	StorageTime      time.Duration `json:"storage_ns"`
-	ImagePart        time.Duration `json:"image_part_ns,omitempty"`
-	ImageSaves       int64         `json:"image_saves"`
-
-	ChangedLayerBytes int64 `json:"changed_layer_bytes,omitempty"`
-	ConfigBytes       int64 `json:"config_bytes,omitempty"`
-	WrongRemote       int64 `json:"wrong_remote,omitempty"` // runs that ended on another manifest
-}
-
-func summarize(runs []sample) summary {
+// summarize is a scenario's runs in one sample: medians, the largest
+// RSS and image exports, and the runs that ended on another manifest.
+func summarize(runs []sample) sample {
 	pick := func(f func(sample) int64) int64 {
 		v := make([]int64, len(runs))
 		for i, s := range runs {
@@ -232,14 +216,14 @@ func summarize(runs []sample) summary {
 	for _, s := range runs {
 		rss, saves, wrong = max(rss, s.MaxRSS), max(saves, s.ImageSaves), wrong+s.WrongRemote
 	}
-	return summary{
+	return sample{
 		Wall:             time.Duration(pick(func(s sample) int64 { return int64(s.Wall) })),
 		CPU:              time.Duration(pick(func(s sample) int64 { return int64(s.CPU) })),
 		DaemonCPU:        time.Duration(pick(func(s sample) int64 { return int64(s.DaemonCPU) })),
 		MaxRSS:           rss,
 		BlobBytes:        pick(func(s sample) int64 { return s.BlobBytes }),
-		Requests:         pick(func(s sample) int64 { return int64(s.Requests) }),
-		RegistryRequests: pick(func(s sample) int64 { return int64(s.RegistryRequests) }),
+		Requests:         pick(func(s sample) int64 { return s.Requests }),
+		RegistryRequests: pick(func(s sample) int64 { return s.RegistryRequests }),
 		StorageBytes:     pick(func(s sample) int64 { return s.StorageBytes }),
 		StorageTime:      time.Duration(pick(func(s sample) int64 { return int64(s.StorageTime) })),
 		ImagePart:        time.Duration(pick(func(s sample) int64 { return int64(s.ImagePart) })),

@@ -47,7 +47,7 @@ type setup struct {
 
 type rowReport struct {
 	Name   string   `json:"name"`
-	Median summary  `json:"median"`
+	Median sample   `json:"median"`
 	Runs   []sample `json:"runs"`
 }
 
@@ -75,14 +75,14 @@ func newReport(b *bench) *report {
 	return r
 }
 
-// median is the summary of the scenario named, if it ran.
-func (r *report) median(name string) (summary, bool) {
+// median is the summary of the scenario named (see summarize), if it ran.
+func (r *report) median(name string) (sample, bool) {
 	for _, s := range r.Scenarios {
 		if s.Name == name {
 			return s.Median, true
 		}
 	}
-	return summary{}, false
+	return sample{}, false
 }
 
 // print writes the report for the terminal, in Markdown.
@@ -151,7 +151,7 @@ func (r *report) tableRows() [][]string {
 	return rows
 }
 
-func rowNote(name string, m summary) string {
+func rowNote(name string, m sample) string {
 	if strings.HasPrefix(name, "file:") {
 		return fmt.Sprintf("%.0f MB/s at storage (%s), %.0f MB/s whole command",
 			mbps(m.StorageBytes, m.StorageTime), secs(m.StorageTime), mbps(m.StorageBytes, m.Wall))

@@ -28,6 +28,7 @@ const (
 	scPluginFresh   = "docker charmcraft, fresh cache"
 	scPluginChanged = "docker charmcraft, one layer changed"
 	// Many small layers (issue 17).
+	scSaveSmall   = "docker save > /dev/null, 60 small layers (floor)"
 	scDockerSmall = "docker push, 60 small layers, cold"
 	scPluginSmall = "docker charmcraft, 60 small layers, cold"
 	// The registry's record of the image (issue 12).
@@ -54,14 +55,23 @@ func (b *bench) dockerLogin(ctx context.Context, creds *charmhub.RegistryCredent
 // dockerSave exports the base image to /dev/null: what every upload from
 // the daemon pays first, so the floor of the cold uploads' wall times.
 func (b *bench) dockerSave(ctx context.Context) error {
+	return b.saveToNull(ctx, scSave, b.img.base)
+}
+
+// dockerSaveSmall exports the image of small layers to /dev/null.
+func (b *bench) dockerSaveSmall(ctx context.Context) error {
+	return b.saveToNull(ctx, scSaveSmall, b.img.small)
+}
+
+func (b *bench) saveToNull(ctx context.Context, name, image string) error {
 	null, err := os.OpenFile(os.DevNull, os.O_WRONLY, 0)
 	if err != nil {
 		return err
 	}
 	defer func() { _ = null.Close() }()
-	cmd := b.docker(ctx, "save", b.img.base)
+	cmd := b.docker(ctx, "save", image)
 	cmd.Stdout = null
-	return b.measureAs(scSave, cmd)
+	return b.measureAs(name, cmd)
 }
 
 // dockerPush pushes the base image to a fresh repository, then again.

@@ -31,7 +31,7 @@ func (x ratio) verdict() string {
 // rssLimit is the peak RSS the plugin must stay under.
 const rssLimit = 64 << 20
 
-type lookup func(name string) (summary, bool)
+type lookup func(name string) (sample, bool)
 
 // ratios computes the targets' figures from the scenarios that ran.
 func ratios(get lookup, cfg config) []ratio {

@@ -33,6 +33,7 @@ type world struct {
 	proxy  *netProxy
 	client *charmhub.Client
 	charms int
+	link   faultproxy.Link
 }
 
 func startWorld(link faultproxy.Link) (*world, error) {
@@ -44,20 +45,39 @@ func startWorld(link faultproxy.Link) (*world, error) {
 		return nil, fmt.Errorf("starting the Charmhub test server and registry: %w", err)
 	}
 	hub, reg := cw.Hub, cw.Registry
-	w := &world{hub: hub, reg: reg}
-	if w.proxy, err = startProxy(reg.URL, hub.URL(), link); err != nil {
+	w := &world{hub: hub, reg: reg, link: link}
+	if err := w.newProxy(); err != nil {
 		w.close()
 		return nil, err
 	}
-	// Image names, and so every push, go through the proxy; the token
-	// realm and service stay those of the server.
-	hub.SetRegistryHost(w.proxy.host)
 	w.client, err = charmhub.New(charmhub.WithAPIURL(hub.APIURL()), charmhub.WithToken(benchToken))
 	if err != nil {
 		w.close()
 		return nil, err
 	}
 	return w, nil
+}
+
+// newProxy puts a new proxy, on a port of its own, in front of the
+// servers, in place of the one before. Each run of the bench has its own:
+// the Docker daemon remembers which repositories of a registry host hold
+// each layer it pushed, and tries to mount it from them when it pushes the
+// layer to another repository of that host (in vain: the upload
+// credentials reach one charm's repository), so that on one host each
+// run's cold docker push would cost more round trips than the last.
+func (w *world) newProxy() error {
+	p, err := startProxy(w.reg.URL, w.hub.URL(), w.link)
+	if err != nil {
+		return err
+	}
+	if w.proxy != nil {
+		w.proxy.Close()
+	}
+	w.proxy = p
+	// Image names, and so every push, go through the proxy; the token
+	// realm and service stay those of the server.
+	w.hub.SetRegistryHost(p.host)
+	return nil
 }
 
 func (w *world) close() {

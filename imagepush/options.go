@@ -72,8 +72,8 @@ func WithCompressor(c manifest.Compressor) Option {
 // WithUploads sets how many blob uploads, at least one, run at once
 // beside the one streaming from docker save, and the largest blob read
 // whole into memory to be one of them; larger blobs stream, one at a time.
-// At most n blobs of whole bytes are held. A whole of 0 streams every
-// blob. The defaults are 8 and 2 MiB.
+// The blobs in flight hold 16 MiB at most (or whole, if larger). A whole
+// of 0 streams every blob. The defaults are 16 and 2 MiB.
 func WithUploads(n int, whole int64) Option {
 	return func(o *options) { o.uploads, o.wholeBlobSize = max(n, 1), max(whole, 0) }
 }

@@ -2,6 +2,7 @@ package imagepush
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"errors"
 	"io"
@@ -11,13 +12,16 @@ import (
 	"github.com/canonical/docker-charmcraft/manifest"
 	"github.com/canonical/docker-charmcraft/registry"
 	"github.com/opencontainers/go-digest"
+	"golang.org/x/sync/semaphore"
 )
 
-// The defaults of WithUploads: docker push has 5 uploads in flight; 8 of
-// 2 MiB hold 16 MiB at most.
+// The defaults of WithUploads (docker push has 5 uploads in flight), and
+// the most the blobs in flight hold in memory: as many small layers as
+// the uploads allow, but only 8 of the largest sent whole.
 const (
-	defaultUploads       = 8
+	defaultUploads       = 16
 	defaultWholeBlobSize = 2 << 20
+	heldBytes            = 16 << 20
 )
 
 // parallelStore is the registry as manifest.Build pushes to it, with
@@ -31,7 +35,8 @@ type parallelStore struct {
 	whole  int64           // the largest blob sent in the background
 	ctx    context.Context // of the background uploads
 	cancel context.CancelFunc
-	slots  chan struct{}
+	slots  chan struct{}       // one an upload in flight
+	held   *semaphore.Weighted // one a byte they hold
 	wg     sync.WaitGroup
 
 	mu  sync.Mutex
@@ -55,7 +60,8 @@ func (p *pusher) buildParallel(ctx context.Context, j *job) (*manifest.Result, e
 
 func newParallelStore(ctx context.Context, reg *registry.Client, uploads int, whole int64) *parallelStore {
 	ctx, cancel := context.WithCancel(ctx)
-	return &parallelStore{reg: reg, whole: whole, ctx: ctx, cancel: cancel, slots: make(chan struct{}, uploads)}
+	return &parallelStore{reg: reg, whole: whole, ctx: ctx, cancel: cancel,
+		slots: make(chan struct{}, uploads), held: semaphore.NewWeighted(max(heldBytes, whole))}
 }
 
 // BlobExists asks the registry.
@@ -109,18 +115,24 @@ func (s *parallelStore) PushBlobStream(ctx context.Context, r io.Reader, progres
 	return desc, s.start(buf, desc.Digest)
 }
 
-// start uploads blob d in the background once a slot is free.
+// start uploads blob d in the background once a slot, and room for it in
+// memory, are free.
 func (s *parallelStore) start(blob []byte, d digest.Digest) error {
+	n := int64(len(blob))
+	if err := s.held.Acquire(s.ctx, n); err != nil {
+		return cmp.Or(s.failed(), err)
+	}
 	select {
 	case s.slots <- struct{}{}:
 	case <-s.ctx.Done():
-		if err := s.failed(); err != nil {
-			return err
-		}
-		return s.ctx.Err()
+		s.held.Release(n)
+		return cmp.Or(s.failed(), s.ctx.Err())
 	}
 	s.wg.Go(func() {
-		defer func() { <-s.slots }()
+		defer func() {
+			<-s.slots
+			s.held.Release(n)
+		}()
 		if err := s.reg.PushBlob(s.ctx, bytes.NewReader(blob), int64(len(blob)), d); err != nil {
 			s.fail(err)
 		}
