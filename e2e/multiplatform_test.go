@@ -107,9 +107,15 @@ func TestMultiPlatformImageUploadedWhole(t *testing.T) {
 	m := loadMulti(t, 1301, "multi-e2e-whole:1", false)
 	hex := strings.TrimPrefix(m.id, "sha256:")
 
-	res, remote := w.uploadImage(t, hex[:12])
+	res := dockerCmd(t, w.env(ownerToken), "charmcraft", "upload-resource", "my-charm", "my-image", "--image", hex[:12], "--debug")
+	remote := w.remoteOf(t, res)
 	if res.code != 0 {
 		t.Fatalf("short ID: %s", res)
+	}
+	// The daemon of the tests is on this machine: it pushes the image
+	// itself, the fast way, which --debug names.
+	if !strings.Contains(res.stderr, "image pushed by daemon push\n") {
+		t.Errorf("--debug does not say the daemon pushed the image: %s", res)
 	}
 	if remote != m.id {
 		t.Errorf("remote digest %s, want the index digest %s", remote, m.id)
@@ -194,6 +200,7 @@ func TestMultiPlatformImageIncomplete(t *testing.T) {
 		}
 	}
 	noTrace(t, res)
+	t.Logf("refused: %s", res.stderr)
 	if n := len(w.hub.Revisions("my-charm", "my-image")); n != 0 {
 		t.Errorf("%d revisions created, want none", n)
 	}

@@ -32,8 +32,11 @@ type LocalImage struct {
 	ID digest.Digest
 	// DiffIDs are its RootFS.Layers, in order.
 	DiffIDs []digest.Digest
-	// Arch is the architecture image inspect reports.
-	Arch string
+	// Arch is the architecture image inspect reports (of one platform,
+	// for a multi-platform image), with its OS and Variant.
+	Arch, OS, Variant string
+	// Tags are the image's names (RepoTags).
+	Tags []string
 	// ManifestID: the ID is the digest of the image's manifest or index,
 	// as on the containerd image store, not of its config.
 	ManifestID bool
@@ -98,7 +101,7 @@ func FindLocal(ctx context.Context, d Daemon, ref Ref) (*LocalImage, error) {
 	if err != nil {
 		return nil, daemonError(err)
 	}
-	img := &LocalImage{ID: digest.Digest(insp.ID), Arch: insp.Architecture}
+	img := &LocalImage{ID: digest.Digest(insp.ID), Arch: insp.Architecture, OS: insp.Os, Variant: insp.Variant, Tags: insp.RepoTags}
 	for _, l := range insp.RootFS.Layers {
 		img.DiffIDs = append(img.DiffIDs, digest.Digest(l))
 	}
