@@ -283,3 +283,27 @@ func TestPlatformFlagRefusedImage(t *testing.T) {
 		})
 	}
 }
+
+// TestImageDaemonPushAcrossCharms uploads one tagged image to two charms
+// of two accounts in one registry. The daemon's second push would mount
+// the blobs from the first charm's repository, which the second charm's
+// token may not read: the daemon must still push it, not fall back to an
+// export.
+func TestImageDaemonPushAcrossCharms(t *testing.T) {
+	needContainerdStore(t)
+	w := newWorld(t)
+	name := "multi-e2e-across:1"
+	m := loadMulti(t, 1305, name, false)
+	for _, up := range []struct{ token, charm, resource string }{
+		{ownerToken, "my-charm", "my-image"}, {strangerToken, "eve-charm", "img"},
+	} {
+		res := dockerCmd(t, w.env(up.token), "charmcraft", "upload-resource", up.charm, up.resource, "--image", m.id, "--debug")
+		if res.code != 0 || !strings.Contains(res.stderr, "Image uploaded, new remote digest: "+m.id+"\n") {
+			t.Fatalf("%s: %s", up.charm, res)
+		}
+		if !strings.Contains(res.stderr, "image pushed by daemon push\n") {
+			i := strings.Index(res.stderr, "image pushed by")
+			t.Errorf("%s: the daemon did not push the image: %s", up.charm, res.stderr[max(i, 0):])
+		}
+	}
+}

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/http"
 	"net/url"
 	"strings"
 
@@ -16,13 +17,18 @@ import (
 )
 
 // DaemonTarget is where the Docker daemon pushes an image for Push, when
-// it can (see WithDaemonPush): the registry repository as the daemon
-// names it, host included, and the charm's upload credentials.
+// it can (see WithDaemonPush): the registry, the repository and the
+// charm's upload credentials.
 type DaemonTarget struct {
-	// Repository is host[:port]/path, e.g.
-	// registry.jujucharms.com/charm/<charm id>/<resource>.
+	// Registry is the registry's base URL; it must have no path.
+	Registry *url.URL
+	// Repository is the path of the charm's repository:
+	// charm/<charm id>/<resource>.
 	Repository         string
 	Username, Password string
+	// Transport reaches the registry, for the relay (see relay); nil is
+	// http.DefaultTransport.
+	Transport http.RoundTripper
 }
 
 // pushingDaemon is what a daemon push needs of the Docker daemon, beyond
@@ -46,17 +52,49 @@ var errMissingContent = errors.New("the Docker daemon lacks part of the image's 
 
 // pushByDaemon has the daemon push a containerd-store image itself: it
 // reads its content store and sends layers in parallel, which no export
-// can match (docker save is one stream). The image gets a temporary local
-// tag in the charm's repository, always removed after; in the registry
-// that tag stays, and names the image (it is the image's RecordTag). It
-// returns why it did not apply, or failed (the caller then exports the
-// image), and errMissingContent when the daemon lacks some of the image.
+// can match (docker save is one stream). A daemon on this machine pushes
+// through a relay (see relay); one that cannot reach it (Docker Desktop's,
+// in a VM), or a remote one, pushes to the registry directly, unless the
+// registry is on this machine's loopback. It returns why no push
+// succeeded (the caller then exports the image), or errMissingContent
+// when the daemon lacks some of the image.
 func (p *pusher) pushByDaemon(ctx context.Context, j *job) error {
 	d, t, err := p.daemonPusher(j.img)
 	if err != nil {
 		return err
 	}
-	ref := t.Repository + ":" + RecordTag(j.img.ID)
+	var errs []error
+	if localDaemon(d.DaemonHost()) {
+		r, err := startRelay(ctx, t.Registry, t.Transport)
+		if err != nil {
+			return fmt.Errorf("starting the relay to the registry: %w", err)
+		}
+		err = p.pushVia(ctx, d, j, r.host, t)
+		r.close()
+		if err == nil || errors.Is(err, errMissingContent) || ctx.Err() != nil {
+			return err
+		}
+		errs = append(errs, fmt.Errorf("through the relay at %s: %w", r.host, err))
+	}
+	if host := t.Registry.Host; !loopback(host) {
+		err := p.pushVia(ctx, d, j, host, t)
+		if err == nil || errors.Is(err, errMissingContent) {
+			return err
+		}
+		errs = append(errs, fmt.Errorf("to %s: %w", host, err))
+	}
+	if len(errs) == 0 {
+		return fmt.Errorf("the registry is on this machine's loopback (%s), which the Docker daemon at %s does not share", t.Registry.Host, d.DaemonHost())
+	}
+	return errors.Join(errs...)
+}
+
+// pushVia has the daemon push the image to the registry as host names
+// it. The image gets a temporary local tag in the charm's repository,
+// always removed after; in the registry that tag stays, and names the
+// image (it is the image's RecordTag).
+func (p *pusher) pushVia(ctx context.Context, d pushingDaemon, j *job, host string, t *DaemonTarget) error {
+	ref := host + "/" + t.Repository + ":" + RecordTag(j.img.ID)
 	if _, err := d.ImageTag(ctx, client.ImageTagOptions{Source: j.img.ID.String(), Target: ref}); err != nil {
 		return fmt.Errorf("tagging the image %s: %w", ref, err)
 	}
@@ -67,7 +105,7 @@ func (p *pusher) pushByDaemon(ctx context.Context, j *job) error {
 			p.emit(Event{Kind: TagNotRemoved, Tag: ref, Err: err})
 		}
 	}()
-	auth, err := encodeAuth(t)
+	auth, err := encodeAuth(t, host)
 	if err != nil {
 		return err
 	}
@@ -86,7 +124,7 @@ func (p *pusher) pushByDaemon(ctx context.Context, j *job) error {
 	case err != nil:
 		return registryError(j.img.ID, err)
 	case !exists:
-		return fmt.Errorf("the Docker daemon pushed %s, but Canonical's registry does not hold it: the daemon reached another registry at %s", ref, t.Repository)
+		return fmt.Errorf("the Docker daemon pushed %s, but Canonical's registry does not hold it: the daemon reached another registry", ref)
 	}
 	return nil
 }
@@ -109,10 +147,6 @@ func (p *pusher) daemonPusher(img *LocalImage) (pushingDaemon, *DaemonTarget, er
 	if !named {
 		// On the containerd store, removing an image's last tag deletes it.
 		return nil, nil, errors.New("the image has no tag: the temporary tag would be its only name, and removing it would delete the image")
-	}
-	host, _, _ := strings.Cut(t.Repository, "/")
-	if loopback(host) && !localDaemon(d.DaemonHost()) {
-		return nil, nil, fmt.Errorf("the registry is on this machine's loopback (%s), which the Docker daemon at %s cannot reach", host, d.DaemonHost())
 	}
 	return d, t, nil
 }
@@ -155,8 +189,7 @@ func (p *pusher) followPush(ctx context.Context, resp client.ImagePushResponse) 
 
 // encodeAuth is the X-Registry-Auth header of the push: the charm's
 // upload credentials, which the daemon trades for a token.
-func encodeAuth(t *DaemonTarget) (string, error) {
-	host, _, _ := strings.Cut(t.Repository, "/")
+func encodeAuth(t *DaemonTarget, host string) (string, error) {
 	b, err := json.Marshal(registry.AuthConfig{Username: t.Username, Password: t.Password, ServerAddress: host}) //nolint:gosec // the X-Registry-Auth header carries it to the daemon, by design
 	if err != nil {
 		return "", err

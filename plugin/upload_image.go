@@ -45,7 +45,7 @@ func uploadImage(ctx context.Context, env *cliEnv, ch *charmhub.Client, out *res
 		imagepush.WithCompressor(comp),
 		imagepush.WithPlatforms(platforms),
 	}
-	if t, ok := daemonTarget(env.registryURL(), repositoryPath(creds.ImageName), creds.Username, creds.Password); ok {
+	if t, ok := env.daemonTarget(repositoryPath(creds.ImageName), creds.Username, creds.Password); ok {
 		pushOpts = append(pushOpts, imagepush.WithDaemonPush(t))
 	}
 	res, err := imagepush.Push(ctx, env.dockerCli.Client(), reg, ref, pushOpts...)
@@ -156,13 +156,17 @@ func imageBases(ctx context.Context, reg *registry.Client, out *resultWriter, d 
 }
 
 // daemonTarget is where the Docker daemon can push an image for the
-// plugin: the registry's host and the repository, with the charm's
-// upload credentials. A registry under a path (http://host/prefix) has
-// none: a daemon only pushes to a registry's root.
-func daemonTarget(registryURL, repository, username, password string) (imagepush.DaemonTarget, bool) {
-	u, err := url.Parse(registryURL)
+// plugin: the registry and the repository, with the charm's upload
+// credentials. A registry under a path (http://host/prefix) has none: a
+// daemon only pushes to a registry's root.
+func (e *cliEnv) daemonTarget(repository, username, password string) (imagepush.DaemonTarget, bool) {
+	u, err := url.Parse(e.registryURL())
 	if err != nil || u.Host == "" || strings.Trim(u.Path, "/") != "" {
 		return imagepush.DaemonTarget{}, false
 	}
-	return imagepush.DaemonTarget{Repository: u.Host + "/" + repository, Username: username, Password: password}, true
+	tr, err := e.httpTransport()
+	if err != nil {
+		return imagepush.DaemonTarget{}, false
+	}
+	return imagepush.DaemonTarget{Registry: u, Repository: repository, Username: username, Password: password, Transport: tr}, true
 }

@@ -1,0 +1,78 @@
+package imagepush
+
+import (
+	"context"
+	"errors"
+	"io"
+	"log"
+	"net"
+	"net/http"
+	"net/http/httputil"
+	"net/url"
+	"strings"
+	"time"
+)
+
+// relay is a loopback HTTP proxy to the registry, for one daemon push by
+// a daemon on this machine. It is there for the daemon's cross-repository
+// blob mounts: the containerd store remembers, per registry host, which
+// repositories a blob was pushed to, and a later push to another
+// repository of that host asks to mount it from there; the charm's token
+// may not read that repository (another charm's), the registry answers
+// insufficient_scope, and the daemon's push fails instead of uploading.
+// Through the relay the registry has a host name of its own for each push
+// (127.0.0.1:<a fresh port>), where no blob was pushed before, and a mount
+// asked for anyway becomes a plain upload.
+type relay struct {
+	srv  *http.Server
+	host string // 127.0.0.1:<port>
+}
+
+// startRelay relays 127.0.0.1:<port> to upstream, the registry's base
+// URL, through tr.
+func startRelay(ctx context.Context, upstream *url.URL, tr http.RoundTripper) (*relay, error) {
+	ln, err := (&net.ListenConfig{}).Listen(ctx, "tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, err
+	}
+	r := &relay{host: ln.Addr().String()}
+	rp := &httputil.ReverseProxy{
+		Rewrite: func(pr *httputil.ProxyRequest) {
+			pr.SetURL(upstream)
+			pr.Out.Host = upstream.Host
+			if pr.Out.Method == http.MethodPost && strings.HasSuffix(pr.Out.URL.Path, "/blobs/uploads/") {
+				q := pr.Out.URL.Query()
+				if q.Has("mount") {
+					q.Del("mount")
+					q.Del("from")
+					pr.Out.URL.RawQuery = q.Encode()
+				}
+			}
+		},
+		ModifyResponse: func(resp *http.Response) error {
+			// Upload sessions are named by absolute URLs on the upstream:
+			// keep the daemon on the relay.
+			if loc := resp.Header.Get("Location"); loc != "" {
+				if u, err := url.Parse(loc); err == nil && u.Host == upstream.Host {
+					u.Scheme, u.Host = "http", r.host
+					resp.Header.Set("Location", u.String())
+				}
+			}
+			return nil
+		},
+		Transport: tr,
+		ErrorLog:  log.New(io.Discard, "", 0), // the daemon reports what failed
+	}
+	r.srv = &http.Server{Handler: rp, ReadHeaderTimeout: time.Minute}
+	go func() { _ = r.srv.Serve(ln) }()
+	return r, nil
+}
+
+// close stops the relay; the push it served is over.
+func (r *relay) close() {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := r.srv.Shutdown(ctx); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		_ = r.srv.Close()
+	}
+}
