@@ -23,6 +23,10 @@ import (
 // Through the relay the registry has a host name of its own for each push
 // (127.0.0.1:<a fresh port>), where no blob was pushed before, and a mount
 // asked for anyway becomes a plain upload.
+// relayBuffer is the write buffer of each relayed connection to the
+// registry.
+const relayBuffer = 1 << 20
+
 type relay struct {
 	srv  *http.Server
 	host string // 127.0.0.1:<port>
@@ -36,6 +40,17 @@ func startRelay(ctx context.Context, upstream *url.URL, tr http.RoundTripper) (*
 		return nil, err
 	}
 	r := &relay{host: ln.Addr().String()}
+	if ht, ok := tr.(*http.Transport); ok || tr == nil {
+		if tr == nil {
+			ht = http.DefaultTransport.(*http.Transport)
+		}
+		// Layers go through in large writes: with the default 4 KiB
+		// buffer, a connection that is not a bare TCP one (no splice)
+		// takes a system call per 4 KiB, and the relay trails docker push.
+		ht = ht.Clone()
+		ht.WriteBufferSize = relayBuffer
+		tr = ht
+	}
 	rp := &httputil.ReverseProxy{
 		Rewrite: func(pr *httputil.ProxyRequest) {
 			pr.SetURL(upstream)
