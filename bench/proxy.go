@@ -156,6 +156,8 @@ type daemonProxy struct {
 	sock  string
 	srv   *http.Server
 	saves atomic.Int64
+	// pushes counts image pushes (the plugin's daemon push).
+	pushes atomic.Int64
 }
 
 // startDaemonProxy listens on sock and forwards to the daemon's socket
@@ -186,6 +188,9 @@ func startDaemonProxy(sock, dockerHost string) (*daemonProxy, error) {
 	p.srv = &http.Server{ReadHeaderTimeout: time.Minute, Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if saveRE.MatchString(r.URL.Path) {
 			p.saves.Add(1)
+		}
+		if pushRE.MatchString(r.URL.Path) {
+			p.pushes.Add(1)
 		}
 		rp.ServeHTTP(w, r)
 	})}

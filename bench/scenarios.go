@@ -86,9 +86,13 @@ func (b *bench) skopeoCopy(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	return b.measureAs(scSkopeo, command(ctx, nil, b.peers.skopeo, "--insecure-policy", "copy", "-q",
+	args := []string{"--insecure-policy", "copy", "-q"}
+	if host := os.Getenv("DOCKER_HOST"); host != "" {
+		args = append(args, "--src-daemon-host", host) // skopeo does not read DOCKER_HOST
+	}
+	return b.measureAs(scSkopeo, command(ctx, nil, b.peers.skopeo, append(args,
 		"--dest-tls-verify=false", "--dest-creds", creds.Username+":"+creds.Password,
-		"docker-daemon:"+b.img.base, "docker://"+creds.ImageName+":bench"))
+		"docker-daemon:"+b.img.base, "docker://"+creds.ImageName+":bench")...))
 }
 
 // cranePush pushes a `docker save` tarball of the base image (made once,
@@ -120,7 +124,8 @@ func (b *bench) pluginImage(ctx context.Context) error {
 	if err := os.RemoveAll(b.cacheDir()); err != nil {
 		return err
 	}
-	if err := b.measureAs(scPluginCold, b.plugin(ctx, nil, args...)); err != nil {
+	// Through the daemon proxy, which tells how the image went.
+	if err := b.measureAs(scPluginCold, b.plugin(ctx, b.viaDaemonProxy(), args...)); err != nil {
 		return err
 	}
 	if err := b.measureAs(scPluginWarm, b.plugin(ctx, b.viaDaemonProxy(), args...)); err != nil {

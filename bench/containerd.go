@@ -1,0 +1,166 @@
+//go:build linux
+
+package main
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"regexp"
+	"strings"
+)
+
+// The containerd-store configuration (issue 13): the same scenarios on a
+// daemon with containerd's image store (Docker Desktop's default), where
+// image IDs are manifest digests, layers are stored compressed, and the
+// plugin has the daemon push the image itself. Its target is a cold
+// upload at most as long as `docker push` of the same image from the same
+// daemon to the same registry.
+
+// Image stores, as rows and results name them.
+const (
+	storeClassic    = "classic"
+	storeContainerd = "containerd"
+)
+
+// containerdColdLimit is the containerd store's target: plugin cold /
+// docker push cold.
+const containerdColdLimit = 1.0
+
+// daemonStore is the image store of DOCKER_HOST's daemon.
+func daemonStore(ctx context.Context) string {
+	out, _ := exec.CommandContext(ctx, "docker", "info", "--format", "{{json .DriverStatus}}").Output()
+	if strings.Contains(string(out), "io.containerd.snapshotter.v1") {
+		return storeContainerd
+	}
+	return storeClassic
+}
+
+// containerdHost is the DOCKER_HOST of a containerd-store daemon to run
+// the second configuration on: BENCH_CONTAINERD_HOST ("none" for none),
+// else the matrix's d26c (scripts/matrix.sh), else none.
+func containerdHost() string {
+	switch v := os.Getenv("BENCH_CONTAINERD_HOST"); v {
+	case "none":
+		return ""
+	case "":
+	default:
+		return v
+	}
+	daemons := os.Getenv("CHARMCRAFT_TEST_DAEMONS")
+	if daemons == "" {
+		daemons = matrixSetting("/run/charmcraft-matrix.env", "CHARMCRAFT_TEST_DAEMONS")
+	}
+	for e := range strings.SplitSeq(daemons, ",") {
+		if host, ok := strings.CutPrefix(e, "d26c="); ok {
+			return host
+		}
+	}
+	return ""
+}
+
+// matrixSetting reads one KEY=value line of the matrix's settings file.
+func matrixSetting(path, key string) string {
+	f, err := os.Open(path) //nolint:gosec // the matrix's own settings file
+	if err != nil {
+		return ""
+	}
+	defer func() { _ = f.Close() }()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		if v, ok := strings.CutPrefix(sc.Text(), key+"="); ok {
+			return strings.Trim(v, `"'`)
+		}
+	}
+	return ""
+}
+
+// runContainerdConfig runs the bench again on the containerd-store
+// daemon, when there is one and the first run was not on it already; the
+// file upload, which no daemon takes part in, is left out.
+func runContainerdConfig(ctx context.Context, cfg config, first string) error {
+	host := containerdHost()
+	if host == "" || first == storeContainerd {
+		return nil
+	}
+	logf("the containerd-store configuration, on %s (BENCH_CONTAINERD_HOST=none skips it)", host)
+	if err := os.Setenv("DOCKER_HOST", host); err != nil {
+		return err
+	}
+	cfg.fileSize, cfg.fileSizeText = 0, "0"
+	_, err := runOnce(ctx, cfg)
+	return err
+}
+
+// tagImages names the test images on the containerd store: the plugin has
+// the daemon push only a tagged image (removing its temporary tag from
+// an untagged one would delete it), as a user's built images are.
+func (b *bench) tagImages(ctx context.Context) error {
+	for tag, id := range map[string]string{"charmcraft-bench:base": b.img.base, "charmcraft-bench:variant": b.img.variant} {
+		if err := runQuiet(b.docker(ctx, "tag", id, tag)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// pushRE matches the Docker API's image push: ImagePush.
+var pushRE = regexp.MustCompile(`/images/.+/push$`)
+
+// strategyOf says how a plugin run that went through the daemon proxy
+// pushed the image, from what it asked of the daemon: a push, an export,
+// or neither (the registry had it).
+func strategyOf(pushes, saves int64) string {
+	switch {
+	case saves > 0 && pushes > 0:
+		return "daemon push failed, export"
+	case saves > 0:
+		return "export"
+	case pushes > 0:
+		return "daemon push"
+	}
+	return "none"
+}
+
+// strategyNote is the strategies of a row's runs, for its notes: one
+// name, or each with its count when they differ (a run that fell back to
+// the export shows here).
+func strategyNote(runs []sample) string {
+	counts := map[string]int{}
+	var order []string
+	for _, s := range runs {
+		if s.Strategy == "" {
+			continue
+		}
+		if counts[s.Strategy] == 0 {
+			order = append(order, s.Strategy)
+		}
+		counts[s.Strategy]++
+	}
+	switch len(order) {
+	case 0:
+		return ""
+	case 1:
+		return "by " + order[0]
+	}
+	parts := make([]string, len(order))
+	for i, st := range order {
+		parts[i] = fmt.Sprintf("%s ×%d", st, counts[st])
+	}
+	return "by " + strings.Join(parts, ", ")
+}
+
+// containerdTargets sets the containerd store's target on the ratio of
+// the plugin's cold upload to docker push's: the daemon pushes for the
+// plugin there, so at most as long (issue 13), where the classic store's
+// is 0.70 (issue 4).
+func containerdTargets(rs []ratio) []ratio {
+	for i, x := range rs {
+		if x.Name == "plugin cold / "+scDockerCold+" (wall)" {
+			rs[i].Target, rs[i].Met = fmt.Sprintf("≤ %.2f (containerd store)", containerdColdLimit), ptr(x.Value <= containerdColdLimit)
+		}
+	}
+	return rs
+}
