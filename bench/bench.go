@@ -69,7 +69,9 @@ func newBench(ctx context.Context, cfg config, p peers, dir string) (*bench, err
 // close removes the images and stops the servers.
 func (b *bench) close() {
 	if b.img != nil {
+		parents := b.intermediates()
 		b.img.remove()
+		removeImages(parents)
 	}
 	if b.daemon != nil {
 		b.daemon.close()

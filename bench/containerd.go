@@ -164,3 +164,36 @@ func containerdTargets(rs []ratio) []ratio {
 	}
 	return rs
 }
+
+// intermediates are the images the classic builder left under the test
+// images, on the containerd store: there they outlive the images (the
+// classic store removes them with the image) and keep the text-like
+// layers, the same in every run, with the daemon's record of where they
+// were pushed.
+func (b *bench) intermediates() []string {
+	if b.store != storeContainerd {
+		return nil
+	}
+	var out []string
+	for _, id := range []string{b.img.base, b.img.variant} {
+		for id != "" {
+			parent, err := exec.Command("docker", "image", "inspect", "--format", "{{.Parent}}", id).Output()
+			if err != nil {
+				break
+			}
+			id = strings.TrimSpace(string(parent))
+			if id != "" {
+				out = append(out, id)
+			}
+		}
+	}
+	return out
+}
+
+// removeImages removes images, in order (intermediates lists children
+// before their parents).
+func removeImages(ids []string) {
+	for _, id := range ids {
+		_ = exec.Command("docker", "rmi", id).Run()
+	}
+}

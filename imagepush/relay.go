@@ -21,11 +21,20 @@ import (
 // may not read that repository (another charm's), the registry answers
 // insufficient_scope, and the daemon's push fails instead of uploading.
 // Through the relay the registry has a host name of its own for each push
-// (127.0.0.1:<a fresh port>), where no blob was pushed before, and a mount
+// (relayIP:<a fresh port>), where no blob was pushed before, and a mount
 // asked for anyway becomes a plain upload.
+//
+// The daemon keeps those host names in its content labels. relayIP is a
+// loopback address of its own, so that they never name a registry that
+// listens on 127.0.0.1: a later port there equal to a relay's would have
+// the daemon ask that registry to mount from a repository it never had.
 // relayBuffer is the write buffer of each relayed connection to the
 // registry.
 const relayBuffer = 1 << 20
+
+// relayIP is where relays listen: on the loopback (which the daemon
+// treats as an insecure registry, so plain HTTP), away from 127.0.0.1.
+const relayIP = "127.13.0.13"
 
 type relay struct {
 	srv  *http.Server
@@ -35,7 +44,11 @@ type relay struct {
 // startRelay relays 127.0.0.1:<port> to upstream, the registry's base
 // URL, through tr.
 func startRelay(ctx context.Context, upstream *url.URL, tr http.RoundTripper) (*relay, error) {
-	ln, err := (&net.ListenConfig{}).Listen(ctx, "tcp", "127.0.0.1:0")
+	lc := &net.ListenConfig{}
+	ln, err := lc.Listen(ctx, "tcp", relayIP+":0")
+	if err != nil { // a system whose loopback is 127.0.0.1 alone (macOS)
+		ln, err = lc.Listen(ctx, "tcp", "127.0.0.1:0")
+	}
 	if err != nil {
 		return nil, err
 	}
