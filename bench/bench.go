@@ -25,6 +25,7 @@ type bench struct {
 	img     *images
 	rows    []*scenario
 	store   string // the daemon's image store: storeClassic or storeContainerd
+	aliases int    // TCP aliases of the proxy made so far (see dockerPushRef)
 
 	saveTar   string // `docker save` of the base image, for crane
 	filePath  string // the file resource

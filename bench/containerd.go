@@ -6,10 +6,14 @@ import (
 	"bufio"
 	"context"
 	"fmt"
+	"io"
+	"net"
 	"os"
 	"os/exec"
 	"regexp"
 	"strings"
+
+	"github.com/canonical/docker-charmcraft/charmhub"
 )
 
 // The containerd-store configuration (issue 13): the same scenarios on a
@@ -195,5 +199,55 @@ func (b *bench) intermediates() []string {
 func removeImages(ids []string) {
 	for _, id := range ids {
 		_ = exec.Command("docker", "rmi", id).Run()
+	}
+}
+
+// dockerPushRef is where docker push pushes the base image, logged in:
+// the charm's repository, on the proxy. On the containerd store, through
+// a TCP alias of the proxy on a loopback address of its own (stop closes
+// it): that store remembers which repositories of a registry host each
+// blob went to, and the next push of the blobs to another repository asks
+// to mount them from there, which a per-charm token may not read, so
+// Docker 26 fails the push (insufficient_scope) instead of uploading.
+// The plugin's relay does the same for the plugin.
+func (b *bench) dockerPushRef(ctx context.Context, creds *charmhub.RegistryCredentials) (string, func(), error) {
+	if b.store != storeContainerd {
+		return creds.ImageName + ":bench", func() {}, b.dockerLogin(ctx, creds)
+	}
+	b.aliases++
+	ln, err := (&net.ListenConfig{}).Listen(ctx, "tcp", fmt.Sprintf("127.0.7.%d:0", b.aliases%250+1))
+	if err != nil {
+		return "", nil, err
+	}
+	go forward(ln, b.world.proxy.host)
+	alias := *creds
+	_, path, _ := strings.Cut(creds.ImageName, "/")
+	alias.ImageName = ln.Addr().String() + "/" + path
+	cmd := b.docker(ctx, "login", "-u", creds.Username, "--password-stdin", ln.Addr().String())
+	cmd.Stdin = strings.NewReader(creds.Password)
+	if err := runQuiet(cmd); err != nil {
+		_ = ln.Close()
+		return "", nil, err
+	}
+	return alias.ImageName + ":bench", func() { _ = ln.Close() }, nil
+}
+
+// forward copies each connection ln accepts to and from target.
+func forward(ln net.Listener, target string) {
+	for {
+		c, err := ln.Accept()
+		if err != nil {
+			return
+		}
+		go func() {
+			defer func() { _ = c.Close() }()
+			t, err := net.Dial("tcp", target)
+			if err != nil {
+				return
+			}
+			defer func() { _ = t.Close() }()
+			go func() { _, _ = io.Copy(t, c) }()
+			_, _ = io.Copy(c, t)
+		}()
 	}
 }

@@ -67,10 +67,11 @@ func (b *bench) dockerPush(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	ref := creds.ImageName + ":bench"
-	if err := b.dockerLogin(ctx, creds); err != nil {
+	ref, stop, err := b.dockerPushRef(ctx, creds)
+	if err != nil {
 		return err
 	}
+	defer stop()
 	if err := runQuiet(b.docker(ctx, "tag", b.img.base, ref)); err != nil {
 		return err
 	}
