@@ -6,11 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"time"
 
-	"github.com/canonical/docker-charmcraft/internal/transport"
 	"github.com/canonical/docker-charmcraft/manifest"
-	"github.com/canonical/docker-charmcraft/registry"
 	"github.com/opencontainers/go-digest"
 )
 
@@ -82,20 +79,7 @@ func (p *pusher) pushExported(ctx context.Context, j *job) (*Result, error) {
 			return nil, err
 		}
 	}
-	attempts := p.opts.exportAttempts
-	for attempt := 1; ; attempt++ {
-		res, err := p.pushExport(ctx, j, pl)
-		if err == nil || !errors.Is(err, registry.ErrInterrupted) || ctx.Err() != nil {
-			return res, err
-		}
-		if attempt == attempts {
-			return nil, fmt.Errorf("%w; gave up after %d exports", err, attempt)
-		}
-		p.emit(Event{Kind: ExportingAgain, Attempt: attempt + 1, Attempts: attempts, Err: err})
-		if err := transport.Sleep(ctx, time.Duration(attempt)*time.Second); err != nil {
-			return nil, err
-		}
-	}
+	return exportAgain(ctx, p, func() (*Result, error) { return p.pushExport(ctx, j, pl) })
 }
 
 // pushExport is one export of pushExported: the layers of plan pl (all
