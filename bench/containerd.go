@@ -251,3 +251,14 @@ func forward(ln net.Listener, target string) {
 		}()
 	}
 }
+
+// coldEnv is the environment of the plugin's cold upload: on the
+// containerd store, through the daemon proxy, which tells how the image
+// went (its pushes are small); on the classic store, where the export is
+// the image, straight to the daemon.
+func (b *bench) coldEnv() []string {
+	if b.store == storeContainerd {
+		return b.viaDaemonProxy()
+	}
+	return nil
+}

@@ -125,8 +125,7 @@ func (b *bench) pluginImage(ctx context.Context) error {
 	if err := os.RemoveAll(b.cacheDir()); err != nil {
 		return err
 	}
-	// Through the daemon proxy, which tells how the image went.
-	if err := b.measureAs(scPluginCold, b.plugin(ctx, b.viaDaemonProxy(), args...)); err != nil {
+	if err := b.measureAs(scPluginCold, b.plugin(ctx, b.coldEnv(), args...)); err != nil {
 		return err
 	}
 	if err := b.measureAs(scPluginWarm, b.plugin(ctx, b.viaDaemonProxy(), args...)); err != nil {

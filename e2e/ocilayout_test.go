@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -149,7 +150,7 @@ func (l *ociLayout) tarball(t *testing.T, top ociDesc, name string, omit ...stri
 	idx, _ := json.Marshal(map[string]any{"schemaVersion": 2, "mediaType": ociIndexType, "manifests": []ociDesc{top}})
 	file("index.json", idx)
 	for _, d := range l.order {
-		if !containsString(omit, d) {
+		if !slices.Contains(omit, d) {
 			file("blobs/sha256/"+strings.TrimPrefix(d, "sha256:"), l.blobs[d])
 		}
 	}
@@ -157,15 +158,6 @@ func (l *ociLayout) tarball(t *testing.T, top ociDesc, name string, omit ...stri
 		t.Fatal(err)
 	}
 	return path
-}
-
-func containsString(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 // blobsOf is the digests of m's manifest, config and layers.

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 
 	"github.com/canonical/docker-charmcraft/manifest"
 	"github.com/opencontainers/go-digest"
@@ -96,7 +97,7 @@ func (p *pusher) pushExport(ctx context.Context, j *job, pl *plan) (*Result, err
 		show = p.opts.layerProgress()
 	}
 	push := func(ctx context.Context, d digest.Digest, size int64, r io.Reader) error {
-		if pl != nil && !containsDigest(pl.blobs, d) {
+		if pl != nil && !slices.Contains(pl.blobs, d) {
 			return nil
 		}
 		return p.sendBlob(ctx, d, size, r, show)
@@ -193,13 +194,4 @@ func (r *progressReader) Read(b []byte) (int, error) {
 		r.step(r.n)
 	}
 	return n, err
-}
-
-func containsDigest(list []digest.Digest, d digest.Digest) bool {
-	for _, x := range list {
-		if x == d {
-			return true
-		}
-	}
-	return false
 }
