@@ -71,8 +71,28 @@ func buildImage(t *testing.T, seed uint64, layers ...layerSpec) string {
 		t.Fatalf("docker build: %v\n%s", err, stderr.String())
 	}
 	id := strings.TrimSpace(string(out))
-	t.Cleanup(func() { _ = exec.Command("docker", "rmi", "-f", id).Run() })
+	t.Cleanup(func() { removeBuilt(id) })
 	return id
+}
+
+// removeBuilt removes an image built by the classic builder and the
+// intermediate images under it: the classic store removes those with the
+// image, the containerd store keeps them (and their layers) otherwise.
+// An intermediate another image still uses is left (rmi refuses it, or
+// its layers stay with that image).
+func removeBuilt(id string) {
+	var parents []string
+	for p := id; ; {
+		out, err := exec.Command("docker", "image", "inspect", "--format", "{{.Parent}}", p).Output()
+		if p = strings.TrimSpace(string(out)); err != nil || p == "" {
+			break
+		}
+		parents = append(parents, p)
+	}
+	_ = exec.Command("docker", "rmi", "-f", id).Run()
+	for _, p := range parents {
+		_ = exec.Command("docker", "rmi", p).Run()
+	}
 }
 
 func content(rng *rand.Rand, l layerSpec) []byte {
