@@ -24,6 +24,8 @@ type bench struct {
 	daemon  *daemonProxy // nil when the daemon cannot be proxied
 	img     *images
 	rows    []*scenario
+	store   string // the daemon's image store: storeClassic or storeContainerd
+	aliases int    // TCP aliases of the proxy made so far (see dockerPushRef)
 
 	saveTar   string // `docker save` of the base image, for crane
 	filePath  string // the file resource
@@ -60,13 +62,21 @@ func newBench(ctx context.Context, cfg config, p peers, dir string) (*bench, err
 		b.close()
 		return nil, fmt.Errorf("building the test images: %w", err)
 	}
+	if b.store = daemonStore(ctx); b.store == storeContainerd {
+		if err := b.tagImages(ctx); err != nil {
+			b.close()
+			return nil, err
+		}
+	}
 	return b, nil
 }
 
 // close removes the images and stops the servers.
 func (b *bench) close() {
 	if b.img != nil {
+		parents := b.intermediates()
 		b.img.remove()
+		removeImages(parents)
 	}
 	if b.daemon != nil {
 		b.daemon.Close()
@@ -86,7 +96,10 @@ func (b *bench) steps() []step {
 	if b.cfg.latency() {
 		return b.latencySteps()
 	}
-	steps := []step{{"docker save", b.dockerSave}, {"docker push", b.dockerPush}, {"skopeo copy", b.skopeoCopy}}
+	steps := []step{{"docker save", b.dockerSave}, {"docker push", b.dockerPush}}
+	if b.store != storeContainerd { // Debian 12's skopeo speaks API 1.22, which Docker 26 refuses
+		steps = append(steps, step{"skopeo copy", b.skopeoCopy})
+	}
 	if b.peers.crane != "" {
 		steps = append(steps, step{"crane push", b.cranePush})
 	}

@@ -132,44 +132,55 @@ func parseSize(s string) (int64, error) {
 	return int64(n * float64(int64(1)<<shift)), nil
 }
 
-// run measures every scenario and reports. Whatever it started or made
-// is removed before it returns.
+// run measures every scenario and reports, on DOCKER_HOST's daemon, then
+// on a containerd-store daemon (see runContainerdConfig).
 func run(ctx context.Context, cfg config) error {
+	store, err := runOnce(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	return runContainerdConfig(ctx, cfg, store)
+}
+
+// runOnce measures every scenario on DOCKER_HOST's daemon, reports, and
+// returns the daemon's image store. Whatever it started or made is
+// removed before it returns.
+func runOnce(ctx context.Context, cfg config) (string, error) {
 	var err error
 	if cfg.plugin, err = filepath.Abs(cfg.plugin); err != nil {
-		return err
+		return "", err
 	}
 	if _, err := os.Stat(cfg.plugin); err != nil {
-		return fmt.Errorf("the plugin binary %s is missing: run `make build` (or `make bench`, which builds it)", cfg.plugin)
+		return "", fmt.Errorf("the plugin binary %s is missing: run `make build` (or `make bench`, which builds it)", cfg.plugin)
 	}
 	if err := checkDocker(ctx); err != nil {
-		return err
+		return "", err
 	}
 	peers, err := findPeers(ctx)
 	if err != nil {
-		return err
+		return "", err
 	}
 	dir, err := os.MkdirTemp("", "charmcraft-bench-")
 	if err != nil {
-		return err
+		return "", err
 	}
 	defer func() { _ = os.RemoveAll(dir) }()
 	b, err := newBench(ctx, cfg, peers, dir)
 	if err != nil {
-		return err
+		return "", err
 	}
 	defer b.close()
 	if err := b.runAll(ctx); err != nil {
-		return err
+		return "", err
 	}
 	rep := newReport(b)
 	if err := rep.print(os.Stdout); err != nil {
-		return err
+		return "", err
 	}
 	path, err := rep.save(cfg.outDir)
 	if err != nil {
-		return err
+		return "", err
 	}
 	fmt.Printf("\nResults written to %s\n", path)
-	return nil
+	return b.store, nil
 }

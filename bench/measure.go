@@ -45,6 +45,11 @@ type sample struct {
 	// than the one wanted (other-compressor, two-runners); in a summary,
 	// the number of runs that did.
 	WrongRemote int64 `json:"wrong_remote,omitempty"`
+	// Store is the daemon's image store (storeClassic, storeContainerd).
+	Store string `json:"store"`
+	// Strategy is how a plugin run through the daemon proxy pushed the
+	// image (see strategyOf); "" when not counted.
+	Strategy string `json:"strategy,omitempty"`
 }
 
 // command is one command to run, in the minimal environment plus env.
@@ -85,9 +90,13 @@ func (b *bench) measure(cmd *exec.Cmd) (sample, error) {
 	b.world.proxy.reset()
 	viaProxy := b.daemon != nil && slices.Contains(cmd.Env, "DOCKER_HOST=unix://"+b.daemon.sock)
 	saves0 := b.daemonSaves()
+	var pushes0 int64
+	if b.daemon != nil {
+		pushes0 = b.daemon.pushes()
+	}
 	d0 := daemonCPU()
 	wall, peak, err := runWatched(cmd)
-	s := sample{Wall: wall, DaemonCPU: daemonCPU() - d0, MaxRSS: peak}
+	s := sample{Wall: wall, DaemonCPU: daemonCPU() - d0, MaxRSS: peak, Store: b.store}
 	if err != nil {
 		return s, fmt.Errorf("%s: %w\n%s", describe(cmd), err, tail(stdout.String()+stderr.String(), 2000))
 	}
@@ -100,6 +109,9 @@ func (b *bench) measure(cmd *exec.Cmd) (sample, error) {
 	s.ImageSaves = -1
 	if viaProxy {
 		s.ImageSaves = b.daemonSaves() - saves0
+		if cmd.Path == b.cfg.plugin || strings.HasSuffix(cmd.Path, "docker-charmcraft") {
+			s.Strategy = strategyOf(b.daemon.pushes()-pushes0, s.ImageSaves)
+		}
 	}
 	return s, nil
 }

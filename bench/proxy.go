@@ -124,10 +124,16 @@ func startDaemonProxy(sock, dockerHost string) (*daemonProxy, error) {
 }
 
 // saves is how many image exports went through the proxy.
-func (p *daemonProxy) saves() int64 {
+func (p *daemonProxy) saves() int64 { return p.count(saveRE) }
+
+// pushes is how many image pushes (the plugin's daemon push) went
+// through the proxy.
+func (p *daemonProxy) pushes() int64 { return p.count(pushRE) }
+
+func (p *daemonProxy) count(re *regexp.Regexp) int64 {
 	var n int64
 	for _, r := range p.Requests() {
-		if saveRE.MatchString(r.Path) {
+		if re.MatchString(r.Path) {
 			n++
 		}
 	}

@@ -38,6 +38,7 @@ type setup struct {
 	Runs           int      `json:"runs"`
 	ReviewDelay    string   `json:"review_delay"`
 	Registry       string   `json:"registry"` // registrytest's Kind
+	Store          string   `json:"store"`    // the daemon's image store
 	// RTT and Bandwidth are the link's (issue 17): 0 is loopback as it
 	// is, and unbounded.
 	RTT        string `json:"rtt"`
@@ -47,6 +48,7 @@ type setup struct {
 
 type rowReport struct {
 	Name   string   `json:"name"`
+	Store  string   `json:"store"`
 	Median sample   `json:"median"`
 	Runs   []sample `json:"runs"`
 }
@@ -61,6 +63,7 @@ func newReport(b *bench) *report {
 		FileSize: b.cfg.fileSizeText, FileBytes: b.cfg.fileSize, Runs: b.cfg.runs,
 		ReviewDelay: "none (approved at the first poll)",
 		Registry:    string(b.world.reg.Kind),
+		Store:       b.store,
 		RTT:         b.cfg.link.RTT.String(), Bandwidth: b.cfg.link.Rate, SmallImage: b.img.small,
 	}}
 	for i := range layerCount {
@@ -69,9 +72,12 @@ func newReport(b *bench) *report {
 		}
 	}
 	for _, row := range b.rows {
-		r.Scenarios = append(r.Scenarios, rowReport{Name: row.Name, Median: summarize(row.Runs), Runs: row.Runs})
+		r.Scenarios = append(r.Scenarios, rowReport{Name: row.Name, Store: b.store, Median: summarize(row.Runs), Runs: row.Runs})
 	}
 	r.Ratios = ratios(r.median, b.cfg)
+	if b.store == storeContainerd {
+		r.Ratios = containerdTargets(r.Ratios)
+	}
 	return r
 }
 
@@ -102,7 +108,7 @@ func (r *report) print(out io.Writer) error {
 	w.printf("Docker: CLI %s, daemon %s, storage driver %s. %s; plugin version %s.\n",
 		m.DockerClient, m.DockerServer, m.StorageDriver, m.Go, m.Plugin)
 	w.printf("Peers: %s; crane %s; %s.\n\n", m.Skopeo, orNone(m.Crane), m.Curl)
-	w.table([]string{"scenario", "wall", "CPU", "dockerd CPU", "peak RSS", "bytes sent", "requests", "notes"}, r.tableRows())
+	w.table([]string{"scenario", "store", "wall", "CPU", "dockerd CPU", "peak RSS", "bytes sent", "requests", "notes"}, r.tableRows())
 	w.printf("%s", tableNotes)
 	if busy(m) {
 		w.printf("\nWARNING: the load average exceeded the core count: other work shared the machine, the figures are noisy.\n")
@@ -145,8 +151,12 @@ func (r *report) tableRows() [][]string {
 		if m.Requests > 0 {
 			reqs = fmt.Sprintf("%d (%d)", m.Requests, m.RegistryRequests)
 		}
-		rows = append(rows, []string{s.Name, secs(m.Wall), secs(m.CPU), secs(m.DaemonCPU),
-			mib(m.MaxRSS), mib(sent), reqs, rowNote(s.Name, m)})
+		note := rowNote(s.Name, m)
+		if st := strategyNote(s.Runs); st != "" {
+			note = strings.TrimPrefix(note+"; "+st, "; ")
+		}
+		rows = append(rows, []string{s.Name, s.Store, secs(m.Wall), secs(m.CPU), secs(m.DaemonCPU),
+			mib(m.MaxRSS), mib(sent), reqs, note})
 	}
 	return rows
 }
@@ -233,7 +243,7 @@ func (r *report) save(dir string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	name := fmt.Sprintf("%s-%s.json", r.Started.UTC().Format("20060102T150405Z"), r.Setup.ImageSize)
+	name := fmt.Sprintf("%s-%s-%s.json", r.Started.UTC().Format("20060102T150405Z"), r.Setup.ImageSize, r.Setup.Store)
 	path := filepath.Join(dir, name)
 	return path, os.WriteFile(path, append(data, '\n'), 0o644)
 }

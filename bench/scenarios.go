@@ -76,10 +76,11 @@ func (b *bench) saveToNull(ctx context.Context, name, image string) error {
 
 // dockerPush pushes the base image to a fresh repository, then again.
 func (b *bench) dockerPush(ctx context.Context) error {
-	ref, err := b.freshRef(ctx, b.img.base)
+	ref, stop, err := b.freshRef(ctx, b.img.base)
 	if err != nil {
 		return err
 	}
+	defer stop()
 	if err := b.measureAs(scDockerCold, b.docker(ctx, "push", "-q", ref)); err != nil {
 		return err
 	}
@@ -88,25 +89,31 @@ func (b *bench) dockerPush(ctx context.Context) error {
 
 // dockerPushSmall pushes the image of small layers to a fresh repository.
 func (b *bench) dockerPushSmall(ctx context.Context) error {
-	ref, err := b.freshRef(ctx, b.img.small)
+	ref, stop, err := b.freshRef(ctx, b.img.small)
 	if err != nil {
 		return err
 	}
+	defer stop()
 	return b.measureAs(scDockerSmall, b.docker(ctx, "push", "-q", ref))
 }
 
-// freshRef tags image in a fresh repository, whose credentials docker
-// push is given, and returns the tag.
-func (b *bench) freshRef(ctx context.Context, image string) (string, error) {
+// freshRef tags image in a fresh repository, where docker push is
+// logged in (dockerPushRef), and returns the tag and what closes the
+// way there once the pushes are done.
+func (b *bench) freshRef(ctx context.Context, image string) (string, func(), error) {
 	creds, err := b.freshRepo(ctx)
 	if err != nil {
-		return "", err
+		return "", nil, err
 	}
-	ref := creds.ImageName + ":bench"
-	if err := b.dockerLogin(ctx, creds); err != nil {
-		return "", err
+	ref, stop, err := b.dockerPushRef(ctx, creds)
+	if err != nil {
+		return "", nil, err
 	}
-	return ref, runQuiet(b.docker(ctx, "tag", image, ref))
+	if err := runQuiet(b.docker(ctx, "tag", image, ref)); err != nil {
+		stop()
+		return "", nil, err
+	}
+	return ref, stop, nil
 }
 
 // skopeoCopy copies the base image from the daemon to a fresh repository.
@@ -115,9 +122,13 @@ func (b *bench) skopeoCopy(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	return b.measureAs(scSkopeo, command(ctx, nil, b.peers.skopeo, "--insecure-policy", "copy", "-q",
+	args := []string{"--insecure-policy", "copy", "-q"}
+	if host := os.Getenv("DOCKER_HOST"); host != "" {
+		args = append(args, "--src-daemon-host", host) // skopeo does not read DOCKER_HOST
+	}
+	return b.measureAs(scSkopeo, command(ctx, nil, b.peers.skopeo, append(args,
 		"--dest-tls-verify=false", "--dest-creds", creds.Username+":"+creds.Password,
-		"docker-daemon:"+b.img.base, "docker://"+creds.ImageName+":bench"))
+		"docker-daemon:"+b.img.base, "docker://"+creds.ImageName+":bench")...))
 }
 
 // cranePush pushes a `docker save` tarball of the base image (made once,
@@ -149,7 +160,7 @@ func (b *bench) pluginImage(ctx context.Context) error {
 	if err := os.RemoveAll(b.cacheDir()); err != nil {
 		return err
 	}
-	if err := b.measureAs(scPluginCold, b.plugin(ctx, nil, args...)); err != nil {
+	if err := b.measureAs(scPluginCold, b.plugin(ctx, b.coldEnv(), args...)); err != nil {
 		return err
 	}
 	if err := b.measureAs(scPluginWarm, b.plugin(ctx, b.viaDaemonProxy(), args...)); err != nil {

@@ -32,8 +32,11 @@ type LocalImage struct {
 	ID digest.Digest
 	// DiffIDs are its RootFS.Layers, in order.
 	DiffIDs []digest.Digest
-	// Arch is the architecture image inspect reports.
-	Arch string
+	// Arch is the architecture image inspect reports (of one platform,
+	// for a multi-platform image), with its OS and Variant.
+	Arch, OS, Variant string
+	// Tags are the image's names (RepoTags).
+	Tags []string
 	// ManifestID: the ID is the digest of the image's manifest or index,
 	// as on the containerd image store, not of its config.
 	ManifestID bool
@@ -66,6 +69,19 @@ func (img *LocalImage) ManifestDigest() digest.Digest {
 func FindLocal(ctx context.Context, d Daemon, ref Ref) (*LocalImage, error) {
 	ctx, cancel := context.WithTimeout(ctx, daemonTimeout)
 	defer cancel()
+	// What the store is, asked meanwhile: Docker 26 tells it only in its
+	// info, which takes a while on the containerd store.
+	info := make(chan infoResult, 1)
+	go func() {
+		r, err := d.Info(ctx, client.InfoOptions{})
+		info <- infoResult{r, err}
+	}()
+	if ref.Full {
+		// A full image ID needs no listing (nor can it be ambiguous).
+		if insp, err := d.ImageInspect(ctx, ref.String()); err == nil && insp.ID == ref.String() {
+			return localImage(insp, info)
+		}
+	}
 	list, err := d.ImageList(ctx, client.ImageListOptions{All: true})
 	if err != nil {
 		return nil, daemonError(err)
@@ -98,14 +114,27 @@ func FindLocal(ctx context.Context, d Daemon, ref Ref) (*LocalImage, error) {
 	if err != nil {
 		return nil, daemonError(err)
 	}
-	img := &LocalImage{ID: digest.Digest(insp.ID), Arch: insp.Architecture}
+	img, err := localImage(insp, info)
+	if img != nil && byRepoDigest {
+		img.RepoDigest = digest.Digest(ref.String())
+	}
+	return img, err
+}
+
+type infoResult struct {
+	r   client.SystemInfoResult
+	err error
+}
+
+// localImage is the image insp describes; info is the daemon's info,
+// coming.
+func localImage(insp client.ImageInspectResult, info <-chan infoResult) (*LocalImage, error) {
+	img := &LocalImage{ID: digest.Digest(insp.ID), Arch: insp.Architecture, OS: insp.Os, Variant: insp.Variant, Tags: insp.RepoTags}
 	for _, l := range insp.RootFS.Layers {
 		img.DiffIDs = append(img.DiffIDs, digest.Digest(l))
 	}
-	if byRepoDigest {
-		img.RepoDigest = digest.Digest(ref.String())
-	}
-	if img.ManifestID, err = idIsManifest(ctx, d, insp); err != nil {
+	var err error
+	if img.ManifestID, err = idIsManifest(insp, info); err != nil {
 		return nil, err
 	}
 	return img, nil
@@ -115,15 +144,15 @@ func FindLocal(ctx context.Context, d Daemon, ref Ref) (*LocalImage, error) {
 // index) digests: the containerd image store's are, the classic store's
 // are config digests. Newer daemons say so in the inspect (its
 // Descriptor); Docker 26 only in its info.
-func idIsManifest(ctx context.Context, d Daemon, insp client.ImageInspectResult) (bool, error) {
+func idIsManifest(insp client.ImageInspectResult, info <-chan infoResult) (bool, error) {
 	if desc := insp.Descriptor; desc != nil {
 		return desc.Digest.String() == insp.ID && desc.MediaType != "" && !strings.Contains(desc.MediaType, "config"), nil
 	}
-	info, err := d.Info(ctx, client.InfoOptions{})
-	if err != nil {
-		return false, daemonError(err)
+	res := <-info
+	if res.err != nil {
+		return false, daemonError(res.err)
 	}
-	for _, kv := range info.Info.DriverStatus {
+	for _, kv := range res.r.Info.DriverStatus {
 		if kv[0] == "driver-type" && kv[1] == "io.containerd.snapshotter.v1" {
 			return true, nil
 		}

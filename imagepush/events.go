@@ -30,6 +30,9 @@ const (
 	// (Err); the push stands, the next one computes the manifest again.
 	// Worth a debug line only.
 	RecordNotSaved
+	// TagNotRemoved: the temporary tag of a daemon push, Tag, could not
+	// be removed (Err): the user may remove it.
+	TagNotRemoved
 )
 
 // Event is one thing Push tells its caller.
@@ -43,6 +46,7 @@ type Event struct {
 	// Err is why the last export failed, for ExportingAgain; why the
 	// record was not used or saved, for RecordIgnored and RecordNotSaved.
 	Err error
-	// Tag is the record's tag (see RecordTag), for the Record events.
+	// Tag is the record's tag (see RecordTag), for the Record events; the
+	// local tag, for TagNotRemoved.
 	Tag string
 }

@@ -16,6 +16,8 @@ type options struct {
 	exportAttempts int
 	uploads        int   // in flight at once, besides the one streaming
 	wholeBlobSize  int64 // the largest blob read into memory and sent whole
+	daemonTarget   *DaemonTarget
+	platforms      []Platform
 }
 
 func newOptions(opts []Option) *options {
@@ -83,4 +85,18 @@ func WithUploads(n int, whole int64) Option {
 // The default is 3.
 func WithExportAttempts(n int) Option {
 	return func(o *options) { o.exportAttempts = max(n, 1) }
+}
+
+// WithDaemonPush lets Push have the Docker daemon push a containerd-store
+// image to t itself, which is faster than exporting it (see pushByDaemon);
+// when the daemon cannot, the image is exported. The default is to export.
+func WithDaemonPush(t DaemonTarget) Option {
+	return func(o *options) { o.daemonTarget = &t }
+}
+
+// WithPlatforms has Push push only the platforms of a multi-platform local
+// image that match ps (see Platform.Matches), and refuse a local image
+// that has none of them. The default (none) is the image whole.
+func WithPlatforms(ps []Platform) Option {
+	return func(o *options) { o.platforms = ps }
 }

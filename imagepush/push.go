@@ -35,6 +35,15 @@ type Result struct {
 	// registry, so what inspect says of it holds there). Nil when the
 	// registry held the manifest digest named already.
 	Local *LocalImage
+	// Platforms are those of the images pushed, when they were read from
+	// a containerd-store image's export (attestations are none); nil
+	// otherwise.
+	Platforms []Platform
+	// Strategy is how a containerd-store image was pushed:
+	// StrategyDaemonPush or StrategyExport; "" otherwise.
+	Strategy string
+	// NotByDaemon is why the daemon did not push it, when exported.
+	NotByDaemon error
 }
 
 // Push makes sure reg holds the image ref names, and returns its remote
@@ -69,18 +78,24 @@ func (p *pusher) resolve(ctx context.Context, ref Ref) (*Result, error) {
 		return nil, err
 	}
 	if img == nil {
+		if len(p.opts.platforms) > 0 && err == nil {
+			return nil, fmt.Errorf("--platform chooses among the platforms of a local image, and no local image matches %s", ref)
+		}
 		return p.remoteOnly(ctx, ref, err)
 	}
+	if err := p.checkPlatform(img); err != nil {
+		return nil, err
+	}
 	j := p.newJob(img)
-	if d := img.ManifestDigest(); d != "" {
+	if d := img.ManifestDigest(); d != "" && (len(p.opts.platforms) == 0 || !img.ManifestID) {
 		if ok, err := p.reuseRemote(ctx, d); err != nil || ok {
 			return reused(d, err)
 		}
 	}
 	if img.ManifestID {
-		// The image's own manifest is pushed: its ID says where it is, and
-		// the registry has no record of it to keep.
-		return p.pushNew(ctx, j)
+		// The image's own manifest, or index, is pushed: its ID says where
+		// it is, and the registry has no record of it to keep.
+		return p.pushContainerd(ctx, j)
 	}
 	if d, ok, err := p.remembered(ctx, j); err != nil || ok {
 		if err != nil {

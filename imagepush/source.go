@@ -67,18 +67,26 @@ func (p *pusher) build(ctx context.Context, j *job, store manifest.BlobStore, pr
 // again: pushBuild then starts over, and the blobs the registry got in
 // full are not sent twice.
 func (p *pusher) pushBuild(ctx context.Context, j *job) (*manifest.Result, error) {
+	return exportAgain(ctx, p, func() (*manifest.Result, error) { return p.buildParallel(ctx, j) })
+}
+
+// exportAgain runs push, an export of the image and the push of what it
+// reads, again while a blob upload breaks midway (registry.ErrInterrupted),
+// up to the export attempts allowed, telling each new attempt.
+func exportAgain[T any](ctx context.Context, p *pusher, push func() (T, error)) (T, error) {
+	var zero T
 	attempts := p.opts.exportAttempts
 	for attempt := 1; ; attempt++ {
-		res, err := p.buildParallel(ctx, j)
+		res, err := push()
 		if err == nil || !errors.Is(err, registry.ErrInterrupted) || ctx.Err() != nil {
 			return res, err
 		}
 		if attempt == attempts {
-			return nil, fmt.Errorf("%w; gave up after %d exports", err, attempt)
+			return zero, fmt.Errorf("%w; gave up after %d exports", err, attempt)
 		}
 		p.emit(Event{Kind: ExportingAgain, Attempt: attempt + 1, Attempts: attempts, Err: err})
 		if err := transport.Sleep(ctx, time.Duration(attempt)*time.Second); err != nil {
-			return nil, err
+			return zero, err
 		}
 	}
 }

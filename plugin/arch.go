@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/canonical/docker-charmcraft/charmhub"
+	"github.com/canonical/docker-charmcraft/imagepush"
 )
 
 // charmhubArchs are the architectures Charmhub knows, in Debian's names.
@@ -83,6 +84,38 @@ func imageArchs(w io.Writer, goarchs []string) []string {
 	}
 	if len(archs) == 0 {
 		return []string{"all"}
+	}
+	return archs
+}
+
+// sorted sorts archs in place, and returns them: an index's platforms
+// come in its own order, a revision lists them sorted.
+func sorted(archs []string) []string {
+	slices.Sort(archs)
+	return archs
+}
+
+// parsePlatformFlag checks the values of --platform, each os/arch[/variant]
+// (the flag splits commas), repeats dropped.
+func parsePlatformFlag(values []string) ([]imagepush.Platform, error) {
+	var ps []imagepush.Platform
+	for _, v := range values {
+		p, err := imagepush.ParsePlatform(v)
+		if err != nil {
+			return nil, fmt.Errorf("--platform: %w", err)
+		}
+		if !slices.Contains(ps, p) {
+			ps = append(ps, p)
+		}
+	}
+	return ps, nil
+}
+
+// platformArchs is the Go architectures of platforms.
+func platformArchs(ps []imagepush.Platform) []string {
+	archs := make([]string, len(ps))
+	for i, p := range ps {
+		archs[i] = p.Architecture
 	}
 	return archs
 }

@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"net/url"
 	"strings"
 	"sync"
 
@@ -59,22 +60,40 @@ func uploadImage(ctx context.Context, env *cliEnv, ch *charmhub.Client, out *res
 	if err != nil {
 		return "", nil, err
 	}
+	platforms, _ := parsePlatformFlag(opts.platforms) // checked by validate
 	ref := imagepush.Ref{Hex: want.hex, Full: want.full}
-	res, err := imagepush.Push(ctx, env.dockerCli.Client(), reg, ref,
+	pushOpts := []imagepush.Option{
 		imagepush.WithEvents(imageEvents(env, out)),
 		imagepush.WithLayerProgress(env.layerProgress),
 		imagepush.WithCache(env.layerCache()),
-		imagepush.WithCompressor(comp))
+		imagepush.WithCompressor(comp),
+		imagepush.WithPlatforms(platforms),
+	}
+	if t, ok := env.daemonTarget(repositoryPath(cred.ImageName), cred.Username, cred.Password); ok {
+		pushOpts = append(pushOpts, imagepush.WithDaemonPush(t))
+	}
+	res, err := imagepush.Push(ctx, env.dockerCli.Client(), reg, ref, pushOpts...)
 	if err != nil {
 		return "", nil, imageError(err, opts.charm)
 	}
 	out.imageDigest = res.Digest
+	switch {
+	case res.NotByDaemon != nil:
+		env.debugf("image pushed by %s (%s not used: %v)", res.Strategy, imagepush.StrategyDaemonPush, res.NotByDaemon)
+	case res.Strategy != "":
+		env.debugf("image pushed by %s", res.Strategy)
+	}
 	var bases []charmhub.Base
-	if res.Local != nil && res.Local.Arch != "" {
+	switch {
+	case len(res.Platforms) > 0:
+		bases = basesFor(imageArchs(out.err, platformArchs(res.Platforms))) // its export told them
+	case res.Local != nil && !res.Local.ManifestID && res.Local.Arch != "":
 		bases = basesFor(imageArchs(out.err, []string{res.Local.Arch})) // inspect told it
-	} else {
+	default:
+		// Inspect tells one platform of an index: the registry tells all.
 		bases = imageBases(ctx, reg, out, res.Digest)
 	}
+	bases[0].Architectures = sorted(bases[0].Architectures)
 	blob, err := ch.ImageBlob(ctx, opts.charm, opts.resource, res.Digest.String())
 	if err != nil {
 		return "", nil, err
@@ -104,6 +123,8 @@ func imageEvents(env *cliEnv, out *resultWriter) func(imagepush.Event) {
 			env.debugf("record %s not used, computing the remote manifest: %v", e.Tag, e.Err)
 		case imagepush.RecordSaved:
 			env.debugf("record %s now names %s", e.Tag, e.Digest)
+		case imagepush.TagNotRemoved:
+			out.warn("The temporary tag %s could not be removed (%v): remove it with `docker rmi %s`", e.Tag, e.Err, e.Tag)
 		case imagepush.RecordNotSaved:
 			env.debugf("record %s of %s not saved (the next upload computes the manifest again): %v", e.Tag, e.Digest, e.Err)
 		}
@@ -156,4 +177,20 @@ func imageBases(ctx context.Context, reg *registry.Client, out *resultWriter, d 
 		return basesFor([]string{"all"})
 	}
 	return basesFor(imageArchs(out.err, goarchs))
+}
+
+// daemonTarget is where the Docker daemon can push an image for the
+// plugin: the registry and the repository, with the charm's upload
+// credentials. A registry under a path (http://host/prefix) has none: a
+// daemon only pushes to a registry's root.
+func (e *cliEnv) daemonTarget(repository, username, password string) (imagepush.DaemonTarget, bool) {
+	u, err := url.Parse(e.registryURL())
+	if err != nil || u.Host == "" || strings.Trim(u.Path, "/") != "" {
+		return imagepush.DaemonTarget{}, false
+	}
+	tr, err := e.httpTransport()
+	if err != nil {
+		return imagepush.DaemonTarget{}, false
+	}
+	return imagepush.DaemonTarget{Registry: u, Repository: repository, Username: username, Password: password, Transport: tr}, true
 }

@@ -22,6 +22,7 @@ type uploadResourceOptions struct {
 	format          string
 	progress        string
 	arch            string
+	platforms       []string
 	quiet           bool
 }
 
@@ -38,7 +39,11 @@ already holds it for this charm it is used as is; otherwise it is taken from
 the local Docker daemon, pushed to Canonical's registry, and used.
 
 A file revision is for all architectures unless --arch names some; an
-image revision is for the architecture the image declares.
+image revision is for the architectures the image declares. A
+multi-platform image (an index) is uploaded whole, every platform, or
+only the platforms --platform names, as docker's own --platform takes
+them; an index some of whose platforms the daemon lacks is refused
+unless --platform chooses among those it holds.
 
 Progress goes to stderr: redrawn in place on a terminal (tty), one line
 per change otherwise (plain), or not at all (quiet). -q also leaves out
@@ -49,7 +54,8 @@ errors are printed.`,
   docker charmcraft upload-resource my-charm my-image --image=70aa8983ec5c
   docker charmcraft upload-resource my-charm my-image --image=sha256:c8f0dbc0d5a5e3aef7281a4d3941e97f204390b2cba9de6c117341361cbe84e4
   docker charmcraft upload-resource my-charm my-file --filepath=./data.tar.gz --format=json
-  docker charmcraft upload-resource my-charm my-image --image=70aa8983ec5c -q`,
+  docker charmcraft upload-resource my-charm my-image --image=70aa8983ec5c -q
+  docker charmcraft upload-resource my-charm my-image --image=70aa8983ec5c --platform=linux/amd64`,
 	}, func(ctx context.Context, env *cliEnv, args []string) error {
 		opts.charm, opts.resource = args[0], args[1]
 		return runUploadResource(ctx, env, opts)
@@ -60,6 +66,7 @@ errors are printed.`,
 	addFormatFlag(cmd, &opts.format)
 	addProgressFlag(cmd, &opts.progress)
 	addArchFlag(cmd, &opts.arch)
+	flags.StringSliceVar(&opts.platforms, "platform", nil, "Upload only these platforms of a multi-platform image (os/arch[/variant], comma-separated or repeated, e.g. linux/amd64,linux/arm64)")
 	flags.BoolVarP(&opts.quiet, "quiet", "q", false, "Print only the result, warnings and errors: no progress, as --progress=quiet, and no line saying what is being done")
 	_ = cmd.RegisterFlagCompletionFunc("filepath", completion.FileNames())
 	_ = cmd.RegisterFlagCompletionFunc("image", completeLocalImages(dockerCli))
@@ -82,6 +89,12 @@ func (o *uploadResourceOptions) validate() error {
 	}
 	if o.quiet && o.progress != progressAuto && o.progress != progressQuiet {
 		return fmt.Errorf("-q turns progress off, so it cannot be given with --progress=%s: give one or the other", o.progress)
+	}
+	if len(o.platforms) > 0 && o.image == "" {
+		return errors.New("--platform chooses platforms of an image, so it cannot be used with --filepath: a file revision's architectures are given with --arch")
+	}
+	if _, err := parsePlatformFlag(o.platforms); err != nil {
+		return err
 	}
 	if o.image != "" {
 		if o.arch != "" {

@@ -1,0 +1,170 @@
+package imagepush
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"net/http/httputil"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+)
+
+// relay is a loopback proxy to the registry, for one daemon push by a
+// daemon on this machine. It is there for the daemon's cross-repository
+// blob mounts: the containerd store remembers, per registry host (its IP
+// or name: the port does not count), which repositories a blob was
+// pushed to, and a later push to another repository of that host asks to
+// mount it from there; the charm's token may not read that repository
+// (another charm's), the registry answers insufficient_scope, and the
+// daemon's push fails instead of uploading. Through the relay the
+// registry is a host of its own for each push, a loopback address drawn
+// from 127.13.0.0/16 (relayAddr), where no blob was pushed before; the
+// daemon keeps it in its labels, which never name 127.0.0.1, where
+// registries listen.
+//
+// To an https registry, the relay is an HTTP proxy (the daemon speaks
+// plain HTTP to a loopback registry), which also turns a mount asked for
+// anyway (an address drawn before) into a plain upload. To a plain-HTTP
+// one (on the loopback, or allowed), it only copies bytes: the kernel
+// does it (splice), at no cost to the plugin; in the rare push whose
+// address was drawn before, a refused mount fails it, and the image is
+// exported.
+type relay struct {
+	host  string // its address, 127.13.x.y:<port>
+	close func()
+}
+
+// relayAddr is where a relay listens: an address of the loopback (which
+// the daemon treats as an insecure registry, so plain HTTP) drawn from
+// 127.13.0.0/16, a fresh port on it.
+func relayAddr() string {
+	return fmt.Sprintf("127.13.%d.%d:0", rand.IntN(256), 1+rand.IntN(254)) //nolint:gosec // a spread, not a secret
+}
+
+// relayBuffer is the write buffer of each connection of an HTTP relay to
+// the registry: with the default 4 KiB, a connection that is not a bare
+// TCP one (no splice) takes a system call per 4 KiB of every layer.
+const relayBuffer = 1 << 20
+
+// startRelay relays a fresh loopback address to upstream, the registry's base URL,
+// through tr (for https).
+func startRelay(ctx context.Context, upstream *url.URL, tr http.RoundTripper) (*relay, error) {
+	lc := &net.ListenConfig{}
+	ln, err := lc.Listen(ctx, "tcp", relayAddr())
+	if err != nil { // a system whose loopback is 127.0.0.1 alone (macOS)
+		ln, err = lc.Listen(ctx, "tcp", "127.0.0.1:0")
+	}
+	if err != nil {
+		return nil, err
+	}
+	r := &relay{host: ln.Addr().String()}
+	if upstream.Scheme == "http" {
+		r.close = copyConns(ctx, ln, upstream.Host)
+		return r, nil
+	}
+	srv := &http.Server{Handler: httpRelay(upstream, r.host, tr), ReadHeaderTimeout: time.Minute}
+	go func() { _ = srv.Serve(ln) }()
+	// At once, not a graceful Shutdown: the push it served is over, and a
+	// connection the daemon opened but never used would hold it for 5 s.
+	r.close = func() { _ = srv.Close() }
+	return r, nil
+}
+
+// copyConns copies each connection ln accepts to and from a connection to
+// target, until the returned function stops it all.
+func copyConns(ctx context.Context, ln net.Listener, target string) func() {
+	if _, _, err := net.SplitHostPort(target); err != nil {
+		target = net.JoinHostPort(target, "80")
+	}
+	var mu sync.Mutex
+	conns := map[net.Conn]bool{}
+	track := func(c net.Conn, on bool) {
+		mu.Lock()
+		defer mu.Unlock()
+		if on {
+			conns[c] = true
+		} else {
+			delete(conns, c)
+		}
+	}
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				track(c, true)
+				defer track(c, false)
+				defer func() { _ = c.Close() }()
+				u, err := (&net.Dialer{}).DialContext(ctx, "tcp", target)
+				if err != nil {
+					return
+				}
+				track(u, true)
+				defer track(u, false)
+				defer func() { _ = u.Close() }()
+				go func() {
+					_, _ = io.Copy(u, c)
+					if tc, ok := u.(*net.TCPConn); ok {
+						_ = tc.CloseWrite()
+					}
+				}()
+				_, _ = io.Copy(c, u)
+			}()
+		}
+	}()
+	return func() {
+		_ = ln.Close()
+		mu.Lock()
+		defer mu.Unlock()
+		for c := range conns {
+			_ = c.Close()
+		}
+	}
+}
+
+// httpRelay proxies to upstream for a relay at host, through tr.
+func httpRelay(upstream *url.URL, host string, tr http.RoundTripper) http.Handler {
+	if ht, ok := tr.(*http.Transport); ok || tr == nil {
+		if tr == nil {
+			ht = http.DefaultTransport.(*http.Transport)
+		}
+		ht = ht.Clone()
+		ht.WriteBufferSize = relayBuffer
+		tr = ht
+	}
+	return &httputil.ReverseProxy{
+		Rewrite: func(pr *httputil.ProxyRequest) {
+			pr.SetURL(upstream)
+			pr.Out.Host = upstream.Host
+			if pr.Out.Method == http.MethodPost && strings.HasSuffix(pr.Out.URL.Path, "/blobs/uploads/") {
+				q := pr.Out.URL.Query()
+				if q.Has("mount") {
+					q.Del("mount")
+					q.Del("from")
+					pr.Out.URL.RawQuery = q.Encode()
+				}
+			}
+		},
+		ModifyResponse: func(resp *http.Response) error {
+			// Upload sessions are named by absolute URLs on the upstream:
+			// keep the daemon on the relay.
+			if loc := resp.Header.Get("Location"); loc != "" {
+				if u, err := url.Parse(loc); err == nil && u.Host == upstream.Host {
+					u.Scheme, u.Host = "http", host
+					resp.Header.Set("Location", u.String())
+				}
+			}
+			return nil
+		},
+		Transport: tr,
+		ErrorLog:  log.New(io.Discard, "", 0), // the daemon reports what failed
+	}
+}
