@@ -24,8 +24,11 @@ type options struct {
 	chunkSize     int
 }
 
-// DefaultChunkSize is the size of the chunks a streamed blob is sent in.
-const DefaultChunkSize = 4 << 20
+// DefaultChunkSize is the size of the chunks a streamed blob is sent in:
+// the fastest measured (BenchmarkPushBlobStream, 128 MiB) on distribution
+// 2.8, 205 MB/s (1 MiB: 80, 4 MiB: 180, 16 MiB: 190), and near it on
+// distribution 3, 245 MB/s (1 MiB: 169, 4 MiB: 199, 16 MiB: 278).
+const DefaultChunkSize = 8 << 20
 
 func defaultOptions() *options {
 	return &options{
