@@ -62,15 +62,7 @@ func TestRegistryRestartsMidUpload(t *testing.T) {
 	if err != nil || desc.Digest != d {
 		t.Fatalf("PushBlobStream = %+v, %v\n%s", desc, err, log)
 	}
-	rc, err := c.GetBlob(t.Context(), d)
-	if err != nil {
-		t.Fatal(err)
-	}
-	got, err := io.ReadAll(rc)
-	_ = rc.Close()
-	if err != nil || !bytes.Equal(got, blob) {
-		t.Fatalf("the registry holds %d bytes (%v), want the %d pushed", len(got), err, len(blob))
-	}
+	(&faulty{env: env, log: log}).holds(t, blob, d)
 	restarted := strings.Contains(log.String(), "restarting the upload of a blob from its start")
 	t.Logf("%s: session kept across the restart: %v", env.reg.Kind, !restarted)
 	if restarted {
