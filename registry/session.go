@@ -22,24 +22,61 @@ type session struct {
 	offset int64    // bytes the registry acknowledged
 }
 
-// sendAll sends what src gives, a chunk of len(buf) at a time, until src
-// is at its end. Each chunk stays in buf until the registry acknowledges
-// it.
-func (s *session) sendAll(ctx context.Context, src io.Reader, buf []byte) error {
-	for {
-		n, err := fill(src, buf)
-		if n > 0 {
-			if err := s.sendChunk(ctx, buf[:n]); err != nil {
+// sendAll sends what src gives, in chunks of size, until src is at its
+// end. Each chunk stays in memory until the registry acknowledges it,
+// while the next one is read (so that reading and sending overlap): two
+// chunks at most are held. stop ends the reading of src, and returns
+// once no read is under way.
+func (s *session) sendAll(ctx context.Context, src io.Reader, stop func(), size int) error {
+	type chunk struct {
+		b   []byte
+		err error
+	}
+	free := make(chan []byte, 2)
+	free <- make([]byte, size)
+	free <- make([]byte, size)
+	full := make(chan chunk, 1)
+	done := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		for {
+			var b []byte
+			select {
+			case b = <-free:
+			case <-done:
+				return
+			}
+			n, err := fill(src, b)
+			select {
+			case full <- chunk{b[:n], err}:
+			case <-done:
+				return
+			}
+			if err != nil {
+				return
+			}
+		}
+	})
+	defer func() {
+		close(done)
+		stop()
+		wg.Wait()
+	}()
+	for c := range full {
+		if len(c.b) > 0 {
+			if err := s.sendChunk(ctx, c.b); err != nil {
 				return err
 			}
 		}
 		switch {
-		case errors.Is(err, io.EOF):
+		case errors.Is(c.err, io.EOF):
 			return nil
-		case err != nil:
-			return fmt.Errorf("reading the blob: %w", err)
+		case c.err != nil:
+			return fmt.Errorf("reading the blob: %w", c.err)
 		}
+		free <- c.b[:cap(c.b)]
 	}
+	return nil
 }
 
 // fill reads from r until buf is full or r fails (io.EOF at its end).

@@ -109,7 +109,7 @@ func (c *Client) pushChunked(ctx context.Context, body *checkedReader, d digest.
 		return err
 	}
 	s := &session{c: c, loc: loc}
-	if err := s.sendAll(ctx, body, make([]byte, c.chunkSize)); err != nil {
+	if err := s.sendAll(ctx, body, body.stop, c.chunkSize); err != nil {
 		return err
 	}
 	if d == "" {
