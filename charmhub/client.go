@@ -23,10 +23,10 @@ const maxJSON = 1 << 20
 type Client struct {
 	apiURL, storageURL string
 	loginURL           string
-	token, userAgent   string
+	token              string
 	hc                 *http.Client
 	schedule           []time.Duration
-	log                *debugLog
+	log                *transport.Log
 
 	mu   sync.Mutex
 	sent map[string]sentContent // by upload id
@@ -42,30 +42,15 @@ func New(opts ...Option) (*Client, error) {
 	}
 	c := &Client{
 		apiURL: o.apiURL, storageURL: o.storageURL, loginURL: o.loginURL,
-		token: o.token, userAgent: o.userAgent,
+		token:    o.token,
 		schedule: o.schedule,
 	}
-	if o.debug != nil {
-		c.log = &debugLog{w: o.debug}
-	}
-	c.hc = c.wrap(o)
-	return c, nil
-}
-
-// wrap copies the given HTTP client with the retry and debug layers
-// around its transport.
-func (c *Client) wrap(o *options) *http.Client {
+	c.log = transport.NewLog(o.debug, "charmhub")
 	hc := *o.httpClient
-	rt := hc.Transport
-	if rt == nil {
-		rt = http.DefaultTransport
-	}
-	if c.log != nil {
-		rt = &debugTransport{inner: rt, log: c.log}
-	}
-	hc.Transport = &retryTransport{inner: rt, attempts: o.attempts, baseDelay: o.baseDelay, log: c.log}
+	hc.Transport = transport.Stack(hc.Transport, o.policy, o.userAgent, c.log)
 	hc.CheckRedirect = transport.RedirectPolicy(hc.CheckRedirect)
-	return &hc
+	c.hc = &hc
+	return c, nil
 }
 
 // charmPath is the API path of a charm, or of something under it, with
@@ -101,7 +86,6 @@ func (c *Client) newRequest(ctx context.Context, method, u string, body any) (*h
 	}
 	req.Header.Set("Accept", "application/json")
 	req.Header.Set("Authorization", "Macaroon "+c.token)
-	req.Header.Set("User-Agent", c.userAgent)
 	return req, nil
 }
 

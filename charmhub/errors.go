@@ -76,6 +76,9 @@ func (e *APIError) Details() string {
 	return strings.Join(parts, "; ")
 }
 
+// HTTPStatus is the status answered, for transport.Policy.Temporary.
+func (e *APIError) HTTPStatus() int { return e.StatusCode }
+
 // Is matches the sentinels that describe the answer.
 func (e *APIError) Is(target error) bool {
 	switch target {

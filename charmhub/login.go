@@ -189,7 +189,6 @@ func (c *Client) publicRequest(ctx context.Context, u string, body any) (*http.R
 	}
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("Accept", "application/json")
-	req.Header.Set("User-Agent", c.userAgent)
 	return req, nil
 }
 

@@ -9,6 +9,8 @@ import (
 	"io"
 	"mime/multipart"
 	"sync"
+
+	"github.com/canonical/docker-charmcraft/internal/transport"
 )
 
 // multipartBody is the form storage expects: one part named "binary"
@@ -74,7 +76,7 @@ func (b *multipartBody) length() (int64, error) {
 func (b *multipartBody) reader() (io.ReadCloser, error) {
 	content, err := b.open()
 	if err != nil {
-		return nil, &localError{fmt.Errorf("opening the content: %w", err)}
+		return nil, transport.Local(fmt.Errorf("opening the content: %w", err))
 	}
 	pr, pw := io.Pipe()
 	b.mu.Lock()
@@ -125,10 +127,10 @@ func (b *multipartBody) write(w io.Writer, content io.Reader, gen int) error {
 		return err
 	}
 	if src.n != b.size {
-		return &localError{fmt.Errorf("the content has %d bytes, not the %d announced", src.n, b.size)}
+		return transport.Local(fmt.Errorf("the content has %d bytes, not the %d announced", src.n, b.size))
 	}
 	if n, _ := io.ReadFull(content, make([]byte, 1)); n > 0 {
-		return &localError{fmt.Errorf("the content has more than the %d bytes announced", b.size)}
+		return transport.Local(fmt.Errorf("the content has more than the %d bytes announced", b.size))
 	}
 	b.mu.Lock()
 	if gen == b.gen {
@@ -160,8 +162,8 @@ func (c *countingReader) Read(p []byte) (int, error) {
 	if n > 0 {
 		c.progress(c.n)
 	}
-	if err != nil && err != io.EOF {
-		err = &localError{fmt.Errorf("reading the content: %w", err)}
+	if err != nil && !errors.Is(err, io.EOF) {
+		err = transport.Local(fmt.Errorf("reading the content: %w", err))
 	}
 	return n, err
 }

@@ -43,8 +43,7 @@ type options struct {
 	userAgent          string
 	token              string
 	schedule           []time.Duration
-	attempts           int
-	baseDelay          time.Duration
+	policy             transport.Policy
 	debug              io.Writer
 }
 
@@ -56,9 +55,17 @@ func defaultOptions() *options {
 		httpClient: &http.Client{Transport: transport.New(transport.DefaultStallTimeout)},
 		userAgent:  DefaultUserAgent,
 		schedule:   DefaultPollSchedule(),
-		attempts:   4,
-		baseDelay:  500 * time.Millisecond,
+		policy:     defaultPolicy(),
 	}
+}
+
+// defaultPolicy is how the client retries: as every client of the plugin
+// (see transport.DefaultPolicy), and with Charmhub's answers read whole
+// before they are returned, so that one cut short is retried too.
+func defaultPolicy() transport.Policy {
+	p := transport.DefaultPolicy()
+	p.BufferAnswer = maxJSON
+	return p
 }
 
 // WithAPIURL sets the base URL of the Charmhub API; a trailing "/" is
@@ -141,15 +148,30 @@ func WithPollSchedule(s []time.Duration) Option {
 	}
 }
 
-// WithRetry sets how many times an idempotent request is tried in all,
-// and the first backoff delay, doubled at each retry, with jitter.
-// Attempts of 1 disable retries. The default is 4 attempts from 500ms.
+// WithRetry caps the attempts of a request at attempts in all, from a
+// first backoff of baseDelay, doubled at each retry, with jitter.
+// Attempts of 1 disable retries. The default is transport.DefaultPolicy:
+// about 12 attempts over two minutes, from 1s.
 func WithRetry(attempts int, baseDelay time.Duration) Option {
 	return func(o *options) error {
 		if attempts < 1 || baseDelay < 0 {
 			return errors.New("retry needs at least one attempt and a non-negative delay")
 		}
-		o.attempts, o.baseDelay = attempts, baseDelay
+		o.policy.Attempts, o.policy.Base, o.policy.Cap = attempts, baseDelay, max(baseDelay, transport.DefaultCap)
+		return nil
+	}
+}
+
+// WithRetryPolicy sets how requests are retried: which answers, how
+// often, for how long (see transport.Policy); answers are read whole
+// before they are returned unless p.BufferAnswer says otherwise. The
+// default is transport.DefaultPolicy.
+func WithRetryPolicy(p transport.Policy) Option {
+	return func(o *options) error {
+		if p.BufferAnswer == 0 {
+			p.BufferAnswer = maxJSON
+		}
+		o.policy = p
 		return nil
 	}
 }

@@ -87,7 +87,7 @@ func (c *Client) WaitForRevision(ctx context.Context, statusURL string) (*Revisi
 		if i == len(c.schedule) {
 			return nil, &PollTimeoutError{Waited: waited.Seconds()}
 		}
-		c.log.printf("review status %q, polling again in %s", st.Status, c.schedule[i])
+		c.log.Printf("review status %q, polling again in %s", st.Status, c.schedule[i])
 		if err := transport.Sleep(ctx, c.schedule[i]); err != nil {
 			return nil, fmt.Errorf("waiting for the review: %w", err)
 		}

@@ -67,10 +67,3 @@ func (c *Client) upload(ctx context.Context, name string, size int64, open func(
 	c.remember(answer.UploadID, *sent)
 	return answer.UploadID, nil
 }
-
-// localError is a failure to read the content on this side: sending the
-// request again would not help.
-type localError struct{ err error }
-
-func (e *localError) Error() string { return e.err.Error() }
-func (e *localError) Unwrap() error { return e.err }

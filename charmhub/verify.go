@@ -47,9 +47,9 @@ func (c *Client) VerifyRevision(ctx context.Context, charm, resource string, rev
 			return fmt.Errorf("%w: revision %d of resource '%s' of charm '%s' has %d bytes with sha256 %.64s, but the content uploaded had %d bytes with sha256 %s",
 				ErrContentMismatch, revision, resource, charm, r.Size, transport.Printable(r.SHA256), sent.size, sent.sha256)
 		}
-		c.log.printf("revision %d holds the %d bytes uploaded, sha256 %s", revision, sent.size, sent.sha256)
+		c.log.Printf("revision %d holds the %d bytes uploaded, sha256 %s", revision, sent.size, sent.sha256)
 		return nil
 	}
-	c.log.printf("charmhub lists no revision %d yet: its content was not checked", revision)
+	c.log.Printf("charmhub lists no revision %d yet: its content was not checked", revision)
 	return nil
 }

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/canonical/docker-charmcraft/internal/faultproxy"
+	"github.com/canonical/docker-charmcraft/registry/registrytest"
 )
 
 // faulty is a world whose Charmhub, storage and registry are reached
@@ -40,6 +41,11 @@ func newFaulty(t *testing.T) *faulty {
 	return f
 }
 
+// retryTimeout is how long the plugin keeps trying a failing request in
+// these tests, for faults that persist to end soon; the faults that pass
+// need less.
+const retryTimeout = 5 * time.Second
+
 // proxiedEnv points the plugin at the proxies, with a short stall timeout,
 // as the charm's owner.
 func (f *faulty) proxiedEnv(extra ...string) []string {
@@ -48,6 +54,7 @@ func (f *faulty) proxiedEnv(extra ...string) []string {
 		"CHARMCRAFT_UPLOAD_URL=" + f.hubProxy.URL + "/storage",
 		"CHARMCRAFT_REGISTRY_URL=" + f.regProxy.URL,
 		"CHARMCRAFT_STALL_TIMEOUT=2s",
+		"CHARMCRAFT_RETRY_TIMEOUT=" + retryTimeout.String(),
 	}, extra...)...)
 }
 
@@ -99,6 +106,8 @@ type faultCase struct {
 	hub, reg []faultproxy.Rule
 	ok       bool     // the upload must succeed
 	stderr   []string // substrings of stderr
+	// exports is how many times the image must be exported.
+	exports int
 	// revision: a failed run created a revision all the same, which the
 	// plugin must flag (content corrupted on the way, which storage cannot
 	// tell).
@@ -112,6 +121,9 @@ const (
 	apiReview     = "/api/v1/charm/my-charm/resources/*/revisions/review"
 )
 
+// unavailable is a 503 asking to come back in a second.
+var unavailable = faultproxy.Fault{Kind: faultproxy.Status, Code: 503, RetryAfter: "1"}
+
 // TestFileUploadFaults uploads a file through every fault: it succeeds
 // with the right content, or fails with a clear error after the retry
 // budget, and never leaves a revision behind.
@@ -121,6 +133,13 @@ func TestFileUploadFaults(t *testing.T) {
 		{name: "storage resets mid-file", ok: true,
 			hub:    []faultproxy.Rule{{Path: storageUpload, Times: 1, Fault: faultproxy.ResetAfter(1 << 20)}},
 			stderr: []string{"retrying POST /storage/unscanned-upload/"}},
+		{name: "503 with Retry-After 3 times on every request", ok: true,
+			hub: []faultproxy.Rule{
+				{Path: storageUpload, Times: 3, Fault: unavailable},
+				{Method: "GET", Path: apiResources, Times: 3, Fault: unavailable},
+				{Method: "GET", Path: apiReview, Times: 3, Fault: unavailable},
+			},
+			stderr: []string{"retrying POST /storage/unscanned-upload/ after 1s", "retrying GET /api/v1/charm/my-charm/resources/my-file/revisions/review after 1s"}},
 		{name: "503 then recovers", ok: true,
 			hub:    []faultproxy.Rule{{Path: apiResources, Times: 2, Fault: faultproxy.Fail(503)}},
 			stderr: []string{"retrying GET /api/v1/charm/my-charm/resources", "503 Service Unavailable"}},
@@ -137,13 +156,13 @@ func TestFileUploadFaults(t *testing.T) {
 			hub: []faultproxy.Rule{{Path: apiReview, Times: 1, Fault: faultproxy.StallFor(time.Minute)}}},
 		{name: "503 for ever",
 			hub:    []faultproxy.Rule{{Path: apiResources, Fault: faultproxy.Fail(503)}},
-			stderr: []string{"Charmhub is temporarily unavailable", "kept failing after 4 attempts"}},
+			stderr: []string{"Charmhub is temporarily unavailable", "and kept failing after ", " attempts"}},
 		{name: "storage resets for ever",
 			hub:    []faultproxy.Rule{{Path: storageUpload, Fault: faultproxy.ResetAfter(100_000)}},
-			stderr: []string{`uploading "data.tar.gz" to Charmhub storage`, "(after 4 attempts)"}},
+			stderr: []string{`uploading "data.tar.gz" to Charmhub storage`, " attempts)"}},
 		{name: "storage stalls for ever",
 			hub:    []faultproxy.Rule{{Path: storageUpload, Fault: faultproxy.Fault{Kind: faultproxy.StallAnswer, Delay: time.Minute}}},
-			stderr: []string{"no progress for 2s", "(after 4 attempts)"}},
+			stderr: []string{"no progress for 2s", " attempts)"}},
 		{name: "upload cut short",
 			hub:    []faultproxy.Rule{{Path: storageUpload, Fault: faultproxy.Fault{Kind: faultproxy.TruncateRequest, Bytes: 1 << 20}}},
 			stderr: []string{"Charmhub refused the request: 400 Bad Request"}},
@@ -194,6 +213,14 @@ func TestFileUploadFaults(t *testing.T) {
 	}
 }
 
+// forgetsSessions says whether the registry under test forgets an upload
+// session whose chunk reached it but whose answer was lost: distribution
+// 2 does.
+func forgetsSessions() bool {
+	k, _ := registrytest.KindFromEnv()
+	return k == registrytest.Distribution2
+}
+
 func hexSum(b []byte) string {
 	sum := sha256.Sum256(b)
 	return hex.EncodeToString(sum[:])
@@ -212,43 +239,56 @@ const (
 func TestImageUploadFaults(t *testing.T) {
 	needDocker(t)
 	id := buildImage(t, 505, layerSpec{size: 2 << 20, random: true}, layerSpec{size: 2 << 20})
-	// A layer the plugin compresses is streamed in PATCH requests; one the
-	// containerd store holds compressed already is sent in one PUT.
-	blob := func(times int, fault faultproxy.Fault) []faultproxy.Rule {
-		if containerdStore(t) {
-			return []faultproxy.Rule{{Method: "PUT", Path: regSession, Times: times, Fault: fault}}
-		}
+	// Every layer is sent in chunks, each a PATCH. Distribution 2 forgets
+	// an upload session asked about after a PATCH that reached it and
+	// whose answer was lost (see registry's TestStreamsResume): there a
+	// chunk broken midway costs an export of the image again; distribution
+	// 3 goes on in the session.
+	chunk := func(times int, fault faultproxy.Fault) []faultproxy.Rule {
 		return []faultproxy.Rule{{Method: "PATCH", Times: times, Fault: fault}}
 	}
+	again := "The upload was interrupted; exporting the image again (attempt 2 of 3)"
+	lost := forgetsSessions()
 	tests := []faultCase{
-		{name: "reset mid-blob", ok: true,
-			reg:    blob(1, faultproxy.ResetAfter(256<<10)),
-			stderr: []string{"The upload was interrupted; exporting the image again (attempt 2 of 3)"}},
-		{name: "blob cut short on the way", ok: true,
-			reg:    blob(1, faultproxy.Fault{Kind: faultproxy.TruncateRequest, Bytes: 256 << 10}),
-			stderr: []string{"exporting the image again"}},
-		{name: "blob answer stalls past the timeout", ok: true,
-			reg:    blob(1, faultproxy.Fault{Kind: faultproxy.StallAnswer, Delay: time.Minute}),
-			stderr: []string{"exporting the image again"}},
-		{name: "503 opening upload sessions", ok: true,
-			reg:    []faultproxy.Rule{{Method: "POST", Path: regUploads, Times: 2, Fault: faultproxy.Fail(503)}},
-			stderr: []string{"retrying POST "}},
-		{name: "503 on the manifest check", ok: true,
-			reg:    []faultproxy.Rule{{Method: "HEAD", Path: regManifest, Times: 1, Fault: faultproxy.Fail(503)}},
-			stderr: []string{"retrying HEAD "}},
-		{name: "503 on the manifest push", ok: true,
+		{name: "reset mid-chunk", ok: true, exports: map[bool]int{false: 1, true: 2}[lost],
+			reg:    chunk(1, faultproxy.ResetAfter(256<<10)),
+			stderr: []string{"asking the upload session where it stands"}},
+		{name: "chunk cut short on the way", ok: true, exports: map[bool]int{false: 1, true: 2}[lost],
+			reg:    chunk(1, faultproxy.Fault{Kind: faultproxy.TruncateRequest, Bytes: 256 << 10}),
+			stderr: []string{"asking the upload session where it stands"}},
+		{name: "chunk answer stalls past the timeout", ok: true, exports: map[bool]int{false: 1, true: 2}[lost],
+			reg:    chunk(1, faultproxy.Fault{Kind: faultproxy.StallAnswer, Delay: time.Minute}),
+			stderr: []string{"asking the upload session where it stands"}},
+		{name: "upload session lost", ok: true, exports: 2,
+			reg: []faultproxy.Rule{{Method: "PATCH", Times: 1, Fault: faultproxy.Fail(503)},
+				{Method: "GET", Path: regSession, Times: 1, Fault: faultproxy.Fault{Kind: faultproxy.Status, Code: 404,
+					Body: `{"errors":[{"code":"BLOB_UPLOAD_UNKNOWN","message":"blob upload unknown to registry"}]}`}}},
+			stderr: []string{again}},
+		{name: "503 with Retry-After 3 times on every request", ok: true, exports: 1,
+			reg: []faultproxy.Rule{
+				{Method: "POST", Path: regUploads, Times: 3, Fault: unavailable},
+				{Method: "PATCH", Times: 3, Fault: unavailable},
+				{Method: "PUT", Path: regSession, Times: 3, Fault: unavailable},
+				{Method: "HEAD", Times: 3, Fault: unavailable},
+				{Method: "PUT", Path: regManifest, Times: 3, Fault: unavailable},
+				{Method: "GET", Path: regManifest, Times: 3, Fault: unavailable},
+			},
+			hub: []faultproxy.Rule{
+				{Method: "POST", Path: "/api/v1/charm/my-charm/resources/my-image/oci-image/blob", Times: 3, Fault: unavailable},
+				{Method: "GET", Path: "/api/v1/charm/my-charm/resources/my-image/oci-image/upload-credentials", Times: 3, Fault: unavailable},
+			},
+			stderr: []string{"retrying POST ", "retrying HEAD ", "retrying PUT ", "asking the upload session where it stands after 1s",
+				"retrying POST /api/v1/charm/my-charm/resources/my-image/oci-image/blob after 1s"}},
+		{name: "503 on the manifest push", ok: true, exports: 1,
 			reg:    []faultproxy.Rule{{Method: "PUT", Path: regManifest, Times: 1, Fault: faultproxy.Fail(503)}},
 			stderr: []string{"retrying PUT "}},
-		{name: "503 on the image blob", ok: true,
-			hub:    []faultproxy.Rule{{Method: "POST", Path: "/api/v1/charm/my-charm/resources/my-image/oci-image/blob", Times: 1, Fault: faultproxy.Fail(503)}},
-			stderr: []string{"retrying POST /api/v1/charm/my-charm/resources/my-image/oci-image/blob"}},
-		{name: "resets for ever",
-			reg:    blob(0, faultproxy.ResetAfter(256<<10)),
-			stderr: []string{"the blob was streamed and cannot be sent again", "gave up after 3 exports"}},
-		{name: "wrong digest for a blob",
+		{name: "resets for ever", exports: map[bool]int{false: 1, true: 3}[lost],
+			reg:    chunk(0, faultproxy.ResetAfter(256<<10)),
+			stderr: []string{map[bool]string{false: " attempts)", true: "gave up after 3 exports"}[lost]}},
+		{name: "wrong digest for a blob", exports: 1,
 			reg:    []faultproxy.Rule{{Method: "PUT", Path: regSession, Fault: faultproxy.Fault{Kind: faultproxy.SetHeader, Header: "Docker-Content-Digest", Value: "sha256:" + strings.Repeat("0", 64)}}},
 			stderr: []string{"content does not match its digest", "sha256:" + strings.Repeat("0", 64)}},
-		{name: "wrong digest for the manifest",
+		{name: "wrong digest for the manifest", exports: 1,
 			reg:    []faultproxy.Rule{{Method: "PUT", Path: regManifest, Fault: faultproxy.Fault{Kind: faultproxy.SetHeader, Header: "Docker-Content-Digest", Value: "sha256:" + strings.Repeat("1", 64)}}},
 			stderr: []string{"pushing the image manifest", "content does not match its digest"}},
 	}
@@ -282,6 +322,9 @@ func TestImageUploadFaults(t *testing.T) {
 				if !strings.Contains(res.stderr, s) {
 					t.Errorf("stderr lacks %q", s)
 				}
+			}
+			if n := 1 + strings.Count(res.stderr, "exporting the image again"); n != tt.exports {
+				t.Errorf("the image was exported %d times, want %d", n, tt.exports)
 			}
 			if n := f.checkBlobs(t); tt.ok && n == 0 {
 				t.Error("the upload succeeded, yet the registry holds no blob")

@@ -162,15 +162,32 @@ func TestPushDryRun(t *testing.T) {
 	}
 }
 
-// TestPushExportsAgain: a layer upload broken midway cannot be sent again
-// from the stream, so the image is exported again, up to the limit. (The
-// fixture's layers are small: they stream only when none is sent whole.)
+// TestPushExportsAgain: a layer upload broken midway goes on in its
+// session, with no export again; only a lost session needs the layer
+// from its start, which the docker save stream cannot give again, so the
+// image is exported again, up to the limit. (The fixture's layers are
+// small: they stream only when none is sent whole.)
 func TestPushExportsAgain(t *testing.T) {
 	fx := loadFixture(t, "legacy")
 	streamed := imagepush.WithUploads(1, 0)
-	t.Run("once", func(t *testing.T) {
+	lost := func(w *world, times int) []faultproxy.Rule {
+		return []faultproxy.Rule{
+			{Method: "PATCH", Path: w.path("blobs/uploads/*"), Times: times, Fault: faultproxy.Fail(503)},
+			{Method: "GET", Path: w.path("blobs/uploads/*"), Times: times, Fault: faultproxy.Fault{Kind: faultproxy.Status, Code: 404,
+				Body: `{"errors":[{"code":"BLOB_UPLOAD_UNKNOWN","message":"blob upload unknown to registry"}]}`}},
+		}
+	}
+	t.Run("session survives", func(t *testing.T) {
 		w, d := newWorld(t), newDaemon(fx)
-		w.proxy.Add(faultproxy.Rule{Method: "PATCH", Path: w.path("blobs/uploads/*"), Times: 1, Fault: faultproxy.ResetAfter(100)})
+		w.proxy.Add(faultproxy.Rule{Method: "PATCH", Path: w.path("blobs/uploads/*"), Times: 1, Fault: faultproxy.Fail(503)})
+		r := push(t, w, d, full(fx.inspect.ID), streamed)
+		wantKinds(t, r, []imagepush.EventKind{imagepush.Uploading, imagepush.Uploaded})
+		wantSaves(t, d, 1)
+		checkManifest(t, w, r.res.Digest, fx)
+	})
+	t.Run("session lost", func(t *testing.T) {
+		w, d := newWorld(t), newDaemon(fx)
+		w.proxy.Add(lost(w, 1)...)
 		r := push(t, w, d, full(fx.inspect.ID), streamed)
 		wantKinds(t, r, []imagepush.EventKind{imagepush.Uploading, imagepush.ExportingAgain, imagepush.Uploaded})
 		wantSaves(t, d, 2)
@@ -181,7 +198,7 @@ func TestPushExportsAgain(t *testing.T) {
 	})
 	t.Run("gives up", func(t *testing.T) {
 		w, d := newWorld(t), newDaemon(fx)
-		w.proxy.Add(faultproxy.Rule{Method: "PATCH", Path: w.path("blobs/uploads/*"), Fault: faultproxy.ResetAfter(100)})
+		w.proxy.Add(lost(w, 0)...)
 		r := push(t, w, d, full(fx.inspect.ID), streamed, imagepush.WithExportAttempts(2))
 		if !errors.Is(r.err, registry.ErrInterrupted) || !strings.Contains(r.err.Error(), "gave up after 2 exports") {
 			t.Fatalf("got %v, want ErrInterrupted after 2 exports", r.err)

@@ -62,10 +62,11 @@ func (p *pusher) build(ctx context.Context, j *job, store manifest.BlobStore, pr
 }
 
 // pushBuild runs build, pushing to the registry. A blob upload broken
-// midway (a reset or stalled connection, a 5xx) cannot be sent again from
-// the docker save stream it was read from, but the source can be opened
-// again: pushBuild then starts over, and the blobs the registry got in
-// full are not sent twice.
+// midway goes on in its session (see registry.PushBlobStream); one whose
+// session the registry lost needs the layer from its start, which the
+// docker save stream it was read from cannot give again, but the source
+// can be opened again: pushBuild then starts over, and the blobs the
+// registry got in full are not sent twice.
 func (p *pusher) pushBuild(ctx context.Context, j *job) (*manifest.Result, error) {
 	return exportAgain(ctx, p, func() (*manifest.Result, error) { return p.buildParallel(ctx, j) })
 }

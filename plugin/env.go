@@ -38,6 +38,9 @@ const (
 	// stallTimeoutEnv is how long a connection may stay silent before it
 	// is dropped (transport.DefaultStallTimeout unless set).
 	stallTimeoutEnv = "CHARMCRAFT_STALL_TIMEOUT"
+	// retryTimeoutEnv is how long a request that keeps failing is tried
+	// again (transport.DefaultBudget unless set).
+	retryTimeoutEnv = "CHARMCRAFT_RETRY_TIMEOUT"
 	// cacheDirEnv overrides where the layer cache lives
 	// (layercache.DefaultDir).
 	cacheDirEnv = "CHARMCRAFT_CACHE_DIR"
@@ -129,14 +132,15 @@ func (e *cliEnv) charmhubClient(token string) (*charmhub.Client, error) {
 	if err := checkEndpoints(e.getenv); err != nil {
 		return nil, err
 	}
-	tr, err := e.httpTransport()
+	netp, err := e.netPolicy()
 	if err != nil {
 		return nil, err
 	}
 	opts := []charmhub.Option{
 		charmhub.WithToken(token),
 		charmhub.WithUserAgent(e.userAgent),
-		charmhub.WithHTTPClient(&http.Client{Transport: tr}),
+		charmhub.WithHTTPClient(&http.Client{Transport: netp.transport}),
+		charmhub.WithRetryPolicy(netp.retry),
 	}
 	for _, o := range []struct {
 		env  string
@@ -176,14 +180,15 @@ func scaledSchedule(total time.Duration) []time.Duration {
 
 // registry builds a client for one repository of Canonical's registry.
 func (e *cliEnv) registry(repository, username, password string) (*registry.Client, error) {
-	tr, err := e.httpTransport()
+	netp, err := e.netPolicy()
 	if err != nil {
 		return nil, err
 	}
 	opts := []registry.Option{
 		registry.WithBasicAuth(username, password),
 		registry.WithUserAgent(e.userAgent),
-		registry.WithTransport(tr),
+		registry.WithTransport(netp.transport),
+		registry.WithRetryPolicy(netp.retry),
 	}
 	if w := e.debugLog(); w != nil {
 		opts = append(opts, registry.WithDebug(w))

@@ -64,16 +64,38 @@ func loopback(host string) bool {
 	return ip != nil && ip.IsLoopback()
 }
 
-// httpTransport is the transport under the clients, with the stall
-// timeout CHARMCRAFT_STALL_TIMEOUT sets.
-func (e *cliEnv) httpTransport() (*http.Transport, error) {
-	stall := transport.DefaultStallTimeout
-	if v := e.getenv(stallTimeoutEnv); v != "" {
-		d, err := time.ParseDuration(v)
-		if err != nil || d <= 0 {
-			return nil, fmt.Errorf("%s=%q is not a positive duration such as 30s or 2m", stallTimeoutEnv, v)
-		}
-		stall = d
+// netPolicy is how the plugin's clients use the network: the transport
+// under each, whose silences CHARMCRAFT_STALL_TIMEOUT bounds, and the
+// retry policy of each. Every client (Charmhub's API and storage, the
+// registry) retries alike: transport.DefaultPolicy, for as long as
+// CHARMCRAFT_RETRY_TIMEOUT says when it is set.
+type netPolicy struct {
+	transport *http.Transport
+	retry     transport.Policy
+}
+
+func (e *cliEnv) netPolicy() (netPolicy, error) {
+	stall, err := e.duration(stallTimeoutEnv, transport.DefaultStallTimeout)
+	if err != nil {
+		return netPolicy{}, err
 	}
-	return transport.New(stall), nil
+	retry := transport.DefaultPolicy()
+	if retry.Budget, err = e.duration(retryTimeoutEnv, transport.DefaultBudget); err != nil {
+		return netPolicy{}, err
+	}
+	return netPolicy{transport: transport.New(stall), retry: retry}, nil
+}
+
+// duration reads the positive duration in the variable name, def if it
+// is unset.
+func (e *cliEnv) duration(name string, def time.Duration) (time.Duration, error) {
+	v := e.getenv(name)
+	if v == "" {
+		return def, nil
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil || d <= 0 {
+		return 0, fmt.Errorf("%s=%q is not a positive duration such as 30s or 2m", name, v)
+	}
+	return d, nil
 }

@@ -91,7 +91,7 @@ func (r cmdResult) String() string {
 // pluginEnv lists every variable the plugin reads, so that a run sees
 // only what the test sets.
 var pluginEnv = []string{apiURLEnv, uploadURLEnv, ssoURLEnv, registryURLEnv, authEnv, reviewTimeoutEnv,
-	allowInsecureEnv, stallTimeoutEnv, cacheDirEnv, "DOCKER_CONTEXT", "DOCKER_CLI_PLUGIN_SOCKET"}
+	allowInsecureEnv, stallTimeoutEnv, retryTimeoutEnv, cacheDirEnv, "DOCKER_CONTEXT", "DOCKER_CLI_PLUGIN_SOCKET"}
 
 // runPlugin runs `docker-charmcraft args...` in process: args start with
 // "charmcraft" (or "__complete"), as docker passes them. env is set for
@@ -114,6 +114,7 @@ func runPluginTo(t *testing.T, env map[string]string, stdin io.Reader, errStream
 	t.Setenv("DOCKER_HOST", "unix:///nonexistent/docker.sock")
 	t.Setenv("DOCKER_CONFIG", t.TempDir())
 	t.Setenv(cacheDirEnv, t.TempDir())
+	t.Setenv(retryTimeoutEnv, "3s") // a service out of reach fails fast
 	t.Setenv("TERM", "xterm")
 	for k, v := range env {
 		t.Setenv(k, v)

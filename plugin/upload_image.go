@@ -188,9 +188,9 @@ func (e *cliEnv) daemonTarget(repository, username, password string) (imagepush.
 	if err != nil || u.Host == "" || strings.Trim(u.Path, "/") != "" {
 		return imagepush.DaemonTarget{}, false
 	}
-	tr, err := e.httpTransport()
+	netp, err := e.netPolicy()
 	if err != nil {
 		return imagepush.DaemonTarget{}, false
 	}
-	return imagepush.DaemonTarget{Registry: u, Repository: repository, Username: username, Password: password, Transport: tr}, true
+	return imagepush.DaemonTarget{Registry: u, Repository: repository, Username: username, Password: password, Transport: netp.transport}, true
 }

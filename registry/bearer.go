@@ -25,7 +25,7 @@ type bearerTransport struct {
 	registry   *url.URL     // the origin that may see the token
 	scope      string       // asked for with every token
 	user, pass string
-	log        *logger
+	log        *transport.Log
 
 	fetching chan struct{} // held while a token is fetched
 
@@ -49,7 +49,7 @@ func (b *bearerTransport) RoundTrip(in *http.Request) (*http.Response, error) {
 	resp, err := b.send(in, in.Body, auth)
 	// A request whose body is gone cannot be sent again: the caller must
 	// have made a body-less request first, which got the token.
-	if err != nil || resp.StatusCode != http.StatusUnauthorized || fresh || !replayable(in) {
+	if err != nil || resp.StatusCode != http.StatusUnauthorized || fresh || !rewindable(in) {
 		return resp, err
 	}
 	auth, ok, err := b.answer(in.Context(), resp.Header.Values("WWW-Authenticate"), auth)
@@ -106,7 +106,7 @@ func (b *bearerTransport) answer(ctx context.Context, challenges []string, sent 
 	for _, h := range challenges {
 		scheme, params, err := ParseChallenge(h)
 		if err != nil {
-			b.log.printf("ignoring a malformed challenge: %v", err)
+			b.log.Printf("ignoring a malformed challenge: %v", err)
 			continue
 		}
 		switch scheme {
@@ -127,7 +127,7 @@ func (b *bearerTransport) answer(ctx context.Context, challenges []string, sent 
 			if b.user == "" && b.pass == "" || strings.HasPrefix(sent, "Basic ") {
 				return "", false, nil
 			}
-			b.log.printf("the registry asks for basic auth")
+			b.log.Printf("the registry asks for basic auth")
 			b.mu.Lock()
 			b.basic = true
 			b.mu.Unlock()
@@ -186,4 +186,9 @@ func closeBody(req *http.Request) {
 	if req.Body != nil {
 		_ = req.Body.Close()
 	}
+}
+
+// rewindable says whether a request's body can be had again.
+func rewindable(req *http.Request) bool {
+	return req.Body == nil || req.Body == http.NoBody || req.GetBody != nil
 }

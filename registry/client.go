@@ -16,10 +16,14 @@ import (
 // Client talks to one repository of a registry. It is safe for concurrent
 // use, and shares one token and one pool of connections between requests.
 type Client struct {
-	base  *url.URL
-	repo  string
-	hc    *http.Client
-	retry *retryTransport // its settings also pace the resumption of uploads
+	base *url.URL
+	repo string
+	hc   *http.Client
+	log  *transport.Log
+	// policy paces what the client retries itself: the chunks of an
+	// upload.
+	policy    transport.Policy
+	chunkSize int
 }
 
 // repositoryRE is the distribution API's repository name grammar.
@@ -47,8 +51,11 @@ func New(baseURL, repository string, opts ...Option) (*Client, error) {
 		}
 	}
 	scope := "repository:" + repository + ":pull,push"
-	hc, retry := newHTTPClient(o, base, scope)
-	return &Client{base: base, repo: repository, hc: hc, retry: retry}, nil
+	log := transport.NewLog(o.debug, "registry")
+	return &Client{
+		base: base, repo: repository, hc: newHTTPClient(o, base, scope, log), log: log,
+		policy: o.policy, chunkSize: o.chunkSize,
+	}, nil
 }
 
 // endpoint is the URL of /v2/<repository>/<elem...>.

@@ -103,7 +103,7 @@ type envConfig struct {
 }
 
 // newEnv starts a registry with token auth and its token endpoint.
-func newEnv(t *testing.T, cfg envConfig) *testEnv {
+func newEnv(t testing.TB, cfg envConfig) *testEnv {
 	t.Helper()
 	iss, err := registrytest.NewTokenIssuer("registrytest", "registry.test")
 	if err != nil {
@@ -124,12 +124,12 @@ func newEnv(t *testing.T, cfg envConfig) *testEnv {
 }
 
 // client is a client of testRepo with the right credentials, then opts.
-func (e *testEnv) client(t *testing.T, opts ...registry.Option) *registry.Client {
+func (e *testEnv) client(t testing.TB, opts ...registry.Option) *registry.Client {
 	t.Helper()
 	return newClient(t, e.reg.URL, opts...)
 }
 
-func newClient(t *testing.T, url string, opts ...registry.Option) *registry.Client {
+func newClient(t testing.TB, url string, opts ...registry.Option) *registry.Client {
 	t.Helper()
 	opts = append([]registry.Option{registry.WithBasicAuth(testUser, testPass), registry.WithRetry(4, time.Millisecond)}, opts...)
 	c, err := registry.New(url, testRepo, opts...)

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/canonical/docker-charmcraft/internal/transport"
 )
@@ -45,6 +46,8 @@ type Error struct {
 	// Attempts is how many times the request was sent, the last one
 	// answered so; 0 or 1 when it was not retried.
 	Attempts int
+	// RetryAfter is the wait the answer's Retry-After asked for, if any.
+	RetryAfter time.Duration
 
 	tokenEndpoint bool
 }
@@ -82,6 +85,9 @@ func (e *Error) Error() string {
 	return b.String()
 }
 
+// HTTPStatus is the status answered, for transport.Policy.Temporary.
+func (e *Error) HTTPStatus() int { return e.StatusCode }
+
 // Is matches the sentinel errors by status and error code.
 func (e *Error) Is(target error) bool {
 	switch target {
@@ -112,7 +118,8 @@ func (e *Error) hasCode(codes ...string) bool {
 // newError reads at most maxErrorBody of resp's body, without closing it,
 // into an *Error for the request method and path.
 func newError(method, path string, resp *http.Response) *Error {
-	e := &Error{StatusCode: resp.StatusCode, Method: method, Path: path}
+	e := &Error{StatusCode: resp.StatusCode, Method: method, Path: path,
+		RetryAfter: transport.RetryAfter(resp.Header.Get("Retry-After"), time.Now())}
 	var body struct {
 		Errors []ErrorDetail `json:"errors"`
 	}

@@ -79,6 +79,17 @@ func (f *faulty) lacks(t *testing.T, d digest.Digest) {
 	}
 }
 
+// sessions is how many upload sessions the registry opened.
+func (f *faulty) sessions() int {
+	n := 0
+	for _, r := range f.p.Requests() {
+		if r.Method == "POST" && r.Path == uploadsPath && r.Status == 202 {
+			n++
+		}
+	}
+	return n
+}
+
 // oneShot hides a reader's other methods: it can be read once only.
 func oneShot(b []byte) io.Reader { return io.MultiReader(bytes.NewReader(b)) }
 
@@ -129,57 +140,107 @@ func TestPushBlobResumes(t *testing.T) {
 	}
 }
 
-// TestPushBlobStreamRestarts breaks the PATCH of a seekable source: the
-// upload starts again in a new session.
-func TestPushBlobStreamRestarts(t *testing.T) {
+// TestStreamsResume breaks a chunk of a blob read from a plain reader,
+// once: the chunk is sent again, once the session said what it holds, in
+// the same session, and the registry ends up with the blob. The one
+// exception is distribution 2, which forgets a session whose PATCH broke
+// midway: there the upload starts again in a new one, from a reader that
+// can be read again, and is interrupted from one that cannot.
+func TestStreamsResume(t *testing.T) {
 	for _, fault := range []faultproxy.Fault{
-		faultproxy.ResetAfter(1 << 20),
+		faultproxy.ResetAfter(512 << 10),
 		faultproxy.Fail(503),
-		{Kind: faultproxy.TruncateRequest, Bytes: 1 << 20},
+		{Kind: faultproxy.TruncateRequest, Bytes: 512 << 10},
 		{Kind: faultproxy.StallAnswer, Delay: time.Minute},
+		faultproxy.StallFor(time.Minute),
 	} {
 		t.Run(string(fault.Kind), func(t *testing.T) {
-			f := newFaulty(t, faultproxy.Rule{Method: "PATCH", Times: 1, Fault: fault})
+			f := newFaulty(t, faultproxy.Rule{Method: "PATCH", After: 1, Times: 1, Fault: fault})
 			blob, d := randomBlob(t, 3<<20)
-			desc, err := f.c.PushBlobStream(t.Context(), bytes.NewReader(blob), nil)
+			c := newClient(t, f.p.URL, registry.WithDebug(f.log), registry.WithTransport(transport.New(testStall)), registry.WithChunkSize(1<<20))
+			desc, err := c.PushBlobStream(t.Context(), oneShot(blob), nil)
+			lost := forgetsBrokenSessions(fault)
+			switch {
+			case lost && !errors.Is(err, registry.ErrInterrupted):
+				t.Fatalf("PushBlobStream = %v, want ErrInterrupted\n%s", err, f.log)
+			case lost:
+				desc, err = c.PushBlobStream(t.Context(), bytes.NewReader(blob), nil)
+			}
 			if err != nil || desc.Digest != d || desc.Size != int64(len(blob)) {
 				t.Fatalf("PushBlobStream = %+v, %v\n%s", desc, err, f.log)
 			}
 			f.holds(t, blob, d)
-			if n := f.p.Count("PATCH", ""); n != 2 {
-				t.Errorf("%d PATCHes, want 2\n%s", n, f.log)
+			if !strings.Contains(f.log.String(), "asking the upload session where it stands") {
+				t.Errorf("the debug log shows no question to the session:\n%s", f.log)
 			}
-			if !strings.Contains(f.log.String(), "restarting the upload of a blob") {
-				t.Errorf("the debug log shows no restart:\n%s", f.log)
+			if n, want := f.sessions(), map[bool]int{false: 1, true: 2}[lost]; n != want {
+				t.Errorf("%d sessions opened, want %d\n%s", n, want, f.log)
 			}
 		})
 	}
 }
 
-// TestStreamsInterrupted breaks uploads of plain readers: they cannot be
-// sent again, so the error says the upload was interrupted, at once, and
-// the registry holds nothing but the blob under its digest.
-func TestStreamsInterrupted(t *testing.T) {
+// forgetsBrokenSessions says whether the registry under test forgets an
+// upload session when fault breaks a PATCH that reached it. Distribution 2
+// does: asked about a session with a state older than what it holds
+// (the client never got the answer that carried the new one), it cancels
+// the session (BLOB_UPLOAD_INVALID). Distribution 3 answers with what it
+// holds.
+func forgetsBrokenSessions(fault faultproxy.Fault) bool {
+	k, _ := registrytest.KindFromEnv()
+	switch fault.Kind {
+	case faultproxy.ResetRequest, faultproxy.TruncateRequest, faultproxy.StallAnswer:
+		return k == registrytest.Distribution2
+	}
+	return false
+}
+
+// TestLostSession answers the question to a session whose chunk failed
+// with 404, as a registry that forgot it does: a plain reader cannot be
+// sent again and the upload is interrupted; a reader that can is sent
+// again from its start in a new session.
+func TestLostSession(t *testing.T) {
+	f := newFaulty(t,
+		faultproxy.Rule{Method: "PATCH", Times: 1, Fault: faultproxy.Fail(503)},
+		faultproxy.Rule{Method: "GET", Path: sessionPath, Times: 1, Fault: faultproxy.Fault{Kind: faultproxy.Status, Code: 404,
+			Body: `{"errors":[{"code":"BLOB_UPLOAD_UNKNOWN","message":"blob upload unknown to registry"}]}`}})
+	blob, d := randomBlob(t, 2<<20)
+	_, err := f.c.PushBlobStream(t.Context(), oneShot(blob), nil)
+	if !errors.Is(err, registry.ErrInterrupted) || !strings.Contains(err.Error(), "cannot be sent again") {
+		t.Fatalf("PushBlobStream = %v, want ErrInterrupted", err)
+	}
+	f.p.Add(faultproxy.Rule{Method: "PATCH", Times: 1, Fault: faultproxy.Fail(503)},
+		faultproxy.Rule{Method: "GET", Path: sessionPath, Times: 1, Fault: faultproxy.Fault{Kind: faultproxy.Status, Code: 404}})
+	if desc, err := f.c.PushBlobStream(t.Context(), bytes.NewReader(blob), nil); err != nil || desc.Digest != d {
+		t.Fatalf("PushBlobStream = %+v, %v\n%s", desc, err, f.log)
+	}
+	f.holds(t, blob, d)
+	if !strings.Contains(f.log.String(), "restarting the upload of a blob from its start in a new session") {
+		t.Errorf("the debug log shows no restart:\n%s", f.log)
+	}
+}
+
+// TestStreamsFaultsPersist fails every chunk: the upload ends once the
+// policy is spent, saying how many attempts failed, and the registry
+// holds nothing but the blob under its digest.
+func TestStreamsFaultsPersist(t *testing.T) {
 	for _, fault := range []faultproxy.Fault{
 		faultproxy.ResetAfter(1 << 20),
 		faultproxy.Fail(502),
-		{Kind: faultproxy.TruncateRequest, Bytes: 1 << 20},
 		{Kind: faultproxy.StallAnswer, Delay: time.Minute},
 	} {
 		t.Run(string(fault.Kind), func(t *testing.T) {
 			f := newFaulty(t, faultproxy.Rule{Method: "PATCH", Fault: fault}, faultproxy.Rule{Method: "PUT", Fault: fault})
 			blob, d := randomBlob(t, 3<<20)
-			_, err := f.c.PushBlobStream(t.Context(), oneShot(blob), nil)
-			if !errors.Is(err, registry.ErrInterrupted) || !strings.Contains(err.Error(), "cannot be sent again") {
-				t.Fatalf("PushBlobStream = %v, want ErrInterrupted", err)
+			want := func(err error) bool { return err != nil && strings.Contains(err.Error(), "(after 4 attempts)") }
+			if forgetsBrokenSessions(fault) {
+				want = func(err error) bool { return errors.Is(err, registry.ErrInterrupted) }
 			}
-			// A PUT cut short and ended cleanly arrives as other content.
-			err = f.c.PushBlob(t.Context(), oneShot(blob), int64(len(blob)), d)
-			if !errors.Is(err, registry.ErrInterrupted) && !errors.Is(err, registry.ErrDigestMismatch) {
-				t.Fatalf("PushBlob = %v, want ErrInterrupted or ErrDigestMismatch", err)
+			if _, err := f.c.PushBlobStream(t.Context(), oneShot(blob), nil); !want(err) {
+				t.Fatalf("PushBlobStream = %v, want a failure after 4 attempts (or a lost session)\n%s", err, f.log)
 			}
-			if n := f.p.Count("PATCH", "") + f.p.Count("PUT", ""); n != 2 {
-				t.Errorf("%d PATCHes and PUTs, want one each", n)
+			if err := f.c.PushBlob(t.Context(), oneShot(blob), int64(len(blob)), d); !want(err) {
+				t.Fatalf("PushBlob = %v, want a failure after 4 attempts (or a lost session)", err)
 			}
 			// A stalled answer may come after the registry stored the
 			// blob: what it holds under d must be d's.

@@ -124,10 +124,11 @@ func TestRetryReplaysManifest(t *testing.T) {
 	}
 }
 
-// TestNoRetryOfStreams checks a PATCH streaming a plain reader, which
-// cannot be read again, is not sent twice, and the error names the upload
-// without its state and says it was interrupted.
-func TestNoRetryOfStreams(t *testing.T) {
+// TestChunkRetriedOnce checks a PATCH that keeps failing is sent again
+// by the upload alone (the transport sends it once per attempt), and the
+// error names the upload without its state and says how many attempts
+// failed.
+func TestChunkRetriedOnce(t *testing.T) {
 	env := newEnv(t, envConfig{})
 	p := newProxy(t, env.reg.URL, func(_ int, w http.ResponseWriter, r *http.Request) bool {
 		if r.Method == http.MethodPatch {
@@ -139,11 +140,12 @@ func TestNoRetryOfStreams(t *testing.T) {
 	c := newClient(t, p.URL)
 	_, err := c.PushBlobStream(t.Context(), io.MultiReader(strings.NewReader("some bytes")), nil)
 	var rerr *registry.Error
-	if !errors.As(err, &rerr) || rerr.StatusCode != 503 || rerr.Method != http.MethodPatch || !errors.Is(err, registry.ErrInterrupted) {
-		t.Fatalf("PushBlobStream = %v, want an interrupted upload, from a 503 to the PATCH", err)
+	if !errors.As(err, &rerr) || rerr.StatusCode != 503 || rerr.Method != http.MethodPatch || errors.Is(err, registry.ErrInterrupted) ||
+		!strings.Contains(err.Error(), "(after 4 attempts)") {
+		t.Fatalf("PushBlobStream = %v, want a 503 to the PATCH after 4 attempts", err)
 	}
-	if n := p.count(http.MethodPatch); n != 1 {
-		t.Errorf("%d PATCH requests, want 1", n)
+	if n := p.count(http.MethodPatch); n != 4 {
+		t.Errorf("%d PATCH requests, want 4", n)
 	}
 	assertNoSecrets(t, "error", err.Error(), env)
 	if !strings.HasPrefix(rerr.Path, "/v2/"+testRepo+"/blobs/uploads/") {

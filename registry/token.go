@@ -35,7 +35,7 @@ func (b *bearerTransport) fetch(ctx context.Context, realm *url.URL, service str
 	if b.user != "" || b.pass != "" {
 		req.SetBasicAuth(b.user, b.pass)
 	}
-	b.log.printf("fetching a token for %s from %s", b.scope, where(&u))
+	b.log.Printf("fetching a token for %s from %s", b.scope, where(&u))
 	resp, err := b.tokens.Do(req)
 	if err != nil {
 		return "", 0, fmt.Errorf("getting a registry token from %s: %w", where(&u), unwrapURLError(err))
@@ -50,7 +50,7 @@ func (b *bearerTransport) fetch(ctx context.Context, realm *url.URL, service str
 	if err != nil {
 		return "", 0, fmt.Errorf("getting a registry token from %s: %w", where(&u), err)
 	}
-	b.log.printf("got a token for %s, valid %s", b.scope, ttl)
+	b.log.Printf("got a token for %s, valid %s", b.scope, ttl)
 	return token, ttl, nil
 }
 

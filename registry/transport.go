@@ -9,18 +9,14 @@ import (
 )
 
 // newHTTPClient builds the layers every request goes through, outermost
-// first: bearer auth, retries, the debug log, the user agent, then the
-// caller's transport. Token requests enter below the auth layer.
-func newHTTPClient(o *options, registry *url.URL, scope string) (*http.Client, *retryTransport) {
-	log := newLogger(o.debug)
-	var rt http.RoundTripper = &userAgentTransport{inner: o.transport, ua: o.userAgent}
-	if log != nil {
-		rt = &logTransport{inner: rt, log: log}
-	}
-	retry := &retryTransport{inner: rt, attempts: o.attempts, base: o.backoff, log: log}
+// first: bearer auth, then transport.Stack (retries, the debug log, the
+// user agent) over the caller's transport. Token requests enter below
+// the auth layer.
+func newHTTPClient(o *options, registry *url.URL, scope string, log *transport.Log) *http.Client {
+	stack := transport.Stack(o.transport, o.policy, o.userAgent, log)
 	bearer := &bearerTransport{
-		inner:    retry,
-		tokens:   &http.Client{Transport: retry, Timeout: o.timeout, CheckRedirect: transport.RedirectPolicy(nil)},
+		inner:    stack,
+		tokens:   &http.Client{Transport: stack, Timeout: o.timeout, CheckRedirect: transport.RedirectPolicy(nil)},
 		registry: registry,
 		scope:    scope,
 		user:     o.user,
@@ -33,8 +29,12 @@ func newHTTPClient(o *options, registry *url.URL, scope string) (*http.Client, *
 		Timeout:       o.timeout,
 		Jar:           o.jar,
 		CheckRedirect: transport.RedirectPolicy(o.checkRedirect),
-	}, retry
+	}
 }
+
+// where names a URL for logs and errors: host and path, never the user
+// information or the query (an upload location's query holds its state).
+func where(u *url.URL) string { return u.Host + u.EscapedPath() }
 
 // unwrapURLError drops the *url.Error http.Client wraps errors in: it
 // quotes the whole URL, query included.

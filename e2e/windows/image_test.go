@@ -148,8 +148,8 @@ func TestUploadImage(t *testing.T) {
 
 // TestUploadImageResetMidBlob resets the connection while a layer is
 // sent: Windows reports it as WSAECONNRESET or WSAECONNABORTED, which
-// must count as a broken connection, so that the image is exported again
-// and the upload succeeds.
+// must count as a broken connection, so that the chunk is sent again in
+// its session and the upload succeeds.
 func TestUploadImageResetMidBlob(t *testing.T) {
 	d := needDaemon(t)
 	freshProfile(t)
@@ -160,9 +160,9 @@ func TestUploadImageResetMidBlob(t *testing.T) {
 	if w.regProxy.Faulted() == 0 {
 		t.Fatal("no fault was injected")
 	}
-	if res.code != 0 || !strings.Contains(res.stderr, "The upload was interrupted; exporting the image again (attempt 2 of 3)") ||
+	if res.code != 0 || !strings.Contains(res.stderr, "asking the upload session where it stands") ||
 		res.stdout != "Revision 1 created of resource 'my-image' for charm 'my-charm'\n" {
-		t.Fatalf("want the image exported again and uploaded; got %s", res)
+		t.Fatalf("want the chunk sent again and the image uploaded; got %s", res)
 	}
 	m := remoteDigestRE.FindStringSubmatch(res.stderr)
 	if m == nil || w.configOf(t, m[1]) != id {

@@ -107,6 +107,13 @@ func startDistribution2(cfg Config) (*Registry, error) {
 		r.Close()
 		return nil, err
 	}
+	// Started again, it listens where it did.
+	r.bin, r.conf2 = bin, confPath
+	conf = strings.Replace(conf, "addr: 127.0.0.1:0", "addr: "+addr, 1)
+	if err := os.WriteFile(confPath, []byte(conf), 0o600); err != nil {
+		r.Close()
+		return nil, err
+	}
 	r.URL = "http://" + addr
 	u, _ := url.Parse(r.URL)
 	r.Host = u.Host
@@ -120,7 +127,7 @@ func distribution2Config(cfg Config, dir string) (string, error) {
 	fmt.Fprintf(&b, "version: 0.1\nlog:\n  level: info\n  accesslog:\n    disabled: %t\n", cfg.Log == nil)
 	fmt.Fprintf(&b, "storage:\n  filesystem:\n    rootdirectory: %q\n  delete:\n    enabled: true\n", cfg.Dir)
 	b.WriteString("  maintenance:\n    uploadpurging:\n      enabled: false\n")
-	b.WriteString("http:\n  addr: 127.0.0.1:0\n")
+	fmt.Fprintf(&b, "http:\n  addr: 127.0.0.1:0\n  secret: %q\n", newSecret())
 	if cfg.Issuer != nil {
 		bundle := filepath.Join(dir, "root.pem")
 		if err := os.WriteFile(bundle, cfg.Issuer.CertPEM(), 0o600); err != nil {

@@ -8,6 +8,8 @@ package registrytest
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"fmt"
 	"io"
 	"net"
@@ -58,7 +60,10 @@ type Registry struct {
 	Kind Kind
 
 	srv    *httptest.Server // Embedded
-	proc   *process         // Distribution2
+	conf   *configuration.Configuration
+	proc   *process // Distribution2
+	bin    string
+	conf2  string // distribution 2's configuration file
 	tmpDir string
 }
 
@@ -97,6 +102,9 @@ func startEmbedded(cfg Config) (*Registry, error) {
 	conf := &configuration.Configuration{
 		Storage: configuration.Storage{"filesystem": configuration.Parameters{"rootdirectory": cfg.Dir}},
 	}
+	// A secret of its own, kept across a Restart: the registry signs the
+	// state of upload sessions with it.
+	conf.HTTP.Secret = newSecret()
 	conf.Log.AccessLog.Disabled = cfg.Log == nil
 	conf.Log.Level = "error"
 	conf.Storage["delete"] = configuration.Parameters{"enabled": true}
@@ -116,18 +124,58 @@ func startEmbedded(cfg Config) (*Registry, error) {
 		}}
 	}
 
-	ln, err := (&net.ListenConfig{}).Listen(context.Background(), "tcp", "127.0.0.1:0")
-	if err != nil {
+	r.conf = conf
+	if err := r.serve("127.0.0.1:0"); err != nil {
 		r.Close()
-		return nil, fmt.Errorf("listening for the registry: %w", err)
+		return nil, err
 	}
-	app := handlers.NewApp(context.Background(), conf)
-	r.srv = &httptest.Server{Listener: ln, Config: &http.Server{Handler: app, ReadHeaderTimeout: time.Minute}}
-	r.srv.Start()
 	r.URL = r.srv.URL
 	u, _ := url.Parse(r.URL)
 	r.Host = u.Host
 	return r, nil
+}
+
+// serve runs the embedded registry on addr.
+func (r *Registry) serve(addr string) error {
+	ln, err := (&net.ListenConfig{}).Listen(context.Background(), "tcp", addr)
+	if err != nil {
+		return fmt.Errorf("listening for the registry: %w", err)
+	}
+	app := handlers.NewApp(context.Background(), r.conf)
+	r.srv = &httptest.Server{Listener: ln, Config: &http.Server{Handler: app, ReadHeaderTimeout: time.Minute}}
+	r.srv.Start()
+	return nil
+}
+
+// Stop stops the registry as a crash would, dropping every connection;
+// its storage is kept for Start.
+func (r *Registry) Stop() {
+	switch {
+	case r.srv != nil:
+		r.srv.CloseClientConnections()
+		r.srv.Close()
+		r.srv = nil
+	case r.proc != nil:
+		r.proc.stop()
+		r.proc = nil
+	}
+}
+
+// Start starts a stopped registry again, on the same address, with the
+// same storage and secret.
+func (r *Registry) Start() error {
+	if r.Kind == Embedded {
+		return r.serve(r.Host)
+	}
+	_, err := r.run(r.bin, r.conf2, io.Discard)
+	return err
+}
+
+// newSecret is a random secret for the registry's HTTP state.
+func newSecret() string {
+	b := make([]byte, 32)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
 }
 
 // Close stops the registry and removes what it wrote.

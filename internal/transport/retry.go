@@ -1,0 +1,147 @@
+package transport
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"time"
+)
+
+// Stack wraps inner in the layers every client of the plugin sends
+// through, outermost first: the retries of p, the debug log (so that it
+// shows every attempt), the User-Agent. What a client retries itself
+// (see NoRetry) it paces with the same policy.
+func Stack(inner http.RoundTripper, p Policy, userAgent string, log *Log) http.RoundTripper {
+	if inner == nil {
+		inner = http.DefaultTransport
+	}
+	var rt http.RoundTripper = &userAgentTransport{inner: inner, ua: userAgent}
+	if log != nil {
+		rt = &debugTransport{inner: rt, log: log}
+	}
+	return &retryTransport{inner: rt, p: p.withDefaults(), log: log}
+}
+
+// noRetryKey marks a request whose retries its caller owns.
+type noRetryKey struct{}
+
+// NoRetry marks the requests made with ctx as retried by the caller, who
+// knows better (an upload asks where its session stands first): the
+// retry layer sends them once. go-containerregistry calls this
+// retry.Never.
+func NoRetry(ctx context.Context) context.Context {
+	return context.WithValue(ctx, noRetryKey{}, true)
+}
+
+// retryTransport sends a request again after a temporary failure, as its
+// policy says: a request that may be sent again in full (GET, HEAD, PUT,
+// DELETE, or one marked WithReplay) after a status the policy retries or
+// a temporary error; any other only after a failure to connect, which
+// means it was never sent. The attempts made are noted for the error
+// (see CountAttempts).
+type retryTransport struct {
+	inner http.RoundTripper
+	p     Policy
+	log   *Log
+}
+
+func (t *retryTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	ctx := req.Context()
+	if ctx.Value(noRetryKey{}) != nil {
+		NoteAttempts(ctx, 1)
+		return t.inner.RoundTrip(req)
+	}
+	tries := t.p.Begin()
+	for {
+		resp, err := t.inner.RoundTrip(req)
+		if err == nil && t.p.BufferAnswer > 0 && resendable(req) {
+			if err = buffer(resp, t.p.BufferAnswer); err != nil {
+				resp = nil
+			}
+		}
+		why, after, retry := t.verdict(req, resp, err)
+		var wait time.Duration
+		if retry {
+			wait, retry = tries.Next(after)
+		}
+		if !retry {
+			NoteAttempts(ctx, tries.N())
+			return resp, err
+		}
+		if resp != nil {
+			_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
+			_ = resp.Body.Close()
+		}
+		t.log.Printf("retrying %s %s after %s (%s), attempt %d%s", req.Method, req.URL.EscapedPath(),
+			wait.Round(time.Millisecond), why, tries.N()+1, tries.Of())
+		if err := tries.Wait(ctx, wait); err != nil {
+			return nil, err
+		}
+		if req, err = rewind(req); err != nil {
+			return nil, err
+		}
+	}
+}
+
+// verdict says whether an attempt that ended in resp or err is worth
+// another, why, and after how long the server asked for it (0 if it did
+// not say).
+func (t *retryTransport) verdict(req *http.Request, resp *http.Response, err error) (string, time.Duration, bool) {
+	if req.Context().Err() != nil || !rewindable(req) {
+		return "", 0, false
+	}
+	if err != nil {
+		return err.Error(), 0, t.p.Temporary(err) && (resendable(req) || NotSent(err))
+	}
+	if !resendable(req) || !t.p.RetryStatus(resp.StatusCode) {
+		return "", 0, false
+	}
+	return resp.Status, RetryAfter(resp.Header.Get("Retry-After"), t.p.Clock.Now()), true
+}
+
+// resendable says whether req may be sent again in full once it may
+// have reached the server.
+func resendable(req *http.Request) bool {
+	switch req.Method {
+	case http.MethodGet, http.MethodHead, http.MethodPut, http.MethodDelete, http.MethodOptions:
+		return true
+	}
+	return Replay(req.Context())
+}
+
+// rewindable says whether req's body can be had again.
+func rewindable(req *http.Request) bool {
+	return req.Body == nil || req.Body == http.NoBody || req.GetBody != nil
+}
+
+// rewind copies req with a fresh body.
+func rewind(req *http.Request) (*http.Request, error) {
+	r := req.Clone(req.Context())
+	if req.Body == nil || req.Body == http.NoBody {
+		return r, nil
+	}
+	body, err := req.GetBody()
+	if err != nil {
+		return nil, err
+	}
+	r.Body = body
+	return r, nil
+}
+
+// buffer reads the start of an answer, all of it unless it is longer
+// than limit, so that an answer cut short fails the attempt rather than
+// the caller reading it.
+func buffer(resp *http.Response, limit int64) error {
+	head, err := io.ReadAll(io.LimitReader(resp.Body, limit+1))
+	if err != nil {
+		_ = resp.Body.Close()
+		return fmt.Errorf("reading the answer: %w", err)
+	}
+	resp.Body = struct {
+		io.Reader
+		io.Closer
+	}{io.MultiReader(bytes.NewReader(head), resp.Body), resp.Body}
+	return nil
+}

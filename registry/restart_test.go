@@ -1,0 +1,74 @@
+package registry_test
+
+import (
+	"bytes"
+	"io"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/canonical/docker-charmcraft/internal/testutil"
+	"github.com/canonical/docker-charmcraft/internal/transport"
+	"github.com/canonical/docker-charmcraft/registry"
+	"github.com/canonical/docker-charmcraft/registry/registrytest"
+)
+
+// restartingReader gives r, and once at bytes have been read, stops the
+// registry, to start it again after down, while the upload goes on.
+type restartingReader struct {
+	r    io.Reader
+	n    int64
+	at   int64
+	once sync.Once
+	done chan error
+	reg  *registrytest.Registry
+	down time.Duration
+}
+
+func (r *restartingReader) Read(p []byte) (int, error) {
+	n, err := r.r.Read(p)
+	if r.n += int64(n); r.n >= r.at {
+		r.once.Do(func() {
+			r.reg.Stop()
+			go func() {
+				time.Sleep(r.down)
+				r.done <- r.reg.Start()
+			}()
+		})
+	}
+	return n, err
+}
+
+// TestRegistryRestartsMidUpload stops the registry process midway through
+// a streamed upload and starts it again 2s later, with its storage kept:
+// the upload waits it out, and goes on in its session, which both
+// registries keep: the registry stops between two chunks here, and its
+// secret, which signs the session's state, is the same (a registry
+// configured without one makes a new one at each start, and forgets
+// every session).
+func TestRegistryRestartsMidUpload(t *testing.T) {
+	env := newEnv(t, envConfig{dir: t.TempDir()})
+	log := &testutil.SyncBuffer{}
+	c := env.client(t, registry.WithChunkSize(1<<20), registry.WithDebug(log),
+		registry.WithTransport(transport.New(testStall)),
+		registry.WithRetryPolicy(transport.Policy{Base: 200 * time.Millisecond, Cap: time.Second, Budget: 30 * time.Second}))
+	blob, d := randomBlob(t, 12<<20)
+	src := &restartingReader{r: bytes.NewReader(blob), at: 5 << 20, reg: env.reg, down: 2 * time.Second, done: make(chan error, 1)}
+	desc, err := c.PushBlobStream(t.Context(), src, nil)
+	if err := <-src.done; err != nil {
+		t.Fatalf("starting the registry again: %v", err)
+	}
+	if err != nil || desc.Digest != d {
+		t.Fatalf("PushBlobStream = %+v, %v\n%s", desc, err, log)
+	}
+	(&faulty{env: env, log: log}).holds(t, blob, d)
+	restarted := strings.Contains(log.String(), "restarting the upload of a blob from its start")
+	t.Logf("%s: session kept across the restart: %v", env.reg.Kind, !restarted)
+	if restarted {
+		t.Errorf("%s lost the session across a restart:\n%s", env.reg.Kind, log)
+	}
+	if !strings.Contains(log.String(), "connection refused") {
+		t.Errorf("the upload never met the registry down:\n%s", log)
+	}
+}
