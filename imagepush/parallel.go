@@ -81,11 +81,15 @@ func (s *parallelStore) PushBlob(ctx context.Context, r io.Reader, size int64, d
 	if size > s.whole {
 		return s.reg.PushBlob(ctx, r, size, d)
 	}
-	buf, whole, err := readUpTo(r, s.whole, size)
-	if err != nil {
+	if err := s.reserve(size); err != nil {
 		return err
 	}
-	if !whole || int64(len(buf)) != size {
+	buf, whole, err := readUpTo(r, s.whole, size)
+	if err != nil || !whole || int64(len(buf)) != size {
+		s.held.Release(size)
+		if err != nil {
+			return err
+		}
 		// Not the size said: the registry client says so best.
 		return s.reg.PushBlob(ctx, io.MultiReader(bytes.NewReader(buf), r), size, d)
 	}
@@ -101,13 +105,20 @@ func (s *parallelStore) PushBlobStream(ctx context.Context, r io.Reader, progres
 	if s.whole == 0 {
 		return s.reg.PushBlobStream(ctx, r, progress)
 	}
-	buf, whole, err := readUpTo(r, s.whole, 64<<10)
-	if err != nil {
+	// Its size is known once read: room for the largest is kept while
+	// reading, and what it did not take given back.
+	if err := s.reserve(s.whole); err != nil {
 		return manifest.Descriptor{}, err
 	}
-	if !whole {
+	buf, whole, err := readUpTo(r, s.whole, 64<<10)
+	if err != nil || !whole {
+		s.held.Release(s.whole)
+		if err != nil {
+			return manifest.Descriptor{}, err
+		}
 		return s.reg.PushBlobStream(ctx, io.MultiReader(bytes.NewReader(buf), r), progress)
 	}
+	s.held.Release(s.whole - int64(len(buf)))
 	desc := manifest.Descriptor{Digest: digest.FromBytes(buf), Size: int64(len(buf))}
 	if progress != nil {
 		progress(desc.Size)
@@ -115,13 +126,19 @@ func (s *parallelStore) PushBlobStream(ctx context.Context, r io.Reader, progres
 	return desc, s.start(buf, desc.Digest)
 }
 
-// start uploads blob d in the background once a slot, and room for it in
-// memory, are free.
-func (s *parallelStore) start(blob []byte, d digest.Digest) error {
-	n := int64(len(blob))
+// reserve waits for room for n bytes of blobs in memory, before they are
+// read: what the blobs read and in flight hold stays within heldBytes.
+func (s *parallelStore) reserve(n int64) error {
 	if err := s.held.Acquire(s.ctx, n); err != nil {
 		return cmp.Or(s.failed(), err)
 	}
+	return nil
+}
+
+// start uploads blob d, whose room in memory is reserved, in the
+// background once a slot is free; the room is given back when it ends.
+func (s *parallelStore) start(blob []byte, d digest.Digest) error {
+	n := int64(len(blob))
 	select {
 	case s.slots <- struct{}{}:
 	case <-s.ctx.Done():
