@@ -1,6 +1,7 @@
 package imagepush
 
 import (
+	"cmp"
 	"context"
 	"encoding/base64"
 	"encoding/json"
@@ -9,11 +10,13 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 
 	"github.com/canonical/docker-charmcraft/manifest"
 	"github.com/moby/moby/api/types/registry"
 	"github.com/moby/moby/client"
+	"github.com/opencontainers/go-digest"
 )
 
 // DaemonTarget is where the Docker daemon pushes an image for Push, when
@@ -34,6 +37,7 @@ type DaemonTarget struct {
 // pushingDaemon is what a daemon push needs of the Docker daemon, beyond
 // Daemon: the moby client has it, a test's stand-in need not.
 type pushingDaemon interface {
+	Daemon
 	ImageTag(ctx context.Context, options client.ImageTagOptions) (client.ImageTagResult, error)
 	ImagePush(ctx context.Context, image string, options client.ImagePushOptions) (client.ImagePushResponse, error)
 	ImageRemove(ctx context.Context, image string, options client.ImageRemoveOptions) (client.ImageRemoveResult, error)
@@ -58,18 +62,38 @@ var errMissingContent = errors.New("the Docker daemon lacks part of the image's 
 // registry is on this machine's loopback. It returns why no push
 // succeeded (the caller then exports the image), or errMissingContent
 // when the daemon lacks some of the image.
+//
+// The image's names are the same after as before (see names.go): the
+// daemon pushes only an image whose temporary name can be removed alone,
+// and the names are checked after.
 func (p *pusher) pushByDaemon(ctx context.Context, j *job) error {
-	d, t, err := p.daemonPusher(j.img)
+	d, t, err := p.daemonPusher()
 	if err != nil {
 		return err
 	}
+	id := j.img.ID
+	direct := t.Registry.Host + "/" + t.Repository + ":" + RecordTag(id)
+	var created []string
+	temp := tempNamer(id, t.Repository, direct)
+	isTemp := func(name string) bool { return temp(name) || slices.Contains(created, name) }
+	all, ok, err := readNames(ctx, d, id)
+	if err != nil || !ok {
+		return cmp.Or(err, fmt.Errorf("the Docker daemon no longer lists image %s", id))
+	}
+	before := all.without(isTemp)
+	if err := untagSafe(before, id, t.Repository); err != nil {
+		return err
+	}
+	defer func() { p.removeTemp(ctx, d, id, isTemp, created, before) }()
 	var errs []error
 	if localDaemon(d.DaemonHost()) {
 		r, err := startRelay(ctx, t.Registry, t.Transport)
 		if err != nil {
 			return fmt.Errorf("starting the relay to the registry: %w", err)
 		}
-		err = p.pushVia(ctx, d, j, r.host, t)
+		ref := r.host + "/" + t.Repository + ":" + RecordTag(id)
+		created = append(created, ref)
+		err = p.pushVia(ctx, d, j, ref, t)
 		r.close()
 		if err == nil || errors.Is(err, errMissingContent) || ctx.Err() != nil {
 			return err
@@ -77,7 +101,8 @@ func (p *pusher) pushByDaemon(ctx context.Context, j *job) error {
 		errs = append(errs, fmt.Errorf("through the relay at %s: %w", r.host, err))
 	}
 	if host := t.Registry.Host; !loopback(host) {
-		err := p.pushVia(ctx, d, j, host, t)
+		created = append(created, direct)
+		err := p.pushVia(ctx, d, j, direct, t)
 		if err == nil || errors.Is(err, errMissingContent) {
 			return err
 		}
@@ -89,22 +114,15 @@ func (p *pusher) pushByDaemon(ctx context.Context, j *job) error {
 	return errors.Join(errs...)
 }
 
-// pushVia has the daemon push the image to the registry as host names
-// it. The image gets a temporary local tag in the charm's repository,
-// always removed after; in the registry that tag stays, and names the
-// image (it is the image's RecordTag).
-func (p *pusher) pushVia(ctx context.Context, d pushingDaemon, j *job, host string, t *DaemonTarget) error {
-	ref := host + "/" + t.Repository + ":" + RecordTag(j.img.ID)
+// pushVia has the daemon push the image as ref, a temporary local name
+// in the charm's repository on the registry's host as the daemon reaches
+// it (removed after, by removeTemp); in the registry that tag stays, and
+// names the image (it is the image's RecordTag).
+func (p *pusher) pushVia(ctx context.Context, d pushingDaemon, j *job, ref string, t *DaemonTarget) error {
 	if _, err := d.ImageTag(ctx, client.ImageTagOptions{Source: j.img.ID.String(), Target: ref}); err != nil {
 		return fmt.Errorf("tagging the image %s: %w", ref, err)
 	}
-	defer func() {
-		rmCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), daemonTimeout)
-		defer cancel()
-		if _, err := d.ImageRemove(rmCtx, ref, client.ImageRemoveOptions{}); err != nil {
-			p.emit(Event{Kind: TagNotRemoved, Tag: ref, Err: err})
-		}
-	}()
+	host, _, _ := strings.Cut(ref, "/")
 	auth, err := encodeAuth(t, host)
 	if err != nil {
 		return err
@@ -129,9 +147,60 @@ func (p *pusher) pushVia(ctx context.Context, d pushingDaemon, j *job, host stri
 	return nil
 }
 
+// removeTemp removes the temporary names of image id (isTemp tells them)
+// that the daemon lists: those this run made (created), and those a run
+// killed before left, unless their relay still listens (a push running).
+// Then it checks that the image's other names are before's, tags again a
+// name lost (a name the daemon did not parse, which it removed with the
+// temporary one, becomes the parsed name it was listed as), and tells
+// what differs still. It runs even when ctx is done.
+func (p *pusher) removeTemp(ctx context.Context, d pushingDaemon, id digest.Digest, isTemp func(string) bool, created []string, before names) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*daemonTimeout)
+	defer cancel()
+	now, ok, err := readNames(ctx, d, id)
+	if err != nil || !ok {
+		p.emit(Event{Kind: NamesChanged, Digest: id, Err: cmp.Or(err, errors.New("the Docker daemon no longer lists the image"))})
+		return
+	}
+	var temps []string
+	for _, name := range slices.Concat(created, now.listed, now.tags) {
+		if !isTemp(name) || slices.Contains(temps, name) || !slices.Contains(slices.Concat(now.listed, now.tags), name) {
+			continue
+		}
+		host, _, _ := strings.Cut(name, "/")
+		if !slices.Contains(created, name) && relayHost(host) && relayAlive(ctx, host) {
+			continue
+		}
+		temps = append(temps, name)
+	}
+	for _, name := range temps {
+		if _, err := d.ImageRemove(ctx, name, client.ImageRemoveOptions{}); err != nil {
+			p.emit(Event{Kind: TagNotRemoved, Tag: name, Err: err})
+		}
+	}
+	for restored := false; ; restored = true {
+		after, ok, err := readNames(ctx, d, id)
+		switch {
+		case err != nil || !ok:
+			p.emit(Event{Kind: NamesChanged, Digest: id, Err: cmp.Or(err, errors.New("the Docker daemon no longer lists the image"))})
+			return
+		case after.without(isTemp).equal(before):
+			return
+		case restored:
+			p.emit(Event{Kind: NamesChanged, Digest: id, Err: fmt.Errorf("before: %s; now: %s", before, after.without(isTemp))})
+			return
+		}
+		for _, tag := range before.tags {
+			if !slices.Contains(after.tags, tag) && !strings.Contains(tag, "@") {
+				_, _ = d.ImageTag(ctx, client.ImageTagOptions{Source: id.String(), Target: tag})
+			}
+		}
+	}
+}
+
 // daemonPusher is the daemon and the target of a daemon push, or why
 // there is none.
-func (p *pusher) daemonPusher(img *LocalImage) (pushingDaemon, *DaemonTarget, error) {
+func (p *pusher) daemonPusher() (pushingDaemon, *DaemonTarget, error) {
 	t := p.opts.daemonTarget
 	if t == nil {
 		return nil, nil, errors.New("no target given for the Docker daemon to push to")
@@ -139,14 +208,6 @@ func (p *pusher) daemonPusher(img *LocalImage) (pushingDaemon, *DaemonTarget, er
 	d, ok := p.daemon.(pushingDaemon)
 	if !ok {
 		return nil, nil, errors.New("this Docker daemon client cannot push")
-	}
-	named := false
-	for _, tag := range img.Tags {
-		named = named || !strings.Contains(tag, ":"+recordPrefix)
-	}
-	if !named {
-		// On the containerd store, removing an image's last tag deletes it.
-		return nil, nil, errors.New("the image has no tag: the temporary tag would be its only name, and removing it would delete the image")
 	}
 	return d, t, nil
 }

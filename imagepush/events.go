@@ -33,6 +33,10 @@ const (
 	// TagNotRemoved: the temporary tag of a daemon push, Tag, could not
 	// be removed (Err): the user may remove it.
 	TagNotRemoved
+	// NamesChanged: after a daemon push, the names the daemon lists of
+	// the image, Digest, are not what they were, even after its lost tags
+	// were tagged again (Err says how).
+	NamesChanged
 )
 
 // Event is one thing Push tells its caller.

@@ -125,6 +125,8 @@ func imageEvents(env *cliEnv, out *resultWriter) func(imagepush.Event) {
 			env.debugf("record %s now names %s", e.Tag, e.Digest)
 		case imagepush.TagNotRemoved:
 			out.warn("The temporary tag %s could not be removed (%v): remove it with `docker rmi %s`", e.Tag, e.Err, e.Tag)
+		case imagepush.NamesChanged:
+			out.warn("The names of image %s are not what they were before the upload: %v", e.Digest, e.Err)
 		case imagepush.RecordNotSaved:
 			env.debugf("record %s of %s not saved (the next upload computes the manifest again): %v", e.Tag, e.Digest, e.Err)
 		}
