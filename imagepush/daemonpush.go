@@ -32,6 +32,10 @@ type DaemonTarget struct {
 	// Transport reaches the registry, for the relay (see relay); nil is
 	// http.DefaultTransport.
 	Transport http.RoundTripper
+	// PlainDaemon: the Docker daemon is reached over plain TCP on another
+	// host (tcp:// without TLS), where the credentials would travel in
+	// clear: it does not push.
+	PlainDaemon bool
 }
 
 // pushingDaemon is what a daemon push needs of the Docker daemon, beyond
@@ -42,6 +46,7 @@ type pushingDaemon interface {
 	ImagePush(ctx context.Context, image string, options client.ImagePushOptions) (client.ImagePushResponse, error)
 	ImageRemove(ctx context.Context, image string, options client.ImageRemoveOptions) (client.ImageRemoveResult, error)
 	DaemonHost() string
+	searcher
 }
 
 // Strategy names, as Result.Strategy gives them.
@@ -71,6 +76,9 @@ func (p *pusher) pushByDaemon(ctx context.Context, j *job) error {
 	if err != nil {
 		return err
 	}
+	if t.PlainDaemon {
+		return fmt.Errorf("the Docker daemon at %s is reached over plain TCP, without TLS: the charm's registry credentials are not sent to it", d.DaemonHost())
+	}
 	id := j.img.ID
 	direct := t.Registry.Host + "/" + t.Repository + ":" + RecordTag(id)
 	var created []string
@@ -86,30 +94,37 @@ func (p *pusher) pushByDaemon(ctx context.Context, j *job) error {
 	}
 	defer func() { p.removeTemp(ctx, d, id, isTemp, created, before) }()
 	var errs []error
-	if localDaemon(d.DaemonHost()) {
+	if mayReachRelay(d.DaemonHost()) {
 		r, err := startRelay(ctx, t.Registry, t.Transport)
 		if err != nil {
 			return fmt.Errorf("starting the relay to the registry: %w", err)
 		}
-		ref := r.host + "/" + t.Repository + ":" + RecordTag(id)
-		created = append(created, ref)
-		err = p.pushVia(ctx, d, j, ref, t)
+		err = r.probe(ctx, d)
+		if err == nil {
+			p.note("the Docker daemon reached the relay at %s: it pushes through it", r.host)
+			ref := r.host + "/" + t.Repository + ":" + RecordTag(id)
+			created = append(created, ref)
+			err = p.pushVia(ctx, d, j, ref, t)
+		} else {
+			p.note("the relay is not used: %v", err)
+		}
 		r.close()
 		if err == nil || errors.Is(err, errMissingContent) || ctx.Err() != nil {
 			return err
 		}
 		errs = append(errs, fmt.Errorf("through the relay at %s: %w", r.host, err))
 	}
-	if host := t.Registry.Host; !loopback(host) {
+	switch host := t.Registry.Host; {
+	case loopback(host):
+		errs = append(errs, fmt.Errorf("the registry is on this machine's loopback (%s), which the Docker daemon at %s does not share", host, d.DaemonHost()))
+	default:
+		p.note("the Docker daemon pushes to %s directly", host)
 		created = append(created, direct)
 		err := p.pushVia(ctx, d, j, direct, t)
 		if err == nil || errors.Is(err, errMissingContent) {
 			return err
 		}
 		errs = append(errs, fmt.Errorf("to %s: %w", host, err))
-	}
-	if len(errs) == 0 {
-		return fmt.Errorf("the registry is on this machine's loopback (%s), which the Docker daemon at %s does not share", t.Registry.Host, d.DaemonHost())
 	}
 	return errors.Join(errs...)
 }
@@ -212,6 +227,11 @@ func (p *pusher) daemonPusher() (pushingDaemon, *DaemonTarget, error) {
 	return d, t, nil
 }
 
+// note tells the caller which way the daemon push goes, and why.
+func (p *pusher) note(format string, a ...any) {
+	p.emit(Event{Kind: PushPath, Note: fmt.Sprintf(format, a...)})
+}
+
 // followPush reads the daemon's push messages to the end, showing layer
 // progress, and returns the error the daemon reports, if any.
 func (p *pusher) followPush(ctx context.Context, resp client.ImagePushResponse) error {
@@ -272,11 +292,12 @@ func loopback(hostport string) bool {
 	return ip != nil && ip.IsLoopback()
 }
 
-// localDaemon tells whether the daemon at host (DOCKER_HOST's form) runs
-// on this machine: a socket or named pipe, or TCP to the loopback.
-// (Docker Desktop's socket leads to a VM, whose loopback is not ours: its
-// push to a loopback registry fails, and the image is exported instead.)
-func localDaemon(host string) bool {
+// mayReachRelay tells whether the daemon at host (DOCKER_HOST's form) may
+// reach a relay on this machine's loopback: a socket or named pipe, or
+// TCP to the loopback. It is a hint, which saves the probe for a daemon
+// on another host; the probe tells (a socket may lead to a VM, as Docker
+// Desktop's does, or into a network namespace, as rootless Docker's).
+func mayReachRelay(host string) bool {
 	u, err := url.Parse(host)
 	if err != nil {
 		return false

@@ -37,6 +37,9 @@ const (
 	// the image, Digest, are not what they were, even after its lost tags
 	// were tagged again (Err says how).
 	NamesChanged
+	// PushPath: which way a daemon push goes, and why (Note). Worth a
+	// debug line only.
+	PushPath
 )
 
 // Event is one thing Push tells its caller.
@@ -53,4 +56,6 @@ type Event struct {
 	// Tag is the record's tag (see RecordTag), for the Record events; the
 	// local tag, for TagNotRemoved.
 	Tag string
+	// Note says what was decided, for PushPath.
+	Note string
 }
