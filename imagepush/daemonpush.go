@@ -92,51 +92,59 @@ func (p *pusher) pushByDaemon(ctx context.Context, j *job) error {
 	if err := untagSafe(before, id, t.Repository); err != nil {
 		return err
 	}
-	defer func() { p.removeTemp(ctx, d, id, isTemp, created, before) }()
+	temps := leftovers(ctx, all, isTemp)
+	defer func() { p.removeTemp(ctx, d, id, isTemp, slices.Concat(temps, created), before) }()
 	var errs []error
 	if mayReachRelay(d.DaemonHost()) {
 		r, err := startRelay(ctx, t.Registry, t.Transport)
 		if err != nil {
 			return fmt.Errorf("starting the relay to the registry: %w", err)
 		}
-		err = r.probe(ctx, d)
-		if err == nil {
+		if err := r.probe(ctx, d); err != nil {
+			p.note("the relay is not used: %v", err)
+			errs = append(errs, err)
+		} else {
 			p.note("the Docker daemon reached the relay at %s: it pushes through it", r.host)
 			ref := r.host + "/" + t.Repository + ":" + RecordTag(id)
-			created = append(created, ref)
-			err = p.pushVia(ctx, d, j, ref, t)
-		} else {
-			p.note("the relay is not used: %v", err)
+			err := p.pushVia(ctx, d, j, ref, t, func() { created = append(created, ref) })
+			if err == nil || errors.Is(err, errMissingContent) || ctx.Err() != nil {
+				r.close()
+				return err
+			}
+			errs = append(errs, fmt.Errorf("through the relay at %s: %w", r.host, err))
 		}
 		r.close()
-		if err == nil || errors.Is(err, errMissingContent) || ctx.Err() != nil {
-			return err
+		if ctx.Err() != nil {
+			return ctx.Err()
 		}
-		errs = append(errs, fmt.Errorf("through the relay at %s: %w", r.host, err))
 	}
-	switch host := t.Registry.Host; {
-	case loopback(host):
-		errs = append(errs, fmt.Errorf("the registry is on this machine's loopback (%s), which the Docker daemon at %s does not share", host, d.DaemonHost()))
-	default:
-		p.note("the Docker daemon pushes to %s directly", host)
-		created = append(created, direct)
-		err := p.pushVia(ctx, d, j, direct, t)
-		if err == nil || errors.Is(err, errMissingContent) {
-			return err
+	host := t.Registry.Host
+	if loopback(host) {
+		return errors.Join(append(errs, fmt.Errorf("the registry is on this machine's loopback (%s), which the Docker daemon at %s does not share", host, d.DaemonHost()))...)
+	}
+	p.note("the Docker daemon pushes to %s directly", host)
+	err = p.pushVia(ctx, d, j, direct, t, func() {
+		if !slices.Contains(temps, direct) {
+			created = append(created, direct)
 		}
-		errs = append(errs, fmt.Errorf("to %s: %w", host, err))
+	})
+	if err == nil || errors.Is(err, errMissingContent) {
+		return err
 	}
+	errs = append(errs, fmt.Errorf("to %s: %w", host, err))
 	return errors.Join(errs...)
 }
 
 // pushVia has the daemon push the image as ref, a temporary local name
 // in the charm's repository on the registry's host as the daemon reaches
-// it (removed after, by removeTemp); in the registry that tag stays, and
-// names the image (it is the image's RecordTag).
-func (p *pusher) pushVia(ctx context.Context, d pushingDaemon, j *job, ref string, t *DaemonTarget) error {
+// it (removed after, by removeTemp: tagged tells it is there); in the
+// registry that tag stays, and names the image (it is the image's
+// RecordTag).
+func (p *pusher) pushVia(ctx context.Context, d pushingDaemon, j *job, ref string, t *DaemonTarget, tagged func()) error {
 	if _, err := d.ImageTag(ctx, client.ImageTagOptions{Source: j.img.ID.String(), Target: ref}); err != nil {
 		return fmt.Errorf("tagging the image %s: %w", ref, err)
 	}
+	tagged()
 	host, _, _ := strings.Cut(ref, "/")
 	auth, err := encodeAuth(t, host)
 	if err != nil {
@@ -162,32 +170,31 @@ func (p *pusher) pushVia(ctx context.Context, d pushingDaemon, j *job, ref strin
 	return nil
 }
 
-// removeTemp removes the temporary names of image id (isTemp tells them)
-// that the daemon lists: those this run made (created), and those a run
-// killed before left, unless their relay still listens (a push running).
-// Then it checks that the image's other names are before's, tags again a
-// name lost (a name the daemon did not parse, which it removed with the
-// temporary one, becomes the parsed name it was listed as), and tells
-// what differs still. It runs even when ctx is done.
-func (p *pusher) removeTemp(ctx context.Context, d pushingDaemon, id digest.Digest, isTemp func(string) bool, created []string, before names) {
+// leftovers are the temporary names of the image among all that a run
+// killed before left: those of the direct push, and those of a relay
+// that no longer listens (a relay that does is a push still running).
+func leftovers(ctx context.Context, all names, isTemp func(string) bool) []string {
+	var out []string
+	for _, name := range slices.Concat(all.listed, all.tags) {
+		if !isTemp(name) || slices.Contains(out, name) {
+			continue
+		}
+		if host, _, _ := strings.Cut(name, "/"); relayHost(host) && relayAlive(ctx, host) {
+			continue
+		}
+		out = append(out, name)
+	}
+	return out
+}
+
+// removeTemp removes the temporary names temps of image id (isTemp tells
+// them all). Then it checks that the image's other names are before's,
+// tags again a name lost (a name the daemon did not parse, which it
+// removed with the temporary one, becomes the parsed name it was listed
+// as), and tells what differs still. It runs even when ctx is done.
+func (p *pusher) removeTemp(ctx context.Context, d pushingDaemon, id digest.Digest, isTemp func(string) bool, temps []string, before names) {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*daemonTimeout)
 	defer cancel()
-	now, ok, err := readNames(ctx, d, id)
-	if err != nil || !ok {
-		p.emit(Event{Kind: NamesChanged, Digest: id, Err: cmp.Or(err, errors.New("the Docker daemon no longer lists the image"))})
-		return
-	}
-	var temps []string
-	for _, name := range slices.Concat(created, now.listed, now.tags) {
-		if !isTemp(name) || slices.Contains(temps, name) || !slices.Contains(slices.Concat(now.listed, now.tags), name) {
-			continue
-		}
-		host, _, _ := strings.Cut(name, "/")
-		if !slices.Contains(created, name) && relayHost(host) && relayAlive(ctx, host) {
-			continue
-		}
-		temps = append(temps, name)
-	}
 	for _, name := range temps {
 		if _, err := d.ImageRemove(ctx, name, client.ImageRemoveOptions{}); err != nil {
 			p.emit(Event{Kind: TagNotRemoved, Tag: name, Err: err})
