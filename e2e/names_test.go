@@ -1,8 +1,11 @@
 package e2e
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
+	"net"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
@@ -213,5 +216,70 @@ func TestImageNamesKeptAfterKill(t *testing.T) {
 				t.Errorf("the daemon lists the image differently after the kill and a run again:\nbefore %s\nleft   %s\nafter  %s\n%s", before, left, after, res.stderr)
 			}
 		})
+	}
+}
+
+// offLoopback is an IPv4 address of this machine off the loopback, ""
+// when it has none.
+func offLoopback() string {
+	addrs, _ := net.InterfaceAddrs()
+	for _, a := range addrs {
+		if ipn, ok := a.(*net.IPNet); ok && ipn.IP.To4() != nil && !ipn.IP.IsLoopback() {
+			return ipn.IP.String()
+		}
+	}
+	return ""
+}
+
+// TestImagePlainDaemonGetsNoCredentials reaches the daemon of the tests
+// over plain TCP at an address off the loopback, as a daemon on another
+// host: the plugin does not hand it the charm's registry credentials
+// (X-Registry-Auth), and exports the image instead, saying why.
+func TestImagePlainDaemonGetsNoCredentials(t *testing.T) {
+	needContainerdStore(t)
+	addr := offLoopback()
+	if addr == "" {
+		t.Skip("this machine has no address off the loopback")
+	}
+	ln, err := net.Listen("tcp", addr+":0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	target := cmp.Or(os.Getenv("DOCKER_HOST"), "unix:///var/run/docker.sock")
+	p, err := faultproxy.New(target, faultproxy.OnListener(ln))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(p.Close)
+	w := newWorld(t)
+	// The registry too is off the loopback, where a daemon on another host
+	// would push to it directly.
+	regLn, err := net.Listen("tcp", addr+":0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	reg, err := faultproxy.New(w.reg.URL, faultproxy.OnListener(regLn))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(reg.Close)
+	m := loadMulti(t, 2120, "multi-e2e-plain:1", false)
+	before := namesOf(t, m.id)
+	env := w.env(ownerToken, "DOCKER_HOST=tcp://"+ln.Addr().String(), "CHARMCRAFT_REGISTRY_URL="+reg.URL, "CHARMCRAFT_ALLOW_INSECURE=1")
+	res := dockerCmd(t, env, "charmcraft", "upload-resource", "my-charm", "my-image", "--image", m.id, "--debug")
+	if res.code != 0 || w.remoteOf(t, res) != m.id {
+		t.Fatalf("upload: %s", res)
+	}
+	if !strings.Contains(res.stderr, "image pushed by export (daemon push not used: the Docker daemon at tcp://"+ln.Addr().String()+" is reached over plain TCP, without TLS") {
+		t.Errorf("--debug does not say why the daemon did not push:\n%s", res.stderr)
+	}
+	for _, r := range p.Requests() {
+		if r.Header.Get("X-Registry-Auth") != "" || strings.HasSuffix(r.Path, "/push") {
+			t.Errorf("the daemon was sent %s %s (with X-Registry-Auth: %v)", r.Method, r.Path, r.Header.Get("X-Registry-Auth") != "")
+		}
+	}
+	w.checkWhole(t, m)
+	if after := namesOf(t, m.id); after.String() != before.String() {
+		t.Errorf("the daemon lists the image differently after the upload:\nbefore %s\nafter  %s", before, after)
 	}
 }
