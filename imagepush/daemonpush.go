@@ -84,6 +84,9 @@ func (p *pusher) pushByDaemon(ctx context.Context, j *job) error {
 	var created []string
 	temp := tempNamer(id, t.Repository, direct)
 	isTemp := func(name string) bool { return temp(name) || slices.Contains(created, name) }
+	if len(j.img.Tags) == 0 {
+		return untagSafe(names{}, id, t.Repository) // says why, with no listing
+	}
 	all, ok, err := readNames(ctx, d, id)
 	if err != nil || !ok {
 		return cmp.Or(err, fmt.Errorf("the Docker daemon no longer lists image %s", id))
