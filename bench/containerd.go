@@ -99,8 +99,9 @@ func runContainerdConfig(ctx context.Context, cfg config, first string) error {
 }
 
 // tagImages names the test images on the containerd store: the plugin has
-// the daemon push only a tagged image (removing its temporary tag from
-// an untagged one would delete it), as a user's built images are.
+// the daemon push only an image with a name the daemon parses (removing
+// its temporary tag from an untagged one would delete it), as a user's
+// built images are.
 func (b *bench) tagImages(ctx context.Context) error {
 	for tag, id := range map[string]string{"charmcraft-bench:base": b.img.base, "charmcraft-bench:variant": b.img.variant} {
 		if err := runQuiet(b.docker(ctx, "tag", id, tag)); err != nil {

@@ -117,6 +117,10 @@ func TestMultiPlatformImageUploadedWhole(t *testing.T) {
 	if !strings.Contains(res.stderr, "image pushed by daemon push\n") {
 		t.Errorf("--debug does not say the daemon pushed the image: %s", res)
 	}
+	// It reached the relay (the probe), before any credential was sent.
+	if !strings.Contains(res.stderr, "daemon push: the Docker daemon reached the relay at 127.13.") {
+		t.Errorf("--debug does not say the daemon reached the relay: %s", res)
+	}
 	if remote != m.id {
 		t.Errorf("remote digest %s, want the index digest %s", remote, m.id)
 	}

@@ -129,6 +129,14 @@ func (l *ociLayout) index(manifests ...ociDesc) ociDesc {
 // image name:tag, with every blob but those in omit.
 func (l *ociLayout) tarball(t *testing.T, top ociDesc, name string, omit ...string) string {
 	t.Helper()
+	_, tag, _ := strings.Cut(name, ":")
+	return l.tarballNamed(t, top, map[string]string{"io.containerd.image.name": "docker.io/library/" + name, "org.opencontainers.image.ref.name": tag}, omit...)
+}
+
+// tarballNamed writes the layout to a tar file whose index.json names top
+// by the annotations names, with every blob but those in omit.
+func (l *ociLayout) tarballNamed(t *testing.T, top ociDesc, names map[string]string, omit ...string) string {
+	t.Helper()
 	path := filepath.Join(t.TempDir(), "layout.tar")
 	f, err := os.Create(path)
 	if err != nil {
@@ -145,8 +153,7 @@ func (l *ociLayout) tarball(t *testing.T, top ociDesc, name string, omit ...stri
 		}
 	}
 	file("oci-layout", []byte(`{"imageLayoutVersion":"1.0.0"}`))
-	_, tag, _ := strings.Cut(name, ":")
-	top.Annotations = map[string]string{"io.containerd.image.name": "docker.io/library/" + name, "org.opencontainers.image.ref.name": tag}
+	top.Annotations = names
 	idx, _ := json.Marshal(map[string]any{"schemaVersion": 2, "mediaType": ociIndexType, "manifests": []ociDesc{top}})
 	file("index.json", idx)
 	for _, d := range l.order {

@@ -1,6 +1,7 @@
 package imagepush
 
 import (
+	"cmp"
 	"context"
 	"encoding/base64"
 	"encoding/json"
@@ -9,11 +10,13 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 
 	"github.com/canonical/docker-charmcraft/manifest"
 	"github.com/moby/moby/api/types/registry"
 	"github.com/moby/moby/client"
+	"github.com/opencontainers/go-digest"
 )
 
 // DaemonTarget is where the Docker daemon pushes an image for Push, when
@@ -29,15 +32,21 @@ type DaemonTarget struct {
 	// Transport reaches the registry, for the relay (see relay); nil is
 	// http.DefaultTransport.
 	Transport http.RoundTripper
+	// PlainDaemon: the Docker daemon is reached over plain TCP on another
+	// host (tcp:// without TLS), where the credentials would travel in
+	// clear: it does not push.
+	PlainDaemon bool
 }
 
 // pushingDaemon is what a daemon push needs of the Docker daemon, beyond
 // Daemon: the moby client has it, a test's stand-in need not.
 type pushingDaemon interface {
+	Daemon
 	ImageTag(ctx context.Context, options client.ImageTagOptions) (client.ImageTagResult, error)
 	ImagePush(ctx context.Context, image string, options client.ImagePushOptions) (client.ImagePushResponse, error)
 	ImageRemove(ctx context.Context, image string, options client.ImageRemoveOptions) (client.ImageRemoveResult, error)
 	DaemonHost() string
+	searcher
 }
 
 // Strategy names, as Result.Strategy gives them.
@@ -58,53 +67,88 @@ var errMissingContent = errors.New("the Docker daemon lacks part of the image's 
 // registry is on this machine's loopback. It returns why no push
 // succeeded (the caller then exports the image), or errMissingContent
 // when the daemon lacks some of the image.
+//
+// The image's names are the same after as before (see names.go): the
+// daemon pushes only an image whose temporary name can be removed alone,
+// and the names are checked after.
 func (p *pusher) pushByDaemon(ctx context.Context, j *job) error {
-	d, t, err := p.daemonPusher(j.img)
+	d, t, err := p.daemonPusher()
 	if err != nil {
 		return err
 	}
+	if t.PlainDaemon {
+		return fmt.Errorf("the Docker daemon at %s is reached over plain TCP, without TLS: the charm's registry credentials are not sent to it", d.DaemonHost())
+	}
+	id := j.img.ID
+	direct := t.Registry.Host + "/" + t.Repository + ":" + RecordTag(id)
+	var created []string
+	temp := tempNamer(id, t.Repository, direct)
+	isTemp := func(name string) bool { return temp(name) || slices.Contains(created, name) }
+	if len(j.img.Tags) == 0 {
+		return untagSafe(names{}, id, t.Repository) // says why, with no listing
+	}
+	all, ok, err := readNames(ctx, d, id)
+	if err != nil || !ok {
+		return cmp.Or(err, fmt.Errorf("the Docker daemon no longer lists image %s", id))
+	}
+	before := all.without(isTemp)
+	if err := untagSafe(before, id, t.Repository); err != nil {
+		return err
+	}
+	temps := leftovers(ctx, all, isTemp)
+	defer func() { p.removeTemp(ctx, d, id, isTemp, slices.Concat(temps, created), before) }()
 	var errs []error
-	if localDaemon(d.DaemonHost()) {
+	if mayReachRelay(d.DaemonHost()) {
 		r, err := startRelay(ctx, t.Registry, t.Transport)
 		if err != nil {
 			return fmt.Errorf("starting the relay to the registry: %w", err)
 		}
-		err = p.pushVia(ctx, d, j, r.host, t)
+		if err := r.probe(ctx, d); err != nil {
+			p.note("the relay is not used: %v", err)
+			errs = append(errs, err)
+		} else {
+			p.note("the Docker daemon reached the relay at %s: it pushes through it", r.host)
+			ref := r.host + "/" + t.Repository + ":" + RecordTag(id)
+			err := p.pushVia(ctx, d, j, ref, t, func() { created = append(created, ref) })
+			if err == nil || errors.Is(err, errMissingContent) || ctx.Err() != nil {
+				r.close()
+				return err
+			}
+			errs = append(errs, fmt.Errorf("through the relay at %s: %w", r.host, err))
+		}
 		r.close()
-		if err == nil || errors.Is(err, errMissingContent) || ctx.Err() != nil {
-			return err
+		if ctx.Err() != nil {
+			return ctx.Err()
 		}
-		errs = append(errs, fmt.Errorf("through the relay at %s: %w", r.host, err))
 	}
-	if host := t.Registry.Host; !loopback(host) {
-		err := p.pushVia(ctx, d, j, host, t)
-		if err == nil || errors.Is(err, errMissingContent) {
-			return err
+	host := t.Registry.Host
+	if loopback(host) {
+		return errors.Join(append(errs, fmt.Errorf("the registry is on this machine's loopback (%s), which the Docker daemon at %s does not share", host, d.DaemonHost()))...)
+	}
+	p.note("the Docker daemon pushes to %s directly", host)
+	err = p.pushVia(ctx, d, j, direct, t, func() {
+		if !slices.Contains(temps, direct) {
+			created = append(created, direct)
 		}
-		errs = append(errs, fmt.Errorf("to %s: %w", host, err))
+	})
+	if err == nil || errors.Is(err, errMissingContent) {
+		return err
 	}
-	if len(errs) == 0 {
-		return fmt.Errorf("the registry is on this machine's loopback (%s), which the Docker daemon at %s does not share", t.Registry.Host, d.DaemonHost())
-	}
+	errs = append(errs, fmt.Errorf("to %s: %w", host, err))
 	return errors.Join(errs...)
 }
 
-// pushVia has the daemon push the image to the registry as host names
-// it. The image gets a temporary local tag in the charm's repository,
-// always removed after; in the registry that tag stays, and names the
-// image (it is the image's RecordTag).
-func (p *pusher) pushVia(ctx context.Context, d pushingDaemon, j *job, host string, t *DaemonTarget) error {
-	ref := host + "/" + t.Repository + ":" + RecordTag(j.img.ID)
+// pushVia has the daemon push the image as ref, a temporary local name
+// in the charm's repository on the registry's host as the daemon reaches
+// it (removed after, by removeTemp: tagged tells it is there); in the
+// registry that tag stays, and names the image (it is the image's
+// RecordTag).
+func (p *pusher) pushVia(ctx context.Context, d pushingDaemon, j *job, ref string, t *DaemonTarget, tagged func()) error {
 	if _, err := d.ImageTag(ctx, client.ImageTagOptions{Source: j.img.ID.String(), Target: ref}); err != nil {
 		return fmt.Errorf("tagging the image %s: %w", ref, err)
 	}
-	defer func() {
-		rmCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), daemonTimeout)
-		defer cancel()
-		if _, err := d.ImageRemove(rmCtx, ref, client.ImageRemoveOptions{}); err != nil {
-			p.emit(Event{Kind: TagNotRemoved, Tag: ref, Err: err})
-		}
-	}()
+	tagged()
+	host, _, _ := strings.Cut(ref, "/")
 	auth, err := encodeAuth(t, host)
 	if err != nil {
 		return err
@@ -129,9 +173,59 @@ func (p *pusher) pushVia(ctx context.Context, d pushingDaemon, j *job, host stri
 	return nil
 }
 
+// leftovers are the temporary names of the image among all that a run
+// killed before left: those of the direct push, and those of a relay
+// that no longer listens (a relay that does is a push still running).
+func leftovers(ctx context.Context, all names, isTemp func(string) bool) []string {
+	var out []string
+	for _, name := range slices.Concat(all.listed, all.tags) {
+		if !isTemp(name) || slices.Contains(out, name) {
+			continue
+		}
+		if host, _, _ := strings.Cut(name, "/"); relayHost(host) && relayAlive(ctx, host) {
+			continue
+		}
+		out = append(out, name)
+	}
+	return out
+}
+
+// removeTemp removes the temporary names temps of image id (isTemp tells
+// them all). Then it checks that the image's other names are before's,
+// tags again a name lost (a name the daemon did not parse, which it
+// removed with the temporary one, becomes the parsed name it was listed
+// as), and tells what differs still. It runs even when ctx is done.
+func (p *pusher) removeTemp(ctx context.Context, d pushingDaemon, id digest.Digest, isTemp func(string) bool, temps []string, before names) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*daemonTimeout)
+	defer cancel()
+	for _, name := range temps {
+		if _, err := d.ImageRemove(ctx, name, client.ImageRemoveOptions{}); err != nil {
+			p.emit(Event{Kind: TagNotRemoved, Tag: name, Err: err})
+		}
+	}
+	for restored := false; ; restored = true {
+		after, ok, err := readNames(ctx, d, id)
+		switch {
+		case err != nil || !ok:
+			p.emit(Event{Kind: NamesChanged, Digest: id, Err: cmp.Or(err, errors.New("the Docker daemon no longer lists the image"))})
+			return
+		case after.without(isTemp).equal(before):
+			return
+		case restored:
+			p.emit(Event{Kind: NamesChanged, Digest: id, Err: fmt.Errorf("before: %s; now: %s", before, after.without(isTemp))})
+			return
+		}
+		for _, tag := range before.tags {
+			if !slices.Contains(after.tags, tag) && !strings.Contains(tag, "@") {
+				_, _ = d.ImageTag(ctx, client.ImageTagOptions{Source: id.String(), Target: tag})
+			}
+		}
+	}
+}
+
 // daemonPusher is the daemon and the target of a daemon push, or why
 // there is none.
-func (p *pusher) daemonPusher(img *LocalImage) (pushingDaemon, *DaemonTarget, error) {
+func (p *pusher) daemonPusher() (pushingDaemon, *DaemonTarget, error) {
 	t := p.opts.daemonTarget
 	if t == nil {
 		return nil, nil, errors.New("no target given for the Docker daemon to push to")
@@ -140,15 +234,12 @@ func (p *pusher) daemonPusher(img *LocalImage) (pushingDaemon, *DaemonTarget, er
 	if !ok {
 		return nil, nil, errors.New("this Docker daemon client cannot push")
 	}
-	named := false
-	for _, tag := range img.Tags {
-		named = named || !strings.Contains(tag, ":"+recordPrefix)
-	}
-	if !named {
-		// On the containerd store, removing an image's last tag deletes it.
-		return nil, nil, errors.New("the image has no tag: the temporary tag would be its only name, and removing it would delete the image")
-	}
 	return d, t, nil
+}
+
+// note tells the caller which way the daemon push goes, and why.
+func (p *pusher) note(format string, a ...any) {
+	p.emit(Event{Kind: PushPath, Note: fmt.Sprintf(format, a...)})
 }
 
 // followPush reads the daemon's push messages to the end, showing layer
@@ -211,11 +302,12 @@ func loopback(hostport string) bool {
 	return ip != nil && ip.IsLoopback()
 }
 
-// localDaemon tells whether the daemon at host (DOCKER_HOST's form) runs
-// on this machine: a socket or named pipe, or TCP to the loopback.
-// (Docker Desktop's socket leads to a VM, whose loopback is not ours: its
-// push to a loopback registry fails, and the image is exported instead.)
-func localDaemon(host string) bool {
+// mayReachRelay tells whether the daemon at host (DOCKER_HOST's form) may
+// reach a relay on this machine's loopback: a socket or named pipe, or
+// TCP to the loopback. It is a hint, which saves the probe for a daemon
+// on another host; the probe tells (a socket may lead to a VM, as Docker
+// Desktop's does, or into a network namespace, as rootless Docker's).
+func mayReachRelay(host string) bool {
 	u, err := url.Parse(host)
 	if err != nil {
 		return false

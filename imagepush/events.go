@@ -33,6 +33,13 @@ const (
 	// TagNotRemoved: the temporary tag of a daemon push, Tag, could not
 	// be removed (Err): the user may remove it.
 	TagNotRemoved
+	// NamesChanged: after a daemon push, the names the daemon lists of
+	// the image, Digest, are not what they were, even after its lost tags
+	// were tagged again (Err says how).
+	NamesChanged
+	// PushPath: which way a daemon push goes, and why (Note). Worth a
+	// debug line only.
+	PushPath
 )
 
 // Event is one thing Push tells its caller.
@@ -49,4 +56,6 @@ type Event struct {
 	// Tag is the record's tag (see RecordTag), for the Record events; the
 	// local tag, for TagNotRemoved.
 	Tag string
+	// Note says what was decided, for PushPath.
+	Note string
 }

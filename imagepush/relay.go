@@ -1,7 +1,11 @@
 package imagepush
 
 import (
+	"bufio"
+	"bytes"
+	"cmp"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log"
@@ -13,6 +17,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/moby/moby/client"
 )
 
 // relay is a loopback proxy to the registry, for one daemon push by a
@@ -35,9 +41,21 @@ import (
 // does it (splice), at no cost to the plugin; in the rare push whose
 // address was drawn before, a refused mount fails it, and the image is
 // exported.
+//
+// A relay is used only once the daemon is known to reach it: probe has
+// the daemon search it for a one-time term, which the relay answers
+// itself, before any credential is handed to the daemon. A daemon in
+// another network (Docker Desktop's VM, rootless Docker's namespace, a
+// remote one) reaches its own loopback instead, and our relay never sees
+// the term.
 type relay struct {
 	host  string // its address, 127.13.x.y:<port>
 	close func()
+	// term is the search term of the probe; seen is closed when the relay
+	// is asked for it.
+	term string
+	seen chan struct{}
+	once sync.Once
 }
 
 // relayAddr is where a relay listens: an address of the loopback (which
@@ -63,12 +81,20 @@ func startRelay(ctx context.Context, upstream *url.URL, tr http.RoundTripper) (*
 	if err != nil {
 		return nil, err
 	}
-	r := &relay{host: ln.Addr().String()}
+	r := &relay{host: ln.Addr().String(), term: fmt.Sprintf("charmcraft-probe-%016x", rand.Uint64()), seen: make(chan struct{})} //nolint:gosec // one-time, not a secret: what counts is that this relay sees it
 	if upstream.Scheme == "http" {
-		r.close = copyConns(ctx, ln, upstream.Host)
+		r.close = copyConns(ctx, ln, upstream.Host, r)
 		return r, nil
 	}
-	srv := &http.Server{Handler: httpRelay(upstream, r.host, tr), ReadHeaderTimeout: time.Minute}
+	proxy := httpRelay(upstream, r.host, tr)
+	handler := http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		if strings.HasPrefix(req.URL.Path, "/v1/") {
+			r.answerProbe(w, req)
+			return
+		}
+		proxy.ServeHTTP(w, req)
+	})
+	srv := &http.Server{Handler: handler, ReadHeaderTimeout: time.Minute}
 	go func() { _ = srv.Serve(ln) }()
 	// At once, not a graceful Shutdown: the push it served is over, and a
 	// connection the daemon opened but never used would hold it for 5 s.
@@ -76,9 +102,101 @@ func startRelay(ctx context.Context, upstream *url.URL, tr http.RoundTripper) (*
 	return r, nil
 }
 
+// probeTimeout bounds the probe: a daemon that cannot reach the relay is
+// refused at once by its own loopback.
+const probeTimeout = 10 * time.Second
+
+// searcher is what the probe needs of the daemon.
+type searcher interface {
+	ImageSearch(ctx context.Context, term string, options client.ImageSearchOptions) (client.ImageSearchResult, error)
+}
+
+// probe has the daemon search the relay for its one-time term, with no
+// credentials, and tells whether the relay saw it: nil when the daemon
+// reaches the relay.
+func (r *relay) probe(ctx context.Context, d searcher) error {
+	ctx, cancel := context.WithTimeout(ctx, probeTimeout)
+	defer cancel()
+	_, err := d.ImageSearch(ctx, r.host+"/"+r.term, client.ImageSearchOptions{Limit: 1})
+	select {
+	case <-r.seen:
+		return nil
+	default:
+	}
+	if err == nil {
+		err = errors.New("another server answered")
+	}
+	return fmt.Errorf("the Docker daemon did not reach the relay at %s, so it runs in another network (Docker Desktop's VM, rootless Docker, another host): %w", r.host, err)
+}
+
+// answerProbe answers the daemon's search of the probe: its ping, and
+// the search itself, which marks the term seen.
+func (r *relay) answerProbe(w http.ResponseWriter, req *http.Request) {
+	w.Header().Set("Content-Type", "application/json")
+	switch req.URL.Path {
+	case "/v1/_ping":
+		_, _ = io.WriteString(w, "{}")
+	case "/v1/search":
+		if req.URL.Query().Get("q") == r.term {
+			r.once.Do(func() { close(r.seen) })
+		}
+		_, _ = io.WriteString(w, `{"num_results":0,"results":[]}`)
+	default:
+		http.NotFound(w, req)
+	}
+}
+
+// sniffProbe reads the start of what the daemon sends on c: when it is a
+// request of the probe (GET /v1/...), it is answered here and handled is
+// true; otherwise head is what was read, to be sent on.
+func (r *relay) sniffProbe(c net.Conn) (head []byte, handled bool) {
+	const probeStart = "GET /v1/"
+	buf := make([]byte, 0, 512)
+	_ = c.SetReadDeadline(time.Now().Add(probeTimeout))
+	defer func() { _ = c.SetReadDeadline(time.Time{}) }()
+	for len(buf) < len(probeStart) && strings.HasPrefix(probeStart, string(buf)) {
+		n, err := c.Read(buf[len(buf):cap(buf)])
+		buf = buf[:len(buf)+n]
+		if err != nil {
+			return buf, false
+		}
+	}
+	if !strings.HasPrefix(string(buf), probeStart) {
+		return buf, false
+	}
+	req, err := http.ReadRequest(bufio.NewReader(io.MultiReader(bytes.NewReader(buf), c)))
+	if err != nil {
+		return nil, true
+	}
+	var w probeAnswer
+	r.answerProbe(&w, req)
+	resp := &http.Response{StatusCode: cmp.Or(w.code, http.StatusOK), ProtoMajor: 1, ProtoMinor: 1, Header: w.Header(),
+		Body: io.NopCloser(&w.body), ContentLength: int64(w.body.Len()), Close: true}
+	_ = resp.Write(c)
+	return nil, true
+}
+
+// probeAnswer is an answer of the probe, held to be written on a bare
+// connection.
+type probeAnswer struct {
+	header http.Header
+	code   int
+	body   bytes.Buffer
+}
+
+func (a *probeAnswer) Header() http.Header {
+	if a.header == nil {
+		a.header = http.Header{}
+	}
+	return a.header
+}
+func (a *probeAnswer) Write(b []byte) (int, error) { return a.body.Write(b) }
+func (a *probeAnswer) WriteHeader(code int)        { a.code = code }
+
 // copyConns copies each connection ln accepts to and from a connection to
-// target, until the returned function stops it all.
-func copyConns(ctx context.Context, ln net.Listener, target string) func() {
+// target, until the returned function stops it all; the probe's requests
+// are answered by r.
+func copyConns(ctx context.Context, ln net.Listener, target string, r *relay) func() {
 	if _, _, err := net.SplitHostPort(target); err != nil {
 		target = net.JoinHostPort(target, "80")
 	}
@@ -103,8 +221,16 @@ func copyConns(ctx context.Context, ln net.Listener, target string) func() {
 				track(c, true)
 				defer track(c, false)
 				defer func() { _ = c.Close() }()
+				head, handled := r.sniffProbe(c)
+				if handled {
+					return
+				}
 				u, err := (&net.Dialer{}).DialContext(ctx, "tcp", target)
 				if err != nil {
+					return
+				}
+				if _, err := u.Write(head); err != nil {
+					_ = u.Close()
 					return
 				}
 				track(u, true)

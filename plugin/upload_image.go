@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"net"
 	"net/url"
 	"strings"
 	"sync"
@@ -125,6 +126,10 @@ func imageEvents(env *cliEnv, out *resultWriter) func(imagepush.Event) {
 			env.debugf("record %s now names %s", e.Tag, e.Digest)
 		case imagepush.TagNotRemoved:
 			out.warn("The temporary tag %s could not be removed (%v): remove it with `docker rmi %s`", e.Tag, e.Err, e.Tag)
+		case imagepush.PushPath:
+			env.debugf("daemon push: %s", e.Note)
+		case imagepush.NamesChanged:
+			out.warn("The names of image %s are not what they were before the upload: %v", e.Digest, e.Err)
 		case imagepush.RecordNotSaved:
 			env.debugf("record %s of %s not saved (the next upload computes the manifest again): %v", e.Tag, e.Digest, e.Err)
 		}
@@ -192,5 +197,23 @@ func (e *cliEnv) daemonTarget(repository, username, password string) (imagepush.
 	if err != nil {
 		return imagepush.DaemonTarget{}, false
 	}
-	return imagepush.DaemonTarget{Registry: u, Repository: repository, Username: username, Password: password, Transport: netp.transport}, true
+	return imagepush.DaemonTarget{Registry: u, Repository: repository, Username: username, Password: password, Transport: netp.transport,
+		PlainDaemon: e.plainDaemon()}, true
+}
+
+// plainDaemon tells whether the Docker daemon is reached over plain TCP on
+// another host: tcp:// or http:// to an address off the loopback, without
+// TLS. A socket, a named pipe, ssh:// and TLS are not.
+func (e *cliEnv) plainDaemon() bool {
+	ep := e.dockerCli.DockerEndpoint()
+	u, err := url.Parse(ep.Host)
+	if err != nil || (u.Scheme != "tcp" && u.Scheme != "http") || ep.TLSData != nil {
+		return false
+	}
+	host := u.Hostname()
+	if host == "localhost" {
+		return false
+	}
+	ip := net.ParseIP(host)
+	return ip == nil || !ip.IsLoopback()
 }
