@@ -38,6 +38,7 @@ func TestUploadRockWithoutDaemon(t *testing.T) {
 		t.Fatalf("upload of a rock with no daemon: %s", res)
 	}
 	noTrace(t, res)
+	t.Logf("uploaded: %s", res.stderr)
 	if remote != written.Top[0].String() {
 		t.Errorf("the revision names %s, want the rock's manifest %s", remote, written.Top[0])
 	}
@@ -101,7 +102,7 @@ func TestUploadRockRefusals(t *testing.T) {
 		{"damaged", bad, []string{written.Corrupted.String(), "damaged", "nothing was uploaded"}},
 		{"two images", two, []string{"holds 2 images", "linux/amd64", "linux/arm64", "--platform"}},
 		{"missing", "./no-such.rock", []string{`no such file or directory "./no-such.rock"`}},
-		{"missing bare", "no-such.rock", []string{"no such file here", "--image=./no-such.rock"}},
+		{"missing bare", "no-such.rock", []string{"no such file in this directory", "give the path of the rock"}},
 	}
 	blobs := w.countRegistry(t)
 	for _, tt := range tests {
@@ -111,6 +112,7 @@ func TestUploadRockRefusals(t *testing.T) {
 				t.Fatalf("%s was not refused: %s", tt.image, res)
 			}
 			noTrace(t, res)
+			t.Logf("refused: %s", res.stderr)
 			for _, want := range tt.want {
 				if !strings.Contains(res.stderr, want) {
 					t.Errorf("the refusal does not say %q: %s", want, res)

@@ -385,7 +385,11 @@ func (s *ociSource) severalError(images, chosen []archived, want []Platform) err
 	}
 	switch {
 	case len(want) == 0:
-		return fmt.Errorf("%s holds %d images: %s; choose one with --platform", s.a, len(images), list(images))
+		example := "linux/amd64"
+		if ps := images[0].platforms; len(ps) > 0 {
+			example = ps[0].String()
+		}
+		return fmt.Errorf("%s holds %d images: %s; choose one with --platform, e.g. --platform=%s", s.a, len(images), list(images), example)
 	case len(chosen) == 0:
 		return fmt.Errorf("--platform %s: %s holds no image for it; it holds %s", platformFlag(want), s.a, list(images))
 	}
@@ -439,12 +443,12 @@ func (s *ociSource) check(ctx context.Context, d digest.Digest) error {
 		return err
 	}
 	defer func() { _ = r.Close() }()
-	v := d.Verifier()
-	if _, err := copyContext(ctx, v, r); err != nil {
+	h := d.Algorithm().Digester()
+	if _, err := copyContext(ctx, h.Hash(), r); err != nil {
 		return fmt.Errorf("reading blob %s of %s: %w", d, s.a, err)
 	}
-	if !v.Verified() {
-		return s.damaged(d, "its content hashes to another")
+	if got := h.Digest(); got != d {
+		return s.damaged(d, fmt.Sprintf("its content hashes to %s", got))
 	}
 	return nil
 }

@@ -241,10 +241,10 @@ func WriteLayout(dir string, spec Spec) (Written, error) {
 	if err != nil {
 		return w, err
 	}
-	if err := os.MkdirAll(filepath.Join(dir, "blobs", "sha256"), 0o755); err != nil {
+	if err := os.MkdirAll(filepath.Join(dir, "blobs", "sha256"), 0o750); err != nil {
 		return w, err
 	}
-	if err := os.WriteFile(filepath.Join(dir, "oci-layout"), []byte(layoutFile), 0o644); err != nil {
+	if err := os.WriteFile(filepath.Join(dir, "oci-layout"), []byte(layoutFile), 0o600); err != nil {
 		return w, err
 	}
 	for _, b := range blobs {
@@ -260,5 +260,5 @@ func WriteLayout(dir string, spec Spec) (Written, error) {
 			return w, err
 		}
 	}
-	return w, os.WriteFile(filepath.Join(dir, "index.json"), index, 0o644)
+	return w, os.WriteFile(filepath.Join(dir, "index.json"), index, 0o600)
 }
