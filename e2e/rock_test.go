@@ -1,7 +1,12 @@
 package e2e
 
 import (
+	"archive/tar"
+	"encoding/json"
+	"errors"
+	"io"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -134,5 +139,68 @@ func TestUploadRockRefusals(t *testing.T) {
 	}
 	if got := w.lastArchs(t, "my-image"); !slices.Equal(got, []string{"arm64"}) {
 		t.Errorf("architectures %v, want arm64", got)
+	}
+}
+
+// TestUploadSavedArchive uploads what `docker save` writes, with no
+// daemon: Docker 25 and later write an OCI archive (index.json), which is
+// pushed as it is; older ones their own format (manifest.json alone),
+// which is refused, saying to `docker load` it.
+func TestUploadSavedArchive(t *testing.T) {
+	needDocker(t)
+	w := newWorld(t)
+	id := buildImage(t, 2424, layerSpec{size: 256 << 10, random: true}, layerSpec{size: 64 << 10})
+	path := filepath.Join(t.TempDir(), "saved image.tar")
+	if out, err := exec.Command("docker", "save", "-o", path, id).CombinedOutput(); err != nil {
+		t.Fatalf("docker save: %v\n%s", err, out)
+	}
+	index := tarEntry(t, path, "index.json")
+	res, remote := w.uploadImage(t, path, noDaemon(t))
+	noTrace(t, res)
+	if index == nil {
+		if res.code != 1 || !strings.Contains(res.stderr, "docker load -i") {
+			t.Fatalf("a docker save archive of Docker's own format should be refused, saying to docker load it: %s", res)
+		}
+		t.Logf("refused: %s", res.stderr)
+		return
+	}
+	if res.code != 0 {
+		t.Fatalf("the OCI archive docker save wrote: %s", res)
+	}
+	var idx struct {
+		Manifests []struct{ Digest string } `json:"manifests"`
+	}
+	if err := json.Unmarshal(index, &idx); err != nil || len(idx.Manifests) == 0 {
+		t.Fatalf("index.json %s: %v", index, err)
+	}
+	if remote != idx.Manifests[0].Digest {
+		t.Errorf("the revision names %s, want the archive's %s", remote, idx.Manifests[0].Digest)
+	}
+}
+
+// tarEntry is the content of the entry name of a tar, nil if it has none.
+func tarEntry(t *testing.T, path, name string) []byte {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = f.Close() }()
+	tr := tar.NewReader(f)
+	for {
+		hdr, err := tr.Next()
+		if errors.Is(err, io.EOF) {
+			return nil
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		if hdr.Name == name {
+			b, err := io.ReadAll(tr)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return b
+		}
 	}
 }

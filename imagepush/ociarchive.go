@@ -50,8 +50,18 @@ const archiveUploads = 4
 type LegacyArchiveError struct{ Path string }
 
 func (e *LegacyArchiveError) Error() string {
-	return fmt.Sprintf("%q is a `docker save` archive in Docker's own format (manifest.json, no index.json), not an OCI archive: load it with `docker load -i %s` and pass the image ID it prints to --image, or save the image with Docker 25 or later, whose archives are OCI archives", e.Path, e.Path)
+	return fmt.Sprintf("%q is a `docker save` archive in Docker's own format (manifest.json, no index.json), not an OCI archive: load it with `docker load -i %s` and pass the image ID it prints to --image, or save the image with Docker 25 or later, whose archives are OCI archives", e.Path, shellWord(e.Path))
 }
+
+// shellWord is p as a shell reads it back: quoted when it must be.
+func shellWord(p string) string {
+	if p != "" && !strings.ContainsFunc(p, func(r rune) bool { return !strings.ContainsRune(safeShellRunes, r) }) {
+		return p
+	}
+	return "'" + strings.ReplaceAll(p, "'", `'\''`) + "'"
+}
+
+const safeShellRunes = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-.,/:@+=%"
 
 // PushArchive makes sure reg holds the image of an OCI archive or layout,
 // with the digests it has there: its manifest (or index) and every blob
