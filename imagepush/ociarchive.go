@@ -206,14 +206,17 @@ func (s *ociSource) openLayout() error {
 	}
 	for _, e := range entries {
 		d, ok := blobPath("blobs/sha256/" + e.Name())
-		if !ok || !e.Type().IsRegular() {
+		if !ok {
 			continue
 		}
-		info, err := e.Info()
+		// Stat, not the entry's own type: a blob may be a link to a file.
+		info, err := os.Stat(filepath.Join(s.a.Path, "blobs", "sha256", e.Name()))
 		if err != nil {
 			return fmt.Errorf("reading %s: %w", s.a, err)
 		}
-		s.sizes[d] = info.Size()
+		if info.Mode().IsRegular() {
+			s.sizes[d] = info.Size()
+		}
 	}
 	return s.checkLayout(lerr == nil, merr == nil)
 }
