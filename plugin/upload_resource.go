@@ -39,7 +39,8 @@ already holds it for this charm it is used as is; otherwise it is taken from
 the local Docker daemon, pushed to Canonical's registry, and used. A rock,
 or any OCI archive or layout directory, is given by its path (./x.rock,
 oci-archive:PATH, oci:DIR): it is pushed as it is, digests kept, with no
-Docker daemon needed.
+Docker daemon needed; one that holds several images needs --platform to
+choose one.
 
 A file revision is for all architectures unless --arch names some; an
 image revision is for the architectures the image declares. A
