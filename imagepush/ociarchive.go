@@ -67,10 +67,10 @@ const safeShellRunes = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123
 // with the digests it has there: its manifest (or index) and every blob
 // are pushed as they are stored. An archive that holds several images
 // needs WithPlatforms to choose one; with an index, WithPlatforms pushes
-// only the platforms chosen, as for a containerd-store image. Every blob
-// pushed is checked against its digest and size before any is sent, so
-// that a damaged archive sends nothing; the blobs the registry has are
-// not sent. No Docker daemon is asked.
+// only the platforms chosen, as for a containerd-store image. The blobs
+// the registry has are not sent, nor read; every other blob is checked
+// against its digest and size before any is sent, so that a damaged
+// archive sends nothing. No Docker daemon is asked.
 func PushArchive(ctx context.Context, reg *registry.Client, a Archive, opts ...Option) (*Result, error) {
 	p := &pusher{reg: reg, opts: newOptions(opts)}
 	src, err := openArchive(a)
@@ -93,11 +93,15 @@ func PushArchive(ctx context.Context, reg *registry.Client, a Archive, opts ...O
 		}
 		return &Result{Digest: top, Platforms: pl.platforms}, nil
 	}
-	if err := src.verify(ctx, c, pl); err != nil {
+	held, err := p.heldBlobs(ctx, pl.blobs)
+	if err != nil {
+		return nil, err
+	}
+	if err := src.verify(ctx, c, pl, held); err != nil {
 		return nil, err
 	}
 	p.emit(Event{Kind: Uploading})
-	if err := p.sendArchiveBlobs(ctx, src, c, pl); err != nil {
+	if err := p.sendArchiveBlobs(ctx, src, c, pl, held); err != nil {
 		return nil, err
 	}
 	return p.pushPlanned(ctx, &job{}, pl)
@@ -409,10 +413,32 @@ func (s *ociSource) severalError(images, chosen []archived, want []Platform) err
 	return fmt.Errorf("--platform %s matches %d of the images %s holds: %s; an image revision is one image, so choose a platform that matches one", platformFlag(want), len(chosen), s.a, list(chosen))
 }
 
+// heldBlobs asks the registry, a few at once, which of blobs it has.
+func (p *pusher) heldBlobs(ctx context.Context, blobs []digest.Digest) (map[digest.Digest]bool, error) {
+	held := make([]bool, len(blobs))
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(archiveUploads)
+	for i, d := range blobs {
+		g.Go(func() error {
+			ok, err := p.reg.BlobExists(gctx, d)
+			held[i] = ok
+			return registryError(d, err)
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return nil, err
+	}
+	m := map[digest.Digest]bool{}
+	for i, d := range blobs {
+		m[d] = held[i]
+	}
+	return m, nil
+}
+
 // verify checks every blob the plan pushes against the sizes its
-// manifests give, and the content of those not read yet against their
-// digests, before anything is sent.
-func (s *ociSource) verify(ctx context.Context, c *savedContent, pl *plan) error {
+// manifests give, and the content of those to send that were not read
+// yet against their digests, before anything is sent.
+func (s *ociSource) verify(ctx context.Context, c *savedContent, pl *plan, held map[digest.Digest]bool) error {
 	want := map[digest.Digest]int64{}
 	for _, m := range pl.manifests {
 		var doc struct {
@@ -441,8 +467,8 @@ func (s *ociSource) verify(ctx context.Context, c *savedContent, pl *plan) error
 		if size, ok := want[d]; ok && size != c.sizes[d] {
 			return s.damaged(d, fmt.Sprintf("it is %d bytes, and its manifest says %d", c.sizes[d], size))
 		}
-		if _, ok := c.json[d]; ok {
-			continue // checked when read
+		if _, ok := c.json[d]; ok || held[d] {
+			continue // checked when read, or not sent
 		}
 		g.Go(func() error { return s.check(ctx, d) })
 	}
@@ -492,7 +518,7 @@ func copyContext(ctx context.Context, w io.Writer, r io.Reader) (int64, error) {
 
 // sendArchiveBlobs pushes the plan's blobs that the registry lacks, a
 // few at once, each streaming from the archive.
-func (p *pusher) sendArchiveBlobs(ctx context.Context, src *ociSource, c *savedContent, pl *plan) error {
+func (p *pusher) sendArchiveBlobs(ctx context.Context, src *ociSource, c *savedContent, pl *plan, held map[digest.Digest]bool) error {
 	show := func(manifest.Event) {}
 	if p.opts.layerProgress != nil {
 		var mu sync.Mutex
@@ -506,6 +532,12 @@ func (p *pusher) sendArchiveBlobs(ctx context.Context, src *ociSource, c *savedC
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(archiveUploads)
 	for _, d := range pl.blobs {
+		if held[d] {
+			if _, ok := c.json[d]; !ok {
+				show(manifest.Event{Kind: manifest.Exists, Name: shortDigest(d), Digest: d, Total: c.sizes[d]})
+			}
+			continue
+		}
 		g.Go(func() error {
 			if raw, ok := c.json[d]; ok {
 				return p.sendSeekable(gctx, d, bytes.NewReader(raw), int64(len(raw)), nil)
@@ -521,22 +553,15 @@ func (p *pusher) sendArchiveBlobs(ctx context.Context, src *ociSource, c *savedC
 	return g.Wait()
 }
 
-// sendSeekable is sendBlob for a blob that can be read again, which the
-// registry client then sends in one request, resumed where it broke.
+// sendSeekable pushes blob d, which the registry lacks, from a reader
+// that can be read again: the registry client then sends it in one
+// request, resumed where it broke.
 func (p *pusher) sendSeekable(ctx context.Context, d digest.Digest, r io.ReadSeeker, size int64, show func(manifest.Event)) error {
 	if show == nil {
 		show = func(manifest.Event) {}
 	}
 	name := shortDigest(d)
 	show(manifest.Event{Kind: manifest.Preparing, Name: name, Digest: d, Total: size})
-	exists, err := p.reg.BlobExists(ctx, d)
-	if err != nil {
-		return registryError(d, err)
-	}
-	if exists {
-		show(manifest.Event{Kind: manifest.Exists, Name: name, Digest: d, Total: size})
-		return nil
-	}
 	pr := &progressSeeker{r: r, step: func(n int64) {
 		show(manifest.Event{Kind: manifest.Pushing, Name: name, Digest: d, Done: n, Total: size})
 	}}
