@@ -28,6 +28,7 @@ type bench struct {
 	aliases int    // TCP aliases of the proxy made so far (see dockerPushRef)
 
 	saveTar   string // `docker save` of the base image, for crane
+	rockPath  string // the rock, made once
 	filePath  string // the file resource
 	fileCharm string
 }
@@ -44,6 +45,10 @@ func newBench(ctx context.Context, cfg config, p peers, dir string) (*bench, err
 	var err error
 	if b.world, err = startWorld(cfg.link); err != nil {
 		return nil, err
+	}
+	if cfg.only == onlyRock {
+		b.store = storeNone // no daemon, no image
+		return b, nil
 	}
 	if b.daemon, err = startDaemonProxy(filepath.Join(dir, "docker.sock"), os.Getenv("DOCKER_HOST")); err != nil {
 		logf("image exports will not be counted: %v", err)
@@ -93,7 +98,10 @@ type step struct {
 // steps are what the run measures: on loopback, every scenario; across a
 // link, those of issue 17.
 func (b *bench) steps() []step {
-	if b.cfg.latency() {
+	switch {
+	case b.cfg.only == onlyRock:
+		return b.rockSteps()
+	case b.cfg.latency():
 		return b.latencySteps()
 	}
 	steps := []step{{"docker save", b.dockerSave}, {"docker push", b.dockerPush}}
@@ -109,6 +117,9 @@ func (b *bench) steps() []step {
 		step{"docker charmcraft, two runners at once", b.pluginRace})
 	if b.cfg.fileSize > 0 {
 		steps = append(steps, step{"file upload", b.fileUpload})
+	}
+	if b.store != storeContainerd { // a rock needs no daemon: measured once
+		steps = append(steps, b.rockSteps()...)
 	}
 	return steps
 }

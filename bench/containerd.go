@@ -27,6 +27,8 @@ import (
 const (
 	storeClassic    = "classic"
 	storeContainerd = "containerd"
+	// storeNone is no daemon at all: the rock alone (see onlyRock).
+	storeNone = "none"
 )
 
 // containerdColdLimit is the containerd store's target: plugin cold /

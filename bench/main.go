@@ -48,7 +48,12 @@ type config struct {
 	// link is the network between the tools and the servers; the zero
 	// Link is loopback as it is.
 	link faultproxy.Link
+	// only is "" for every scenario, onlyRock for the rock's alone.
+	only string
 }
+
+// onlyRock measures the rock rows alone, which need no Docker daemon.
+const onlyRock = "rock"
 
 // latency tells whether the run measures a link with a round-trip time:
 // the rows of issue 17 rather than today's.
@@ -87,10 +92,14 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	fileSize := fs.String("file-size", or("BENCH_FILE_SIZE", ""), "size of the file resource, 1G by default (1K with -rtt); 0 skips the file upload (BENCH_FILE_SIZE)")
 	plugin := fs.String("plugin", "bin/docker-charmcraft", "the plugin binary, as `make build` makes it")
 	out := fs.String("out", filepath.Join("bench", "results"), "directory of the JSON results")
+	only := fs.String("only", or("BENCH_ONLY", ""), "rock: measure only the upload of a rock beside skopeo, with no Docker daemon (BENCH_ONLY)")
 	if err := fs.Parse(args); err != nil {
 		return config{}, err
 	}
-	cfg := config{sizeText: *size, fileSizeText: *fileSize, plugin: *plugin, outDir: *out}
+	cfg := config{sizeText: *size, fileSizeText: *fileSize, plugin: *plugin, outDir: *out, only: *only}
+	if cfg.only != "" && cfg.only != onlyRock {
+		return config{}, fmt.Errorf("-only %q: want rock, or nothing for every scenario", cfg.only)
+	}
 	var err error
 	if cfg.link.RTT, err = time.ParseDuration(strings.TrimSpace(*rtt)); err != nil || cfg.link.RTT < 0 {
 		return config{}, fmt.Errorf("round-trip time %q: want a duration, e.g. 25ms, or 0", *rtt)
@@ -136,7 +145,7 @@ func parseSize(s string) (int64, error) {
 // on a containerd-store daemon (see runContainerdConfig).
 func run(ctx context.Context, cfg config) error {
 	store, err := runOnce(ctx, cfg)
-	if err != nil {
+	if err != nil || cfg.only == onlyRock {
 		return err
 	}
 	return runContainerdConfig(ctx, cfg, store)
@@ -153,8 +162,10 @@ func runOnce(ctx context.Context, cfg config) (string, error) {
 	if _, err := os.Stat(cfg.plugin); err != nil {
 		return "", fmt.Errorf("the plugin binary %s is missing: run `make build` (or `make bench`, which builds it)", cfg.plugin)
 	}
-	if err := checkDocker(ctx); err != nil {
-		return "", err
+	if cfg.only != onlyRock {
+		if err := checkDocker(ctx); err != nil {
+			return "", err
+		}
 	}
 	peers, err := findPeers(ctx)
 	if err != nil {

@@ -55,16 +55,20 @@ type rowReport struct {
 
 func newReport(b *bench) *report {
 	b.machine.LoadAvgEnd = loadAvg()
+	img := b.img
+	if img == nil { // the rock alone: layers of the size asked, no image
+		img = &images{layerSize: b.cfg.size / layerCount}
+	}
 	r := &report{Started: b.started, Machine: b.machine, Setup: setup{
-		ImageSize: b.cfg.sizeText, ImageBytes: b.img.layerSize * layerCount,
-		Layers: layerCount, LayerBytes: b.img.layerSize, ChangedLayer: changedLayer,
-		BaseImage: b.img.base, VariantImage: b.img.variant,
-		BaseDiffIDs: b.img.baseDiffs, VariantDiffIDs: b.img.varDiffs,
+		ImageSize: b.cfg.sizeText, ImageBytes: img.layerSize * layerCount,
+		Layers: layerCount, LayerBytes: img.layerSize, ChangedLayer: changedLayer,
+		BaseImage: img.base, VariantImage: img.variant,
+		BaseDiffIDs: img.baseDiffs, VariantDiffIDs: img.varDiffs,
 		FileSize: b.cfg.fileSizeText, FileBytes: b.cfg.fileSize, Runs: b.cfg.runs,
 		ReviewDelay: "none (approved at the first poll)",
 		Registry:    string(b.world.reg.Kind),
 		Store:       b.store,
-		RTT:         b.cfg.link.RTT.String(), Bandwidth: b.cfg.link.Rate, SmallImage: b.img.small,
+		RTT:         b.cfg.link.RTT.String(), Bandwidth: b.cfg.link.Rate, SmallImage: img.small,
 	}}
 	for i := range layerCount {
 		if randomLayer(i) {
@@ -96,8 +100,12 @@ func (r *report) print(out io.Writer) error {
 	w := &printer{w: out}
 	m, s := r.Machine, r.Setup
 	w.printf("\n## docker charmcraft bench, %s\n\n", r.Started.UTC().Format("2006-01-02 15:04 MST"))
-	w.printf("Image: %s in %d layers of %s (layers %v random, the others text-like); the variant changes layer %d.\n",
-		s.ImageSize, s.Layers, mib(s.LayerBytes), s.RandomLayers, s.ChangedLayer)
+	if s.Store == storeNone {
+		w.printf("Rock: %s in %d layers of %s, random bytes (as compressed), no Docker daemon.\n", s.ImageSize, s.Layers, mib(s.LayerBytes))
+	} else {
+		w.printf("Image: %s in %d layers of %s (layers %v random, the others text-like); the variant changes layer %d.\n",
+			s.ImageSize, s.Layers, mib(s.LayerBytes), s.RandomLayers, s.ChangedLayer)
+	}
 	if s.SmallImage != "" {
 		w.printf("Small-layer image: %d layers of %s, random, FROM scratch.\n", smallLayers, mib(smallLayerSize))
 	}

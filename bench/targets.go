@@ -38,10 +38,14 @@ func ratios(get lookup, cfg config) []ratio {
 	if cfg.latency() {
 		return latencyRatios(get)
 	}
+	if cfg.only == onlyRock {
+		return rockRatios(get)
+	}
 	out := coldRatios(get, 0.70)
 	out = append(out, repeatRatios(get)...)
 	out = append(out, recordRatios(get)...)
 	out = append(out, fileRatios(get, cfg.fileSize)...)
+	out = append(out, rockRatios(get)...)
 	return append(out, rssRatio(get)...)
 }
 

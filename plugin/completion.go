@@ -57,19 +57,22 @@ func completeArchs(_ *cobra.Command, _ []string, toComplete string) ([]cobra.Com
 
 // completeLocalImages offers the IDs of the local images, as `docker
 // images` shows them (12 hex digits, their tags as the description), or
-// in full after "sha256:"; nothing when the daemon does not answer at
-// once.
+// in full after "sha256:"; file names (a rock's) for a path, or when no
+// image matches or the daemon does not answer at once.
 func completeLocalImages(dockerCli command.Cli) cobra.CompletionFunc {
 	return func(cmd *cobra.Command, _ []string, toComplete string) ([]cobra.Completion, cobra.ShellCompDirective) {
 		ctx := cmd.Context()
 		if ctx == nil {
 			ctx = context.Background()
 		}
+		if pathShaped(toComplete) {
+			return nil, cobra.ShellCompDirectiveDefault // a rock's path
+		}
 		ctx, cancel := context.WithTimeout(ctx, daemonHintTimeout)
 		defer cancel()
 		list, err := dockerCli.Client().ImageList(ctx, client.ImageListOptions{})
 		if err != nil {
-			return nil, cobra.ShellCompDirectiveNoFileComp
+			return nil, cobra.ShellCompDirectiveDefault
 		}
 		var out []cobra.Completion
 		for _, img := range list.Items {
@@ -85,6 +88,9 @@ func completeLocalImages(dockerCli command.Cli) cobra.CompletionFunc {
 				id = cobra.CompletionWithDesc(id, strings.Join(tags, ", "))
 			}
 			out = append(out, id)
+		}
+		if len(out) == 0 {
+			return nil, cobra.ShellCompDirectiveDefault // no image: a rock's path
 		}
 		return out, cobra.ShellCompDirectiveNoFileComp
 	}

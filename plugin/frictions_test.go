@@ -76,10 +76,17 @@ func TestCompleteImageIDs(t *testing.T) {
 		t.Errorf("--image=52 offers %q", got)
 	}
 
-	// No daemon: nothing offered, at once.
+	// A path, or no image that matches: file names, for a rock.
+	for _, word := range []string{"--image=./", "--image=my-r"} {
+		if got, directive = complete(t, env, "upload-resource", "my-charm", "my-image", word); len(got) != 0 || directive != ":0" {
+			t.Errorf("%s offers %q (%s), want file names (:0)", word, got, directive)
+		}
+	}
+
+	// No daemon: file names alone, at once.
 	start := time.Now()
 	got, directive = complete(t, nil, "upload-resource", "my-charm", "my-image", "--image", "")
-	if len(got) != 0 || directive != ":4" || time.Since(start) > 5*time.Second {
+	if len(got) != 0 || directive != ":0" || time.Since(start) > 5*time.Second {
 		t.Errorf("without a daemon --image offers %q (%s) after %s", got, directive, time.Since(start))
 	}
 }

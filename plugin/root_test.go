@@ -249,8 +249,16 @@ func (d *daemonFake) serve(w http.ResponseWriter, r *http.Request) {
 	case strings.HasSuffix(r.URL.Path, "/_ping"):
 		_, _ = io.WriteString(w, "OK")
 	case p == "/images/json":
+		var filters map[string]map[string]bool
+		_ = json.Unmarshal([]byte(r.URL.Query().Get("filters")), &filters)
 		list := []map[string]any{}
 		for _, img := range d.images {
+			if refs := filters["reference"]; len(refs) > 0 && !slices.ContainsFunc(img.tags, func(tag string) bool {
+				repo, _, _ := strings.Cut(tag, ":") // as the daemon matches a name alone: any of its tags
+				return refs[repo]
+			}) {
+				continue
+			}
 			list = append(list, map[string]any{"Id": img.id, "RepoTags": img.tags, "RepoDigests": []string{}})
 		}
 		_ = json.NewEncoder(w).Encode(list)

@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"net/url"
+	"os"
 	"strings"
 	"sync"
 
@@ -45,7 +46,7 @@ func askCredentials(ctx context.Context, ch *charmhub.Client, charm, resource st
 func uploadImage(ctx context.Context, env *cliEnv, ch *charmhub.Client, out *resultWriter, opts uploadResourceOptions,
 	creds func() (*charmhub.RegistryCredentials, error),
 ) (string, []charmhub.Base, error) {
-	want, err := parseImageDigest(opts.image)
+	arg, err := parseImageArg(opts.image, os.Stat)
 	if err != nil {
 		return "", nil, err
 	}
@@ -57,23 +58,19 @@ func uploadImage(ctx context.Context, env *cliEnv, ch *charmhub.Client, out *res
 	if err != nil {
 		return "", nil, err
 	}
-	comp, err := compressor()
-	if err != nil {
-		return "", nil, err
-	}
 	platforms, _ := parsePlatformFlag(opts.platforms) // checked by validate
-	ref := imagepush.Ref{Hex: want.hex, Full: want.full}
 	pushOpts := []imagepush.Option{
 		imagepush.WithEvents(imageEvents(env, out)),
 		imagepush.WithLayerProgress(env.layerProgress),
-		imagepush.WithCache(env.layerCache()),
-		imagepush.WithCompressor(comp),
 		imagepush.WithPlatforms(platforms),
 	}
-	if t, ok := env.daemonTarget(repositoryPath(cred.ImageName), cred.Username, cred.Password); ok {
-		pushOpts = append(pushOpts, imagepush.WithDaemonPush(t))
+	var res *imagepush.Result
+	if arg.archive != nil {
+		// A rock: no daemon, no cache, no compression.
+		res, err = imagepush.PushArchive(ctx, reg, *arg.archive, pushOpts...)
+	} else {
+		res, err = pushLocal(ctx, env, reg, cred, arg.digest, pushOpts)
 	}
-	res, err := imagepush.Push(ctx, env.dockerCli.Client(), reg, ref, pushOpts...)
 	if err != nil {
 		return "", nil, imageError(err, opts.charm)
 	}
@@ -102,6 +99,20 @@ func uploadImage(ctx context.Context, env *cliEnv, ch *charmhub.Client, out *res
 	open := func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(blob)), nil }
 	id, err := ch.Upload(ctx, "oci-image.json", int64(len(blob)), open, nil)
 	return id, bases, err
+}
+
+// pushLocal pushes the image of digest want, from the registry as it is
+// or from the Docker daemon.
+func pushLocal(ctx context.Context, env *cliEnv, reg *registry.Client, cred *charmhub.RegistryCredentials, want imageDigest, pushOpts []imagepush.Option) (*imagepush.Result, error) {
+	comp, err := compressor()
+	if err != nil {
+		return nil, err
+	}
+	pushOpts = append(pushOpts, imagepush.WithCache(env.layerCache()), imagepush.WithCompressor(comp))
+	if t, ok := env.daemonTarget(repositoryPath(cred.ImageName), cred.Username, cred.Password); ok {
+		pushOpts = append(pushOpts, imagepush.WithDaemonPush(t))
+	}
+	return imagepush.Push(ctx, env.dockerCli.Client(), reg, imagepush.Ref{Hex: want.hex, Full: want.full}, pushOpts...)
 }
 
 // imageEvents tells the user what the push does, in the seed's words.

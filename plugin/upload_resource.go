@@ -29,14 +29,18 @@ type uploadResourceOptions struct {
 func newUploadResourceCmd(dockerCli command.Cli) *cobra.Command {
 	var opts uploadResourceOptions
 	cmd := newCommand(dockerCli, &cobra.Command{
-		Use:   "upload-resource [OPTIONS] CHARM RESOURCE (--filepath=PATH | --image=DIGEST)",
+		Use:   "upload-resource [OPTIONS] CHARM RESOURCE (--filepath=PATH | --image=DIGEST|ROCK)",
 		Short: "Upload a file or an OCI image as a new revision of a charm resource",
 		Long: `Upload a file or an OCI image as a new revision of a charm resource.
 
 With --filepath, the file is streamed to Charmhub. With --image, the image is
 named by its digest alone (no name, tag or registry): if Canonical's registry
 already holds it for this charm it is used as is; otherwise it is taken from
-the local Docker daemon, pushed to Canonical's registry, and used.
+the local Docker daemon, pushed to Canonical's registry, and used. A rock,
+or any OCI archive or layout directory, is given by its path (./x.rock,
+oci-archive:PATH, oci:DIR): it is pushed as it is, digests kept, with no
+Docker daemon needed; one that holds several images needs --platform to
+choose one.
 
 A file revision is for all architectures unless --arch names some; an
 image revision is for the architectures the image declares. A
@@ -52,6 +56,7 @@ errors are printed.`,
 		Example: `  docker charmcraft upload-resource my-charm my-file --filepath=./data.tar.gz
   docker charmcraft upload-resource my-charm my-file --filepath=./tool-arm64.tar.gz --arch=arm64
   docker charmcraft upload-resource my-charm my-image --image=70aa8983ec5c
+  docker charmcraft upload-resource my-charm my-image --image=./my-rock_1.0_amd64.rock
   docker charmcraft upload-resource my-charm my-image --image=sha256:c8f0dbc0d5a5e3aef7281a4d3941e97f204390b2cba9de6c117341361cbe84e4
   docker charmcraft upload-resource my-charm my-file --filepath=./data.tar.gz --format=json
   docker charmcraft upload-resource my-charm my-image --image=70aa8983ec5c -q
@@ -62,7 +67,7 @@ errors are printed.`,
 	})
 	flags := cmd.Flags()
 	flags.StringVar(&opts.filepath, "filepath", "", "Path of the file to upload as a file resource")
-	flags.StringVar(&opts.image, "image", "", "Digest of the OCI image to upload as an oci-image resource (full sha256, or 12+ hex of a local image ID)")
+	flags.StringVar(&opts.image, "image", "", "OCI image to upload as an oci-image resource: its digest (full sha256, or 12+ hex of a local image ID), or the path of a rock (an OCI archive) or OCI layout directory")
 	addFormatFlag(cmd, &opts.format)
 	addProgressFlag(cmd, &opts.progress)
 	addArchFlag(cmd, &opts.arch)
@@ -100,7 +105,7 @@ func (o *uploadResourceOptions) validate() error {
 		if o.arch != "" {
 			return fmt.Errorf("--arch cannot be used with --image: an image carries its own architecture, which the revision gets")
 		}
-		_, err := parseImageDigest(o.image)
+		_, err := parseImageArg(o.image, os.Stat)
 		return err
 	}
 	if _, err := parseArchFlag(o.arch); err != nil {
