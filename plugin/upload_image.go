@@ -3,6 +3,7 @@ package plugin
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net/url"
@@ -65,7 +66,7 @@ func uploadImage(ctx context.Context, env *cliEnv, ch *charmhub.Client, out *res
 	pushOpts := []imagepush.Option{
 		imagepush.WithEvents(imageEvents(env, out)),
 		imagepush.WithLayerProgress(env.layerProgress),
-		imagepush.WithCache(env.layerCache()),
+		imagepush.WithCache(env.layerCache(out)),
 		imagepush.WithCompressor(comp),
 		imagepush.WithPlatforms(platforms),
 	}
@@ -142,8 +143,10 @@ func repositoryPath(imageName string) string {
 }
 
 // layerCache opens the cache in CHARMCRAFT_CACHE_DIR, else in the user's
-// cache directory; nil if it cannot, which only makes pushes slower.
-func (e *cliEnv) layerCache() *layercache.Cache {
+// cache directory; nil if it cannot, which only makes pushes slower. A
+// directory another user could write is not used, with a warning: its
+// entries choose what is pushed.
+func (e *cliEnv) layerCache(out *resultWriter) *layercache.Cache {
 	dir := e.getenv(cacheDirEnv)
 	if dir == "" {
 		var err error
@@ -153,6 +156,10 @@ func (e *cliEnv) layerCache() *layercache.Cache {
 		}
 	}
 	c, err := layercache.Open(dir)
+	if errors.Is(err, layercache.ErrUnsafeDir) {
+		out.warn("Not using the layer cache: %v (make it yours alone, or set %s to a directory of your own)", err, cacheDirEnv)
+		return nil
+	}
 	if err != nil {
 		e.debugf("no layer cache: %v", err)
 		return nil
