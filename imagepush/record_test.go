@@ -89,6 +89,16 @@ func TestPushRecordFreshMachine(t *testing.T) {
 				t.Errorf("the registry was asked %q, want the record's GET and a GET of each layer, %q", asked, want)
 			}
 
+			// The cache learnt the layers it checked: the record is used
+			// again with no layer read.
+			before = len(w.proxy.Requests())
+			wantKinds(t, push(t, w, d, short(fx.inspect.ID), imagepush.WithCache(cache)), reused)
+			for _, r := range w.proxy.Requests()[before:] {
+				if r.Status != 401 && r.Path != want[0][len("GET "):] {
+					t.Errorf("the registry was asked %s %s, want the record's GET alone", r.Method, r.Path)
+				}
+			}
+
 			// The cache learnt the manifest from the record: without the
 			// record, it alone spares the export.
 			w.proxy.Add(faultproxy.Rule{Method: "GET", Path: w.path("manifests/charmcraft-image-*"), Fault: faultproxy.Fail(404)})
