@@ -99,7 +99,7 @@ func (c *Cache) Get(diffID digest.Digest, compressorID string) (manifest.Descrip
 		return manifest.Descriptor{}, false
 	}
 	if e.DiffID != diffID {
-		c.drop(path, fmt.Sprintf("it is the entry of layer %.80s, not of layer %s", e.DiffID, diffID))
+		c.drop(path, misnamed("layer", e.DiffID, diffID))
 		return manifest.Descriptor{}, false
 	}
 	return manifest.Descriptor{MediaType: mediatype.DockerLayer, Digest: e.Digest, Size: e.Size}, true
@@ -142,7 +142,7 @@ func (c *Cache) ConfigSize(imageID digest.Digest) (int64, bool) {
 		return 0, false
 	}
 	if e.ImageID != imageID {
-		c.drop(path, fmt.Sprintf("it is the entry of image %.80s, not of image %s", e.ImageID, imageID))
+		c.drop(path, misnamed("image", e.ImageID, imageID))
 		return 0, false
 	}
 	return e.ConfigSize, true
@@ -183,6 +183,15 @@ func (c *Cache) read(path string, v any) bool {
 	}
 	b, err := io.ReadAll(io.LimitReader(f, maxEntry+1))
 	return err == nil && len(b) <= maxEntry && json.Unmarshal(b, v) == nil
+}
+
+// misnamed says why an entry read as that of want, a layer or an image,
+// is not used: it names another, or none (written by an older plugin).
+func misnamed(what string, got, want digest.Digest) string {
+	if got == "" {
+		return fmt.Sprintf("it does not name its %s (an older plugin wrote it)", what)
+	}
+	return fmt.Sprintf("it is the entry of %s %.80s, not of %s %s", what, got, what, want)
 }
 
 // drop removes the entry in path, which is not what its name says.

@@ -159,8 +159,8 @@ func TestSwappedEntriesAreDropped(t *testing.T) {
 	if err := os.WriteFile(pa, []byte(`{"digest":"`+digest.FromString("blob a").String()+`","size":1}`), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	if d, ok := c.Get(a, "gz"); ok {
-		t.Errorf("an entry naming no layer was used: %+v", d)
+	if d, ok := c.Get(a, "gz"); ok || !strings.Contains(reported[len(reported)-1].Error(), "an older plugin wrote it") {
+		t.Errorf("an entry naming no layer was used (%+v) or not reported as old: %v", d, reported)
 	}
 }
 
