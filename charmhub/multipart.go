@@ -129,8 +129,14 @@ func (b *multipartBody) write(w io.Writer, content io.Reader, gen int) error {
 	if src.n != b.size {
 		return transport.Local(fmt.Errorf("the content has %d bytes, not the %d announced", src.n, b.size))
 	}
-	if n, _ := io.ReadFull(content, make([]byte, 1)); n > 0 {
+	// Reading past the end also lets the content fail at its end, as a
+	// file found changed once read (see the open given to Upload).
+	n, err := io.ReadFull(content, make([]byte, 1))
+	if n > 0 {
 		return transport.Local(fmt.Errorf("the content has more than the %d bytes announced", b.size))
+	}
+	if err != nil && !errors.Is(err, io.EOF) {
+		return transport.Local(fmt.Errorf("reading the content: %w", err))
 	}
 	b.mu.Lock()
 	if gen == b.gen {

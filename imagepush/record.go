@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 
 	"github.com/canonical/docker-charmcraft/internal/mediatype"
 	"github.com/canonical/docker-charmcraft/manifest"
@@ -45,10 +46,13 @@ type recordManifest struct {
 
 // readRecord reads the record of img, a classic-store image, and returns
 // the manifest it names if that manifest is img's: its config digest is
-// the image ID and it has a layer per diff ID (the registry checked its
-// blobs when it took it). Otherwise, a record absent, unreadable or naming
-// another image, nil: the manifest is computed, and the caller is told
-// why as a RecordIgnored event.
+// the image ID, and its layers are the image's layers, in order (see
+// verifyLayers). Otherwise, a record absent, unreadable or naming another
+// image, nil: the manifest is computed, and the caller is told why as a
+// RecordIgnored event.
+//
+// The record is trusted no further than that check: anyone with the
+// charm's upload credentials can point it anywhere in the repository.
 func (p *pusher) readRecord(ctx context.Context, img *LocalImage) *recorded {
 	tag := RecordTag(img.ID)
 	mt, body, err := p.reg.GetManifest(ctx, tag)
@@ -57,6 +61,9 @@ func (p *pusher) readRecord(ctx context.Context, img *LocalImage) *recorded {
 		err = recordError(err)
 	} else {
 		m, err = checkRecord(mt, body, img)
+	}
+	if err == nil {
+		err = p.verifyLayers(ctx, img, m)
 	}
 	if err != nil {
 		p.emit(Event{Kind: RecordIgnored, Tag: tag, Err: err})
@@ -84,6 +91,53 @@ func checkRecord(mt string, body []byte, img *LocalImage) (*recordManifest, erro
 		return nil, fmt.Errorf("the record names a manifest of %d layers, the image has %d", len(m.Layers), len(img.DiffIDs))
 	}
 	return &m, nil
+}
+
+// verifyLayers checks that each layer of m, a record's manifest, holds
+// the layer of img at its place: its blob decompresses to the diff ID that
+// img's config names there. A layer that this machine's cache maps to the
+// same blob is not read again (the cache's owner wrote that entry after
+// compressing or reading the layer); the others are downloaded, once.
+func (p *pusher) verifyLayers(ctx context.Context, img *LocalImage, m *recordManifest) error {
+	for i, l := range m.Layers {
+		want := img.DiffIDs[i]
+		if c := p.opts.cache; c != nil {
+			if d, ok := c.Get(want, p.opts.compressor.ID()); ok && d.Digest == l.Digest {
+				continue
+			}
+		}
+		got, err := p.layerDiffID(ctx, l)
+		if err != nil {
+			return fmt.Errorf("reading layer %d of the manifest it names, %s: %w", i+1, l.Digest, err)
+		}
+		if got != want {
+			return fmt.Errorf("the manifest it names has as layer %d a blob (%s) that is not the image's layer %d: its diff ID is %s, not %s", i+1, l.Digest, i+1, got, want)
+		}
+	}
+	return nil
+}
+
+// layerDiffID downloads the layer l and returns its diff ID; the registry
+// client checks the blob's digest.
+func (p *pusher) layerDiffID(ctx context.Context, l manifest.Descriptor) (digest.Digest, error) {
+	if l.Digest.Validate() != nil {
+		return "", fmt.Errorf("invalid layer digest %.80q", l.Digest)
+	}
+	rc, err := p.reg.GetBlob(ctx, l.Digest)
+	if err != nil {
+		return "", err
+	}
+	defer func() { _ = rc.Close() }()
+	d, err := manifest.LayerDiffID(l.MediaType, rc)
+	if err != nil {
+		return "", err
+	}
+	// What follows the compressed stream, if anything, is part of the
+	// blob: reading to the end checks the blob's digest.
+	if _, err := io.Copy(io.Discard, rc); err != nil {
+		return "", err
+	}
+	return d, nil
 }
 
 // learn fills the cache from a record used, as if this machine had pushed

@@ -2,6 +2,7 @@ package imagepush_test
 
 import (
 	"errors"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -54,8 +55,8 @@ func TestRecordTag(t *testing.T) {
 }
 
 // TestPushRecordFreshMachine: a machine with an empty cache (a new CI
-// runner) finds the image's manifest through the record, in one request
-// to the registry: no docker save, nothing sent.
+// runner) finds the image's manifest through the record, and checks it
+// by reading each layer once: no docker save, nothing sent.
 func TestPushRecordFreshMachine(t *testing.T) {
 	for _, layout := range []string{"legacy", "oci"} {
 		t.Run(layout, func(t *testing.T) {
@@ -80,8 +81,22 @@ func TestPushRecordFreshMachine(t *testing.T) {
 					asked = append(asked, r.Method+" "+r.Path)
 				}
 			}
-			if len(asked) != 1 || asked[0] != "GET "+w.path("manifests/"+imagepush.RecordTag(digest.Digest(fx.inspect.ID))) {
-				t.Errorf("the registry was asked %q, want the record's GET alone", asked)
+			want := []string{"GET " + w.path("manifests/"+imagepush.RecordTag(digest.Digest(fx.inspect.ID)))}
+			for _, l := range remoteLayers(t, w, fresh.res.Digest) {
+				want = append(want, "GET "+w.path("blobs/"+l.Digest.String()))
+			}
+			if !slices.Equal(asked, want) {
+				t.Errorf("the registry was asked %q, want the record's GET and a GET of each layer, %q", asked, want)
+			}
+
+			// The cache learnt the layers it checked: the record is used
+			// again with no layer read.
+			before = len(w.proxy.Requests())
+			wantKinds(t, push(t, w, d, short(fx.inspect.ID), imagepush.WithCache(cache)), reused)
+			for _, r := range w.proxy.Requests()[before:] {
+				if r.Status != 401 && r.Path != want[0][len("GET "):] {
+					t.Errorf("the registry was asked %s %s, want the record's GET alone", r.Method, r.Path)
+				}
 			}
 
 			// The cache learnt the manifest from the record: without the

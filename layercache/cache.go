@@ -3,8 +3,15 @@
 // each layer became, which layer a fingerprint names, and the size of each
 // image's config. Each entry is a small file written atomically (a
 // temporary file renamed into place), so concurrent runs never see half an
-// entry, and an entry that does not parse is a miss: the cache is a hint
-// that the registry and the diff ID checks confirm, never trusted alone.
+// entry, and an entry that does not parse is a miss.
+//
+// An entry names what it maps (a layer entry holds the diff ID it is
+// for, an image entry the image ID) and is used only under that name: two
+// entries exchanged, or one copied under another name, are dropped when
+// read. Entries are trusted only as far as their writer is: the cache is
+// refused when its directory belongs to another user or others may write
+// it, and an entry another user owns, or others may write, is a miss
+// (the checks ssh makes of its keys).
 package layercache
 
 import (
@@ -12,7 +19,9 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -26,9 +35,15 @@ import (
 // by goroutines and processes.
 type Cache struct {
 	dir string
-	// Err, when set, is told of entries that could not be written.
+	// Err, when set, is told of entries that could not be written, and
+	// of entries dropped or ignored because they were not what they
+	// claimed or not safe to trust.
 	Err func(error)
 }
+
+// ErrUnsafeDir is the error of Open for a directory that another user
+// owns, or that others may write.
+var ErrUnsafeDir = errors.New("not safe to trust")
 
 // DefaultDir is where the cache lives unless told otherwise: the user's
 // cache directory (os.UserCacheDir), under docker-charmcraft.
@@ -40,10 +55,19 @@ func DefaultDir() (string, error) {
 	return filepath.Join(base, "docker-charmcraft"), nil
 }
 
-// Open returns the cache in dir, creating the directory if needed.
+// Open returns the cache in dir, creating the directory if needed. It
+// fails with ErrUnsafeDir when dir belongs to another user, or others may
+// write it: who can write the cache chooses what is pushed.
 func Open(dir string) (*Cache, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, err
+	}
+	fi, err := os.Stat(dir)
+	if err != nil {
+		return nil, err
+	}
+	if err := trusted(fi); err != nil {
+		return nil, fmt.Errorf("the layer cache directory %s is %w: %w", dir, ErrUnsafeDir, err)
 	}
 	return &Cache{dir: dir}, nil
 }
@@ -51,13 +75,18 @@ func Open(dir string) (*Cache, error) {
 // Dir is the cache's directory.
 func (c *Cache) Dir() string { return c.dir }
 
+// layerEntry is the blob a layer compresses to. DiffID is the layer's,
+// the entry's name: an entry found under another name is not used.
 type layerEntry struct {
+	DiffID digest.Digest `json:"diffID"`
 	Digest digest.Digest `json:"digest"`
 	Size   int64         `json:"size"`
 }
 
+// imageEntry is what is known of an image, named by its ID.
 type imageEntry struct {
-	ConfigSize int64 `json:"configSize"`
+	ImageID    digest.Digest `json:"imageID"`
+	ConfigSize int64         `json:"configSize"`
 }
 
 var fingerprintRE = regexp.MustCompile(`^[0-9a-f]{64}$`)
@@ -65,7 +94,12 @@ var fingerprintRE = regexp.MustCompile(`^[0-9a-f]{64}$`)
 // Get implements manifest.Cache.
 func (c *Cache) Get(diffID digest.Digest, compressorID string) (manifest.Descriptor, bool) {
 	var e layerEntry
-	if diffID.Validate() != nil || !c.read(c.layerPath(diffID, compressorID), &e) || e.Digest.Validate() != nil || e.Size <= 0 {
+	path := c.layerPath(diffID, compressorID)
+	if diffID.Validate() != nil || !c.read(path, &e) || e.Digest.Validate() != nil || e.Size <= 0 {
+		return manifest.Descriptor{}, false
+	}
+	if e.DiffID != diffID {
+		c.drop(path, misnamed("layer", e.DiffID, diffID))
 		return manifest.Descriptor{}, false
 	}
 	return manifest.Descriptor{MediaType: mediatype.DockerLayer, Digest: e.Digest, Size: e.Size}, true
@@ -74,7 +108,7 @@ func (c *Cache) Get(diffID digest.Digest, compressorID string) (manifest.Descrip
 // Put implements manifest.Cache.
 func (c *Cache) Put(diffID digest.Digest, compressorID string, d manifest.Descriptor) {
 	if diffID.Validate() == nil {
-		c.write(c.layerPath(diffID, compressorID), layerEntry{Digest: d.Digest, Size: d.Size})
+		c.write(c.layerPath(diffID, compressorID), layerEntry{DiffID: diffID, Digest: d.Digest, Size: d.Size})
 	}
 }
 
@@ -103,7 +137,12 @@ func (c *Cache) ForgetFingerprints() error {
 // ConfigSize returns the size of the config of the image, if recorded.
 func (c *Cache) ConfigSize(imageID digest.Digest) (int64, bool) {
 	var e imageEntry
-	if imageID.Validate() != nil || !c.read(filepath.Join(c.dir, "images", imageID.Encoded()), &e) || e.ConfigSize <= 0 {
+	path := filepath.Join(c.dir, "images", imageID.Encoded())
+	if imageID.Validate() != nil || !c.read(path, &e) || e.ConfigSize <= 0 {
+		return 0, false
+	}
+	if e.ImageID != imageID {
+		c.drop(path, misnamed("image", e.ImageID, imageID))
 		return 0, false
 	}
 	return e.ConfigSize, true
@@ -112,7 +151,7 @@ func (c *Cache) ConfigSize(imageID digest.Digest) (int64, bool) {
 // PutConfigSize records the size of the config of the image.
 func (c *Cache) PutConfigSize(imageID digest.Digest, size int64) {
 	if imageID.Validate() == nil {
-		c.write(filepath.Join(c.dir, "images", imageID.Encoded()), imageEntry{ConfigSize: size})
+		c.write(filepath.Join(c.dir, "images", imageID.Encoded()), imageEntry{ImageID: imageID, ConfigSize: size})
 	}
 }
 
@@ -126,18 +165,53 @@ func (c *Cache) layerPath(diffID digest.Digest, compressorID string) string {
 // maxEntry bounds what is read of one entry: they are a few dozen bytes.
 const maxEntry = 4 << 10
 
+// read reads the entry in path into v: false if there is none, or it is
+// not safe to trust, or does not parse.
 func (c *Cache) read(path string, v any) bool {
 	f, err := os.Open(path)
 	if err != nil {
 		return false
 	}
 	defer func() { _ = f.Close() }()
+	fi, err := f.Stat()
+	if err != nil {
+		return false
+	}
+	if err := trusted(fi); err != nil {
+		c.report(fmt.Errorf("ignoring the cache entry %s: %w", path, err))
+		return false
+	}
 	b, err := io.ReadAll(io.LimitReader(f, maxEntry+1))
 	return err == nil && len(b) <= maxEntry && json.Unmarshal(b, v) == nil
 }
 
+// misnamed says why an entry read as that of want, a layer or an image,
+// is not used: it names another, or none (written by an older plugin).
+func misnamed(what string, got, want digest.Digest) string {
+	if got == "" {
+		return fmt.Sprintf("it does not name its %s (an older plugin wrote it)", what)
+	}
+	return fmt.Sprintf("it is the entry of %s %.80s, not of %s %s", what, got, what, want)
+}
+
+// drop removes the entry in path, which is not what its name says.
+func (c *Cache) drop(path, why string) {
+	err := os.Remove(path)
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		c.report(fmt.Errorf("ignoring the cache entry %s, as %s; removing it: %w", path, why, err))
+		return
+	}
+	c.report(fmt.Errorf("dropped the cache entry %s: %s", path, why))
+}
+
 func (c *Cache) write(path string, v any) {
-	if err := c.writeFile(path, v); err != nil && c.Err != nil {
+	if err := c.writeFile(path, v); err != nil {
+		c.report(err)
+	}
+}
+
+func (c *Cache) report(err error) {
+	if c.Err != nil {
 		c.Err(err)
 	}
 }

@@ -1,8 +1,10 @@
 package layercache
 
 import (
+	"errors"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -115,5 +117,122 @@ func TestWriteErrorsAreReported(t *testing.T) {
 	c.Put(digest.FromString("l"), "gz", manifest.Descriptor{Digest: digest.FromString("b"), Size: 1})
 	if len(errs) != 1 {
 		t.Errorf("%d errors reported, want 1", len(errs))
+	}
+}
+
+// TestSwappedEntriesAreDropped: an entry read under another name than
+// its own (two entries exchanged by hand, or a copy) is a miss, is
+// removed, and is reported.
+func TestSwappedEntriesAreDropped(t *testing.T) {
+	c, _ := Open(t.TempDir())
+	var reported []error
+	c.Err = func(err error) { reported = append(reported, err) }
+	a, b := digest.FromString("layer a"), digest.FromString("layer b")
+	c.Put(a, "gz", manifest.Descriptor{Digest: digest.FromString("blob a"), Size: 1})
+	c.Put(b, "gz", manifest.Descriptor{Digest: digest.FromString("blob b"), Size: 2})
+	pa, pb := c.layerPath(a, "gz"), c.layerPath(b, "gz")
+	swap(t, pa, pb)
+	for _, id := range []digest.Digest{a, b} {
+		if d, ok := c.Get(id, "gz"); ok {
+			t.Errorf("layer %s: the other layer's entry was used: %+v", id, d)
+		}
+	}
+	for _, p := range []string{pa, pb} {
+		if _, err := os.Stat(p); !os.IsNotExist(err) {
+			t.Errorf("entry %s kept: %v", p, err)
+		}
+	}
+	if len(reported) != 2 || !strings.Contains(reported[0].Error(), "not of layer") {
+		t.Errorf("reported %v, want the two entries dropped", reported)
+	}
+
+	imgA, imgB := digest.FromString("image a"), digest.FromString("image b")
+	c.PutConfigSize(imgA, 10)
+	c.PutConfigSize(imgB, 20)
+	swap(t, filepath.Join(c.Dir(), "images", imgA.Encoded()), filepath.Join(c.Dir(), "images", imgB.Encoded()))
+	if n, ok := c.ConfigSize(imgA); ok {
+		t.Errorf("image a: the other image's config size %d was used", n)
+	}
+
+	// An entry of the former format, which did not name its layer, is a
+	// miss too: the layer is compressed again.
+	if err := os.WriteFile(pa, []byte(`{"digest":"`+digest.FromString("blob a").String()+`","size":1}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if d, ok := c.Get(a, "gz"); ok || !strings.Contains(reported[len(reported)-1].Error(), "an older plugin wrote it") {
+		t.Errorf("an entry naming no layer was used (%+v) or not reported as old: %v", d, reported)
+	}
+}
+
+func swap(t *testing.T, a, b string) {
+	t.Helper()
+	tmp := a + ".swap"
+	for _, r := range [][2]string{{a, tmp}, {b, a}, {tmp, b}} {
+		if err := os.Rename(r[0], r[1]); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// TestUnsafeCacheRefused: a cache directory that others may write, or
+// that another user owns, is refused, as ssh refuses such keys; an entry
+// that others may write, or another user owns, is a miss.
+func TestUnsafeCacheRefused(t *testing.T) {
+	if runtime.GOOS == "windows" {
+		t.Skip("no Unix owner and mode on Windows")
+	}
+	dir := filepath.Join(t.TempDir(), "cache")
+	c, err := Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var reported []error
+	c.Err = func(err error) { reported = append(reported, err) }
+	diffID := digest.FromString("layer")
+	c.Put(diffID, "gz", manifest.Descriptor{Digest: digest.FromString("blob"), Size: 1})
+	entry := c.layerPath(diffID, "gz")
+	if err := os.Chmod(entry, 0o666); err != nil {
+		t.Fatal(err)
+	}
+	if d, ok := c.Get(diffID, "gz"); ok || len(reported) != 1 || !strings.Contains(reported[0].Error(), "writable") {
+		t.Errorf("an entry others may write gave %+v, %v; reported %v", d, ok, reported)
+	}
+	if err := os.Chmod(entry, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := c.Get(diffID, "gz"); !ok {
+		t.Fatal("the entry made private again is still a miss")
+	}
+
+	for _, mode := range []os.FileMode{0o777, 0o770, 0o702} {
+		if err := os.Chmod(dir, mode); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := Open(dir); !errors.Is(err, ErrUnsafeDir) || !strings.Contains(err.Error(), dir) {
+			t.Errorf("mode %v: Open = %v, want ErrUnsafeDir naming the directory", mode, err)
+		}
+	}
+	if err := os.Chmod(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Open(dir); err != nil {
+		t.Errorf("mode 0755: %v", err)
+	}
+
+	if os.Getuid() != 0 {
+		t.Skip("giving files to another user needs root")
+	}
+	const nobody = 65534
+	if err := os.Chown(entry, nobody, nobody); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := c.Get(diffID, "gz"); ok {
+		t.Error("an entry of another user was used")
+	}
+	if err := os.Chown(dir, nobody, nobody); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Open(dir); !errors.Is(err, ErrUnsafeDir) || !strings.Contains(err.Error(), "belongs to user 65534") {
+		t.Errorf("a directory of another user: Open = %v, want ErrUnsafeDir", err)
 	}
 }

@@ -12,8 +12,11 @@ import (
 // Cache remembers which compressed blob an uncompressed layer became, so
 // that a later Build can skip compressing it again. Entries are keyed by
 // the layer's diff ID and the Compressor's ID, since another compressor
-// gives other bytes. A Cache is only a hint: Build checks that the
-// registry holds the blob and that the layer hashes to its diff ID.
+// gives other bytes. Build takes an entry as a hint only: it checks that
+// the registry holds the blob and that the layer hashes to its diff ID.
+// FromCache, which reads no layer, trusts the entries: a Cache must
+// return an entry only for the layer it was recorded for, and only from
+// a writer as trusted as the user (see layercache).
 type Cache interface {
 	// Get returns the compressed blob recorded for the layer, if any.
 	Get(diffID digest.Digest, compressorID string) (Descriptor, bool)
@@ -48,6 +51,7 @@ func fingerprint(size int64, head []byte) string {
 // knows every layer: no docker save needed. config is the image config's
 // descriptor (its digest is the image ID of the classic image store). The
 // layers' blobs may have gone from the registry since: the caller checks.
+// No layer is read, so the result is as right as c's entries are.
 func FromCache(c Cache, compressorID string, config Descriptor, diffIDs []digest.Digest) (*Result, bool) {
 	if c == nil || len(diffIDs) == 0 {
 		return nil, false

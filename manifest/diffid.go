@@ -2,7 +2,10 @@ package manifest
 
 import (
 	"errors"
+	"fmt"
 	"io"
+
+	"github.com/canonical/docker-charmcraft/internal/mediatype"
 
 	"github.com/klauspost/compress/gzip"
 	"github.com/klauspost/compress/zstd"
@@ -83,4 +86,17 @@ func decompressedDigest(f format, r io.Reader) (digest.Digest, error) {
 		zr = gr
 	}
 	return digest.Canonical.FromReader(zr)
+}
+
+// LayerDiffID returns the diff ID of a layer blob of media type mt read
+// from r: the digest of the tar it decompresses to. A media type other
+// than a gzip or zstd layer is an error.
+func LayerDiffID(mt string, r io.Reader) (digest.Digest, error) {
+	switch mt {
+	case mediatype.DockerLayer, mediatype.OCILayerGzip:
+		return decompressedDigest(formatGzip, r)
+	case mediatype.OCILayerZstd:
+		return decompressedDigest(formatZstd, r)
+	}
+	return "", fmt.Errorf("a layer of media type %q cannot be read", mt)
 }

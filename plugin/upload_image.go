@@ -3,6 +3,7 @@ package plugin
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -69,7 +70,7 @@ func uploadImage(ctx context.Context, env *cliEnv, ch *charmhub.Client, out *res
 		// A rock: no daemon, no cache, no compression.
 		res, err = imagepush.PushArchive(ctx, reg, *arg.archive, pushOpts...)
 	} else {
-		res, err = pushLocal(ctx, env, reg, cred, arg.digest, pushOpts)
+		res, err = pushLocal(ctx, env, out, reg, cred, arg.digest, pushOpts)
 	}
 	if err != nil {
 		return "", nil, imageError(err, opts.charm)
@@ -103,12 +104,12 @@ func uploadImage(ctx context.Context, env *cliEnv, ch *charmhub.Client, out *res
 
 // pushLocal pushes the image of digest want, from the registry as it is
 // or from the Docker daemon.
-func pushLocal(ctx context.Context, env *cliEnv, reg *registry.Client, cred *charmhub.RegistryCredentials, want imageDigest, pushOpts []imagepush.Option) (*imagepush.Result, error) {
+func pushLocal(ctx context.Context, env *cliEnv, out *resultWriter, reg *registry.Client, cred *charmhub.RegistryCredentials, want imageDigest, pushOpts []imagepush.Option) (*imagepush.Result, error) {
 	comp, err := compressor()
 	if err != nil {
 		return nil, err
 	}
-	pushOpts = append(pushOpts, imagepush.WithCache(env.layerCache()), imagepush.WithCompressor(comp))
+	pushOpts = append(pushOpts, imagepush.WithCache(env.layerCache(out)), imagepush.WithCompressor(comp))
 	if t, ok := env.daemonTarget(repositoryPath(cred.ImageName), cred.Username, cred.Password); ok {
 		pushOpts = append(pushOpts, imagepush.WithDaemonPush(t))
 	}
@@ -158,8 +159,10 @@ func repositoryPath(imageName string) string {
 }
 
 // layerCache opens the cache in CHARMCRAFT_CACHE_DIR, else in the user's
-// cache directory; nil if it cannot, which only makes pushes slower.
-func (e *cliEnv) layerCache() *layercache.Cache {
+// cache directory; nil if it cannot, which only makes pushes slower. A
+// directory another user could write is not used, with a warning: its
+// entries choose what is pushed.
+func (e *cliEnv) layerCache(out *resultWriter) *layercache.Cache {
 	dir := e.getenv(cacheDirEnv)
 	if dir == "" {
 		var err error
@@ -169,6 +172,10 @@ func (e *cliEnv) layerCache() *layercache.Cache {
 		}
 	}
 	c, err := layercache.Open(dir)
+	if errors.Is(err, layercache.ErrUnsafeDir) {
+		out.warn("Not using the layer cache: %v (make it yours alone, or set %s to a directory of your own)", err, cacheDirEnv)
+		return nil
+	}
 	if err != nil {
 		e.debugf("no layer cache: %v", err)
 		return nil

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -228,8 +227,8 @@ func uploadFile(ctx context.Context, env *cliEnv, ch *charmhub.Client, path stri
 		return "", fmt.Errorf("reading --filepath %q: %w", path, errors.Unwrap(err))
 	}
 	bar := env.fileProgress(filepath.Base(path), fi.Size())
-	open := func() (io.ReadCloser, error) { return os.Open(path) }
-	id, err := ch.Upload(ctx, filepath.Base(path), fi.Size(), open, bar.set)
+	file := &unchangedFile{path: path, first: fi}
+	id, err := ch.Upload(ctx, filepath.Base(path), fi.Size(), file.open, bar.set)
 	bar.done(err == nil)
 	return id, err
 }
