@@ -13,7 +13,7 @@
 #
 # The socket is $PODMAN_ROOT/run/podman/podman.sock: the tests find it in
 # CHARMCRAFT_TEST_PODMAN=unix://$PODMAN_ROOT/run/podman/podman.sock.
-# Setting the chroot up takes about 4.5 minutes here (mostly downloads);
+# Setting the chroot up takes 3 to 4.5 minutes here (mostly downloads);
 # once there, it is only checked, and the service starts in about a second.
 set -euo pipefail
 cd "$(dirname "$0")/.."
