@@ -101,7 +101,8 @@ func execCmd(t *testing.T, name string, env []string, args ...string) result {
 // that a developer's own CHARMCRAFT_* settings do not leak in.
 func baseEnv() []string {
 	var env []string
-	for _, k := range []string{"PATH", "HOME", "TMPDIR", "DOCKER_HOST", "GOCOVERDIR"} {
+	// SSL_CERT_FILE: the CA of the TLS registries (scripts/test.sh).
+	for _, k := range []string{"PATH", "HOME", "TMPDIR", "DOCKER_HOST", "GOCOVERDIR", "SSL_CERT_FILE"} {
 		if v, ok := os.LookupEnv(k); ok {
 			env = append(env, k+"="+v)
 		}
