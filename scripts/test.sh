@@ -73,19 +73,23 @@ tls=no
 [ -n "${CHARMCRAFT_TEST_CA:-}" ] && tls=yes
 
 # Everything is built once, before the passes: the unit tests with the
-# race detector, the e2e tests into one binary that every e2e pass runs.
+# race detector, the e2e tests into one binary that every e2e pass runs,
+# and the plugin they run.
 echo "== tests: building"
 units=$("$GO" list ./... | grep -v /e2e\$ | tr '\n' ' ')
 # shellcheck disable=SC2086 # package names
 "$GO" test -race -count=1 -run '^$' $units >/dev/null
 "$GO" test -c -o "$logs/e2e.test" ./e2e
+# As e2e's TestMain builds it.
+"$GO" build -ldflags "-X main.version=e2e-test" -o "$logs/docker-charmcraft" ./cmd/docker-charmcraft
 
 # pass NAME DAEMON REGISTRY TLS ARGS...: one go test, logged to NAME.log;
 # ARGS are packages and flags ("e2e" for the e2e binary).
 pass() {
 	local name=$1 daemon=$2 registry=$3 tls=$4
 	shift 4
-	local env=(DOCKER_HOST="${hosts[$daemon]}" CHARMCRAFT_TEST_REGISTRY="$registry" CHARMCRAFT_TEST_TLS=0)
+	local env=(DOCKER_HOST="${hosts[$daemon]}" CHARMCRAFT_TEST_REGISTRY="$registry" CHARMCRAFT_TEST_TLS=0
+		CHARMCRAFT_TEST_PLUGIN="$logs/docker-charmcraft")
 	[ "$tls" = tls ] && env+=(CHARMCRAFT_TEST_TLS=1 SSL_CERT_FILE="$CHARMCRAFT_TEST_CA")
 	local start=$SECONDS rc=0
 	if [ "$1" = e2e ]; then
