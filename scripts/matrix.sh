@@ -27,6 +27,9 @@
 # registry) and, for the token realm, SSL_CERT_FILE; the plugin through
 # SSL_CERT_FILE.
 #
+# D26_DIR and D28_DIR (default /opt/docker26, /opt/docker28) are where
+# Docker 26 and 28.5 are unpacked.
+#
 # It writes what the tests need to know to $MATRIX_ENV (default
 # /run/charmcraft-matrix.env): CHARMCRAFT_TEST_DAEMONS, a list of
 # name=DOCKER_HOST sharing the host's network; CHARMCRAFT_TEST_NETNS_DAEMONS,
@@ -39,10 +42,10 @@
 set -euo pipefail
 
 D26_VERSION=26.1.5+dfsg1-9+deb13u1+b1
-D26=/opt/docker26
+D26=${D26_DIR:-/opt/docker26}
 D28_VERSION=28.5.2+dfsg4-5
 D28_CONTAINERD_VERSION=2.1.9+ds1-5
-D28=/opt/docker28
+D28=${D28_DIR:-/opt/docker28}
 MATRIX_ENV=${MATRIX_ENV:-/run/charmcraft-matrix.env}
 TCP_D26=127.0.0.1:23750
 NETNS=charmcraft
