@@ -223,7 +223,7 @@ func (s *tlsServer) trust(host string) error {
 		return nil
 	}
 	dir := filepath.Join(s.conf.CertsDir, host)
-	if err := os.MkdirAll(dir, 0o755); err != nil {
+	if err := os.MkdirAll(dir, 0o755); err != nil { //nolint:gosec // read by the daemons, as certs.d is
 		return fmt.Errorf("trusting the test CA for %s: %w", host, err)
 	}
 	s.certsDir = dir
