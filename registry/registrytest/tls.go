@@ -12,6 +12,8 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
+	"io"
+	"log"
 	"math/big"
 	"net"
 	"net/http"
@@ -209,7 +211,10 @@ func (s *tlsServer) serveRealm(realm string) (string, error) {
 		return "", fmt.Errorf("listening for the token realm: %w", err)
 	}
 	origin := &url.URL{Scheme: u.Scheme, Host: u.Host}
-	s.realm = &http.Server{Handler: httputil.NewSingleHostReverseProxy(origin), ReadHeaderTimeout: time.Minute}
+	s.realm = &http.Server{
+		Handler: httputil.NewSingleHostReverseProxy(origin), ReadHeaderTimeout: time.Minute,
+		ErrorLog: log.New(io.Discard, "", 0), // a client that does not trust the CA says so itself
+	}
 	go func() { _ = s.realm.Serve(tls.NewListener(ln, s.config())) }()
 	_, port, _ := net.SplitHostPort(ln.Addr().String())
 	u.Scheme, u.Host = "https", net.JoinHostPort(s.conf.Host, port)
