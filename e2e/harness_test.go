@@ -38,9 +38,21 @@ func run(m *testing.M) int {
 	return m.Run()
 }
 
+// pluginEnv names a plugin binary built beforehand (as buildPlugin builds
+// it), which the run copies instead of building: scripts/test.sh builds
+// it once for all its passes.
+const pluginEnv = "CHARMCRAFT_TEST_PLUGIN"
+
 func buildPlugin(pluginDir string) error {
 	if err := os.MkdirAll(pluginDir, 0o755); err != nil {
 		return err
+	}
+	if prebuilt := os.Getenv(pluginEnv); prebuilt != "" {
+		b, err := os.ReadFile(prebuilt) //nolint:gosec // the test run's own choice of binary
+		if err != nil {
+			return fmt.Errorf("%s: %w", pluginEnv, err)
+		}
+		return os.WriteFile(filepath.Join(pluginDir, "docker-charmcraft"), b, 0o755) //nolint:gosec // an executable
 	}
 	_, thisFile, _, _ := runtime.Caller(0)
 	root := filepath.Dir(filepath.Dir(thisFile))
@@ -101,7 +113,8 @@ func execCmd(t *testing.T, name string, env []string, args ...string) result {
 // that a developer's own CHARMCRAFT_* settings do not leak in.
 func baseEnv() []string {
 	var env []string
-	for _, k := range []string{"PATH", "HOME", "TMPDIR", "DOCKER_HOST", "GOCOVERDIR"} {
+	// SSL_CERT_FILE: the CA of the TLS registries (scripts/test.sh).
+	for _, k := range []string{"PATH", "HOME", "TMPDIR", "DOCKER_HOST", "GOCOVERDIR", "SSL_CERT_FILE"} {
 		if v, ok := os.LookupEnv(k); ok {
 			env = append(env, k+"="+v)
 		}

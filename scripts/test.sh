@@ -1,10 +1,31 @@
 #!/usr/bin/env bash
-# make test: every test on the first daemon of the matrix and the embedded
-# registry, with the race detector; then every test again on distribution
-# 2.8; then every image test (a test whose name holds "Image") on each
-# other daemon with both registries. The matrix is what scripts/matrix.sh
-# started (its settings file is read when CHARMCRAFT_TEST_DAEMONS is
-# unset); without it, the tests run once, on DOCKER_HOST's daemon.
+# make test: every test on the matrix scripts/matrix.sh started (its
+# settings file is read when CHARMCRAFT_TEST_DAEMONS is unset); without
+# it, every test once, on DOCKER_HOST's daemon.
+#
+# On the matrix, in passes (one `go test` each, daemon x registry x
+# network, listed as they start):
+#   unit      every package but e2e, with the race detector, on each registry
+#   e2e       every e2e test: on the first daemon with distribution 3, on
+#             the last with distribution 2.8, plain HTTP
+#   image     every image test (an e2e test whose name holds "Image") on
+#             every daemon with both registries over TLS (the matrix's CA,
+#             an HTTPS token realm, the registry named by a non-loopback
+#             address); on the other daemons once more over plain HTTP, the
+#             registries taking turns; on the namespaced daemons (which
+#             reach the registry only through the namespace's veth pair)
+#             over TLS only.
+# The race detector runs on the packages whose code runs in the test
+# process; the e2e tests run the plugin as a separate, non-race binary.
+#
+# Passes on one daemon run one after another; up to CHARMCRAFT_TEST_JOBS
+# (default 3) daemons' chains run at once: the e2e tests mostly wait on
+# daemons and child processes. Each pass's output is kept in $TEST_LOGS
+# (default a temporary directory); a failed pass's output is printed, and
+# at the end each pass's time and the slowest tests.
+#
+# CHARMCRAFT_TEST_RUN=REGEXP runs only the tests it matches, in every pass:
+# one test across the whole matrix.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 GO=${GO:-go}
@@ -16,32 +37,132 @@ if [ -z "${CHARMCRAFT_TEST_DAEMONS:-}" ] && [ -r "$settings" ]; then
 	set +a
 fi
 
-pass() {
-	local daemon=$1 registry=$2
-	shift 2
-	printf '== tests: daemon %s, registry %s: go test %s\n' "$daemon" "$registry" "$*"
-	DOCKER_HOST=${hosts[$daemon]} CHARMCRAFT_TEST_REGISTRY=$registry "$GO" test -count=1 -timeout=40m "$@"
-}
-
 if [ -z "${CHARMCRAFT_TEST_DAEMONS:-}" ]; then
 	"$GO" test -race -count=1 -timeout=40m ./...
 	echo "Only one daemon and the embedded registry were tested: scripts/matrix.sh starts the matrix."
 	exit 0
 fi
 
+# The tests that put a plain-HTTP fault proxy between the plugin and the
+# registry: behind it, a TLS registry's upload locations name the proxy
+# with https, and the daemon pushes to the registry, not through the proxy.
+tls_skip='^TestImageUploadFaults$'
+
+logs=${TEST_LOGS:-$(mktemp -d /tmp/charmcraft-test.XXXXXX)}
+mkdir -p "$logs"
+jobs=${CHARMCRAFT_TEST_JOBS:-3}
+
 declare -A hosts
 names=()
+netns=()
 IFS=, read -ra entries <<<"$CHARMCRAFT_TEST_DAEMONS"
 for e in "${entries[@]}"; do
 	names+=("${e%%=*}")
 	hosts[${e%%=*}]=${e#*=}
 done
-first=${names[0]}
-
-pass "$first" embedded -race ./...
-pass "$first" distribution2 ./...
-for d in "${names[@]:1}"; do
-	for r in embedded distribution2; do
-		pass "$d" "$r" -run Image ./e2e
+if [ -n "${CHARMCRAFT_TEST_NETNS_DAEMONS:-}" ]; then
+	IFS=, read -ra entries <<<"$CHARMCRAFT_TEST_NETNS_DAEMONS"
+	for e in "${entries[@]}"; do
+		netns+=("${e%%=*}")
+		hosts[${e%%=*}]=${e#*=}
 	done
+fi
+first=${names[0]}
+last=${names[${#names[@]} - 1]}
+tls=no
+[ -n "${CHARMCRAFT_TEST_CA:-}" ] && tls=yes
+
+# Everything is built once, before the passes: the unit tests with the
+# race detector, the e2e tests into one binary that every e2e pass runs,
+# and the plugin they run.
+echo "== tests: building"
+units=$("$GO" list ./... | grep -v /e2e\$ | tr '\n' ' ')
+# shellcheck disable=SC2086 # package names
+"$GO" test -race -count=1 -run '^$' $units >/dev/null
+"$GO" test -c -o "$logs/e2e.test" ./e2e
+# As e2e's TestMain builds it.
+"$GO" build -ldflags "-X main.version=e2e-test" -o "$logs/docker-charmcraft" ./cmd/docker-charmcraft
+
+# pass NAME DAEMON REGISTRY TLS ARGS...: one go test, logged to NAME.log;
+# ARGS are packages and flags ("e2e" for the e2e binary).
+pass() {
+	local name=$1 daemon=$2 registry=$3 tls=$4
+	shift 4
+	local env=(DOCKER_HOST="${hosts[$daemon]}" CHARMCRAFT_TEST_REGISTRY="$registry" CHARMCRAFT_TEST_TLS=0
+		CHARMCRAFT_TEST_PLUGIN="$logs/docker-charmcraft")
+	[ "$tls" = tls ] && env+=(CHARMCRAFT_TEST_TLS=1 SSL_CERT_FILE="$CHARMCRAFT_TEST_CA")
+	local start=$SECONDS rc=0
+	if [ "$1" = e2e ]; then
+		shift
+		[ -n "${CHARMCRAFT_TEST_RUN:-}" ] && set -- "$@" -test.run "$CHARMCRAFT_TEST_RUN"
+		(cd e2e && env "${env[@]}" "$logs/e2e.test" -test.count=1 -test.timeout=40m -test.v "$@") >"$logs/$name.log" 2>&1 || rc=$?
+	else
+		[ -n "${CHARMCRAFT_TEST_RUN:-}" ] && set -- "$@" -run "$CHARMCRAFT_TEST_RUN"
+		env "${env[@]}" "$GO" test -count=1 -timeout=40m -v "$@" >"$logs/$name.log" 2>&1 || rc=$?
+	fi
+	local took=$((SECONDS - start))
+	if [ $rc -eq 0 ]; then
+		printf '== tests: %-40s ok    %4ds\n' "$name" "$took"
+	else
+		printf '== tests: %-40s FAIL  %4ds (exit %d)\n' "$name" "$took" "$rc"
+		grep -E -B1 -A30 '^\s*--- FAIL|^FAIL|^panic:' "$logs/$name.log" | head -n 200
+		echo "$name" >>"$logs/failed"
+	fi
+	printf '%s %d\n' "$name" "$took" >>"$logs/times"
+}
+
+# chain DAEMON PASS...: the passes on one daemon, in turn; each PASS is
+# "NAME DAEMON REGISTRY TLS ARGS..." (word-split).
+chain() {
+	shift
+	local p
+	for p in "$@"; do
+		# shellcheck disable=SC2086 # a pass is words
+		pass $p
+	done
+}
+
+image_tls() { # DAEMON: the TLS image passes of a daemon
+	[ "$tls" = yes ] || return 0
+	echo "image-$1-embedded-tls $1 embedded tls e2e -test.run Image -test.skip $tls_skip"
+	echo "image-$1-distribution2-tls $1 distribution2 tls e2e -test.run Image -test.skip $tls_skip"
+}
+
+chains=()
+chains+=("unit|unit-embedded $first embedded plain -race $units|unit-distribution2 $first distribution2 plain -race $units")
+i=0
+for d in "${names[@]}"; do
+	c="$d"
+	[ "$d" = "$first" ] && c+="|e2e-$d-embedded $d embedded plain e2e"
+	[ "$d" = "$last" ] && c+="|e2e-$d-distribution2 $d distribution2 plain e2e"
+	if [ "$d" != "$first" ] && [ "$d" != "$last" ]; then
+		r=embedded
+		[ $((i % 2)) = 1 ] && r=distribution2
+		c+="|image-$d-$r $d $r plain e2e -test.run Image"
+		i=$((i + 1))
+	fi
+	while read -r p; do [ -n "$p" ] && c+="|$p"; done < <(image_tls "$d")
+	chains+=("$c")
 done
+for d in "${netns[@]}"; do
+	c="$d"
+	while read -r p; do [ -n "$p" ] && c+="|$p"; done < <(image_tls "$d")
+	[ "$c" != "$d" ] && chains+=("$c")
+done
+
+echo "== tests: ${#chains[@]} chains of passes, $jobs at a time; logs in $logs"
+start=$SECONDS
+for c in "${chains[@]}"; do
+	while [ "$(jobs -rp | wc -l)" -ge "$jobs" ]; do wait -n || true; done
+	IFS='|' read -ra ps <<<"$c"
+	chain "${ps[@]}" &
+done
+wait
+echo "== tests: all passes in $((SECONDS - start))s; the slowest tests:"
+for f in "$logs"/*.log; do
+	sed -n "s/^--- \\(PASS\\|FAIL\\): \\([^ ]*\\) (\\([0-9.]*\\)s)\$/\\3s \\2 \\1 $(basename "$f" .log)/p" "$f"
+done | sort -rn | head -n 25 || true
+if [ -s "$logs/failed" ]; then
+	echo "== tests: failed passes (logs in $logs): $(tr '\n' ' ' <"$logs/failed")"
+	exit 1
+fi

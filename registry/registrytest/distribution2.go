@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -76,8 +75,10 @@ func (p *process) stop() {
 	<-p.done
 }
 
-// listening is the line distribution 2 logs once it accepts connections.
-var listening = regexp.MustCompile(`msg="listening on ([^"]+)"`)
+// listening is the line distribution 2 logs once it accepts connections
+// ("listening on 127.0.0.1:5000", with ", tls" after it when it serves
+// HTTPS).
+var listening = regexp.MustCompile(`msg="listening on ([^",]+)`)
 
 func startDistribution2(cfg Config) (*Registry, error) {
 	bin, err := Distribution2Binary()
@@ -88,11 +89,15 @@ func startDistribution2(cfg Config) (*Registry, error) {
 	if err != nil {
 		return nil, err
 	}
-	r := &Registry{Kind: Distribution2, tmpDir: dir}
+	r := &Registry{Kind: Distribution2, tmpDir: dir, listen: "127.0.0.1:0"}
 	if cfg.Dir == "" {
 		cfg.Dir = filepath.Join(dir, "storage")
 	}
-	conf, err := distribution2Config(cfg, dir)
+	if err := r.startTLS(&cfg); err != nil {
+		r.Close()
+		return nil, err
+	}
+	conf, err := distribution2Config(cfg, dir, r.listen, r.tls)
 	if err != nil {
 		r.Close()
 		return nil, err
@@ -109,25 +114,31 @@ func startDistribution2(cfg Config) (*Registry, error) {
 	}
 	// Started again, it listens where it did.
 	r.bin, r.conf2 = bin, confPath
-	conf = strings.Replace(conf, "addr: 127.0.0.1:0", "addr: "+addr, 1)
+	conf = strings.Replace(conf, "addr: "+r.listen, "addr: "+addr, 1)
+	r.listen = addr
 	if err := os.WriteFile(confPath, []byte(conf), 0o600); err != nil {
 		r.Close()
 		return nil, err
 	}
-	r.URL = "http://" + addr
-	u, _ := url.Parse(r.URL)
-	r.Host = u.Host
+	if err := r.named(addr); err != nil {
+		r.Close()
+		return nil, err
+	}
 	return r, nil
 }
 
 // distribution2Config is distribution 2's YAML configuration for cfg: a
-// loopback port of the system's choosing, filesystem storage, token auth.
-func distribution2Config(cfg Config, dir string) (string, error) {
+// port of the system's choosing on addr's host, filesystem storage, token
+// auth, and TLS if t is set.
+func distribution2Config(cfg Config, dir, addr string, t *tlsServer) (string, error) {
 	var b strings.Builder
 	fmt.Fprintf(&b, "version: 0.1\nlog:\n  level: info\n  accesslog:\n    disabled: %t\n", cfg.Log == nil)
 	fmt.Fprintf(&b, "storage:\n  filesystem:\n    rootdirectory: %q\n  delete:\n    enabled: true\n", cfg.Dir)
 	b.WriteString("  maintenance:\n    uploadpurging:\n      enabled: false\n")
-	fmt.Fprintf(&b, "http:\n  addr: 127.0.0.1:0\n  secret: %q\n", newSecret())
+	fmt.Fprintf(&b, "http:\n  addr: %s\n  secret: %q\n", addr, newSecret())
+	if t != nil {
+		fmt.Fprintf(&b, "  tls:\n    certificate: %q\n    key: %q\n", t.certFile, t.keyFile)
+	}
 	if cfg.Issuer != nil {
 		bundle := filepath.Join(dir, "root.pem")
 		if err := os.WriteFile(bundle, cfg.Issuer.CertPEM(), 0o600); err != nil {

@@ -12,10 +12,10 @@ import (
 	"encoding/hex"
 	"fmt"
 	"io"
+	"log"
 	"net"
 	"net/http"
 	"net/http/httptest"
-	"net/url"
 	"os"
 	"path/filepath"
 	"time"
@@ -47,11 +47,16 @@ type Config struct {
 	// Kind is which registry to run. The default is the one named by
 	// CHARMCRAFT_TEST_REGISTRY (see KindFromEnv), else Embedded.
 	Kind Kind
+	// TLS, if set, serves HTTPS, and the token realm through an HTTPS
+	// proxy on the same name. The default is what CHARMCRAFT_TEST_TLS asks
+	// for (see TLSFromEnv), else plain HTTP on loopback.
+	TLS *TLS
 }
 
 // Registry is a running registry.
 type Registry struct {
-	// URL is the base URL, e.g. http://127.0.0.1:34567.
+	// URL is the base URL, e.g. http://127.0.0.1:34567, or
+	// https://registry.charmcraft.test:34567 with TLS.
 	URL string
 	// Host is URL's host:port, as used in image names.
 	Host string
@@ -65,9 +70,12 @@ type Registry struct {
 	bin    string
 	conf2  string // distribution 2's configuration file
 	tmpDir string
+	tls    *tlsServer // nil for plain HTTP
+	listen string     // the address served, kept by Start
 }
 
-// Start runs a registry on a loopback port.
+// Start runs a registry on a loopback port, or with TLS on a port of the
+// address cfg.TLS.Host resolves to.
 func Start(cfg Config) (*Registry, error) {
 	if cfg.Kind == "" {
 		k, err := KindFromEnv()
@@ -75,6 +83,13 @@ func Start(cfg Config) (*Registry, error) {
 			return nil, err
 		}
 		cfg.Kind = k
+	}
+	if cfg.TLS == nil {
+		t, err := TLSFromEnv()
+		if err != nil {
+			return nil, err
+		}
+		cfg.TLS = t
 	}
 	switch cfg.Kind {
 	case Embedded:
@@ -110,6 +125,11 @@ func startEmbedded(cfg Config) (*Registry, error) {
 	conf.Storage["delete"] = configuration.Parameters{"enabled": true}
 	conf.Storage["maintenance"] = configuration.Parameters{"uploadpurging": map[any]any{"enabled": false}}
 
+	r.listen = "127.0.0.1:0"
+	if err := r.startTLS(&cfg); err != nil {
+		r.Close()
+		return nil, err
+	}
 	if cfg.Issuer != nil {
 		bundle := filepath.Join(dir, "root.pem")
 		if err := os.WriteFile(bundle, cfg.Issuer.CertPEM(), 0o600); err != nil {
@@ -125,14 +145,47 @@ func startEmbedded(cfg Config) (*Registry, error) {
 	}
 
 	r.conf = conf
-	if err := r.serve("127.0.0.1:0"); err != nil {
+	if err := r.serve(r.listen); err != nil {
 		r.Close()
 		return nil, err
 	}
-	r.URL = r.srv.URL
-	u, _ := url.Parse(r.URL)
-	r.Host = u.Host
+	r.listen = r.srv.Listener.Addr().String()
+	if err := r.named(r.listen); err != nil {
+		r.Close()
+		return nil, err
+	}
 	return r, nil
+}
+
+// startTLS prepares TLS if cfg asks for it: a certificate, the address to
+// listen on, and an HTTPS token realm, which replaces cfg.Realm.
+func (r *Registry) startTLS(cfg *Config) error {
+	if cfg.TLS == nil {
+		return nil
+	}
+	s, err := newTLSServer(cfg.TLS, r.tmpDir)
+	if err != nil {
+		return err
+	}
+	r.tls = s
+	r.listen = net.JoinHostPort(s.addr, "0")
+	if cfg.Issuer != nil {
+		cfg.Realm, err = s.serveRealm(cfg.Realm)
+	}
+	return err
+}
+
+// named sets URL and Host for the registry listening on addr: with TLS,
+// by its name, trusted by the Docker daemons.
+func (r *Registry) named(addr string) error {
+	if r.tls == nil {
+		r.URL, r.Host = "http://"+addr, addr
+		return nil
+	}
+	_, port, _ := net.SplitHostPort(addr)
+	r.Host = net.JoinHostPort(r.tls.conf.Host, port)
+	r.URL = "https://" + r.Host
+	return r.tls.trust(r.Host)
 }
 
 // serve runs the embedded registry on addr.
@@ -142,8 +195,18 @@ func (r *Registry) serve(addr string) error {
 		return fmt.Errorf("listening for the registry: %w", err)
 	}
 	app := handlers.NewApp(context.Background(), r.conf)
-	r.srv = &httptest.Server{Listener: ln, Config: &http.Server{Handler: app, ReadHeaderTimeout: time.Minute}}
-	r.srv.Start()
+	// A client that does not trust the CA is the client's failure: the
+	// server does not log it.
+	r.srv = &httptest.Server{Listener: ln, Config: &http.Server{
+		Handler: app, ReadHeaderTimeout: time.Minute, ErrorLog: log.New(io.Discard, "", 0),
+	}}
+	if r.tls == nil {
+		r.srv.Start()
+		return nil
+	}
+	r.srv.TLS = r.tls.config()
+	r.srv.EnableHTTP2 = true
+	r.srv.StartTLS()
 	return nil
 }
 
@@ -165,7 +228,7 @@ func (r *Registry) Stop() {
 // same storage and secret.
 func (r *Registry) Start() error {
 	if r.Kind == Embedded {
-		return r.serve(r.Host)
+		return r.serve(r.listen)
 	}
 	_, err := r.run(r.bin, r.conf2, io.Discard)
 	return err
@@ -185,6 +248,9 @@ func (r *Registry) Close() {
 	}
 	if r.proc != nil {
 		r.proc.stop()
+	}
+	if r.tls != nil {
+		r.tls.close()
 	}
 	if r.tmpDir != "" {
 		_ = os.RemoveAll(r.tmpDir)
