@@ -112,6 +112,7 @@ func (b *bench) steps() []step {
 		steps = append(steps, step{"crane push", b.cranePush})
 	}
 	steps = append(steps, step{"docker charmcraft --image", b.pluginImage},
+		step{"docker charmcraft, GOMAXPROCS 16 and 64", b.pluginCores},
 		step{"docker charmcraft, one layer changed", b.pluginChanged},
 		step{"docker charmcraft, other compressor", b.pluginOtherCompressor},
 		step{"docker charmcraft, two runners at once", b.pluginRace})
@@ -139,6 +140,12 @@ func (b *bench) latencySteps() []step {
 // that a slow moment of the machine does not fall on one tool only.
 func (b *bench) runAll(ctx context.Context) error {
 	steps := b.steps()
+	if b.cfg.only != nil {
+		steps = slices.DeleteFunc(steps, func(s step) bool { return !b.cfg.only.MatchString(s.name) })
+		if len(steps) == 0 {
+			return fmt.Errorf("no step matches %q", b.cfg.only)
+		}
+	}
 	for run := 1; run <= b.cfg.runs; run++ {
 		logf("run %d of %d", run, b.cfg.runs)
 		if err := b.world.newProxy(); err != nil {

@@ -15,10 +15,10 @@
 // image cold, warm and with a fresh cache, an image of 60 small layers
 // cold, and a 1 KiB file, each beside `docker push` or curl.
 //
-//	go run ./bench [-size 300M] [-runs 3] [-file-size 1G] [-rtt 25ms] [-bandwidth 0]
+//	go run ./bench [-size 300M] [-runs 3] [-file-size 1G] [-rtt 25ms] [-bandwidth 0] [-only REGEXP]
 //
-// BENCH_SIZE, BENCH_RUNS, BENCH_FILE_SIZE, BENCH_RTT and BENCH_BANDWIDTH
-// set the same as the flags.
+// BENCH_SIZE, BENCH_RUNS, BENCH_FILE_SIZE, BENCH_RTT, BENCH_BANDWIDTH and
+// BENCH_ONLY set the same as the flags.
 package main
 
 import (
@@ -30,6 +30,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"syscall"
@@ -45,6 +46,8 @@ type config struct {
 	runs                   int
 	plugin                 string
 	outDir                 string
+	// only, if set, keeps the steps whose names it matches.
+	only *regexp.Regexp
 	// link is the network between the tools and the servers; the zero
 	// Link is loopback as it is.
 	link faultproxy.Link
@@ -90,6 +93,7 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	rtt := fs.String("rtt", or("BENCH_RTT", "0"), "round-trip time of the link to the servers, e.g. 25ms; 0 is loopback as it is (BENCH_RTT)")
 	bandwidth := fs.String("bandwidth", or("BENCH_BANDWIDTH", "0"), "bytes a second the link carries each way, e.g. 12M; 0 is unbounded (BENCH_BANDWIDTH)")
 	fileSize := fs.String("file-size", or("BENCH_FILE_SIZE", ""), "size of the file resource, 1G by default (1K with -rtt); 0 skips the file upload (BENCH_FILE_SIZE)")
+	only := fs.String("only", or("BENCH_ONLY", ""), "measure only the steps whose names match this regular expression, e.g. 'docker push|GOMAXPROCS' (BENCH_ONLY)")
 	plugin := fs.String("plugin", "bin/docker-charmcraft", "the plugin binary, as `make build` makes it")
 	out := fs.String("out", filepath.Join("bench", "results"), "directory of the JSON results")
 	only := fs.String("only", or("BENCH_ONLY", ""), "rock: measure only the upload of a rock beside skopeo, with no Docker daemon (BENCH_ONLY)")
@@ -118,6 +122,11 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	}
 	if cfg.fileSize, err = parseSize(cfg.fileSizeText); err != nil {
 		return config{}, fmt.Errorf("file size %q: want e.g. 1G, 100M or 0", cfg.fileSizeText)
+	}
+	if *only != "" {
+		if cfg.only, err = regexp.Compile(*only); err != nil {
+			return config{}, fmt.Errorf("steps %q: %w", *only, err)
+		}
 	}
 	if cfg.runs, err = strconv.Atoi(*runs); err != nil || cfg.runs < 1 {
 		return config{}, fmt.Errorf("runs %q: want a number of at least 1", *runs)

@@ -27,6 +27,10 @@ const (
 	scPluginWarm    = "docker charmcraft, warm"
 	scPluginFresh   = "docker charmcraft, fresh cache"
 	scPluginChanged = "docker charmcraft, one layer changed"
+	// The cold upload as if on more cores (issue 25): GOMAXPROCS set, on
+	// this machine's cores.
+	scPluginCold16 = "docker charmcraft, cold, GOMAXPROCS=16"
+	scPluginCold64 = "docker charmcraft, cold, GOMAXPROCS=64"
 	// Many small layers (issue 17).
 	scSaveSmall   = "docker save > /dev/null, 60 small layers (floor)"
 	scDockerSmall = "docker push, 60 small layers, cold"
@@ -170,6 +174,25 @@ func (b *bench) pluginImage(ctx context.Context) error {
 		return err
 	}
 	return b.measureAs(scPluginFresh, b.plugin(ctx, b.viaDaemonProxy(), args...))
+}
+
+// pluginCores uploads the base image cold, with GOMAXPROCS 16 then 64:
+// what the memory of a push on a 16- or 64-core machine is (its buffers
+// must not grow with the cores), whatever this machine has.
+func (b *bench) pluginCores(ctx context.Context) error {
+	for _, c := range []struct {
+		name  string
+		procs int
+	}{{scPluginCold16, 16}, {scPluginCold64, 64}} {
+		if err := os.RemoveAll(b.cacheDir()); err != nil {
+			return err
+		}
+		env := append(b.coldEnv(), fmt.Sprintf("GOMAXPROCS=%d", c.procs))
+		if err := b.measureAs(c.name, b.plugin(ctx, env, "upload-resource", b.world.newCharm(), imageRes, "--image="+b.img.base)); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // pluginSmall uploads the image of small layers to a fresh repository

@@ -187,7 +187,7 @@ func fileRatios(get lookup, fileSize int64) []ratio {
 func rssRatio(get lookup) []ratio {
 	var peak int64
 	var where string
-	for _, name := range []string{scPluginCold, scPluginWarm, scPluginFresh, scPluginChanged, scPluginOtherGzip, scPluginSmall, scFilePlugin} {
+	for _, name := range []string{scPluginCold, scPluginCold16, scPluginCold64, scPluginWarm, scPluginFresh, scPluginChanged, scPluginOtherGzip, scPluginSmall, scFilePlugin} {
 		if s, ok := get(name); ok && s.MaxRSS > peak {
 			peak, where = s.MaxRSS, strings.TrimPrefix(name, "docker charmcraft, ")
 		}

@@ -105,7 +105,12 @@ func fuzzClient(t *testing.T, a *answer) *charmhub.Client {
 // statuses: malformed, huge, of the wrong types. Nothing panics, and no
 // error carries a control character that could drive the terminal.
 func FuzzResponses(f *testing.F) {
-	for _, seed := range []string{
+	// One seed a body, the call and status taking turns (the fuzzer
+	// varies those itself), and one a call. Every body for every call and
+	// status made 760 seeds, whose baseline coverage took longer than the
+	// 10 s of `make fuzz`: not one input was fuzzed.
+	statuses := []uint16{200, 401, 404, 503}
+	for i, seed := range []string{
 		`{"resources": [{"name": "r", "type": "file", "revision": 3}]}`,
 		`{"revisions": [{"revision": 1, "size": 10, "sha256": "ab", "created-at": "2024-01-02T03:04:05"}]}`,
 		`{"revisions": [{"revision": 1, "created-at": "2024-01-02T03:04:05", "updated-at": "yesterday"}]}`,
@@ -126,11 +131,10 @@ func FuzzResponses(f *testing.F) {
 		`[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[`,
 		``,
 	} {
-		for _, status := range []uint16{200, 401, 404, 503} {
-			for which := range len(calls) {
-				f.Add(uint8(which), status, "", []byte(seed)) //nolint:gosec // a handful of calls
-			}
-		}
+		f.Add(uint8(i%len(calls)), statuses[i%len(statuses)], "", []byte(seed)) //nolint:gosec // a handful of calls
+	}
+	for which := range len(calls) {
+		f.Add(uint8(which), uint16(200), "", []byte(nil)) //nolint:gosec // a handful of calls
 	}
 	f.Fuzz(func(t *testing.T, which uint8, status uint16, retryAfter string, body []byte) {
 		if status < 100 || status > 999 {

@@ -9,6 +9,7 @@ import (
 	"slices"
 	"sync"
 
+	"github.com/canonical/docker-charmcraft/internal/membudget"
 	"github.com/canonical/docker-charmcraft/manifest"
 	"github.com/canonical/docker-charmcraft/registry"
 	"github.com/opencontainers/go-digest"
@@ -16,12 +17,13 @@ import (
 )
 
 // The defaults of WithUploads (docker push has 5 uploads in flight), and
-// the most the blobs in flight hold in memory: as many small layers as
-// the uploads allow, but only 8 of the largest sent whole.
+// the most the blobs in flight hold in memory, their share of the memory
+// budget: as many small layers as the uploads allow, but only 8 of the
+// largest sent whole.
 const (
 	defaultUploads       = 16
 	defaultWholeBlobSize = 2 << 20
-	heldBytes            = 16 << 20
+	heldBytes            = membudget.Blobs
 )
 
 // parallelStore is the registry as manifest.Build pushes to it, with

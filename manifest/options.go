@@ -71,8 +71,9 @@ func WithImage(id digest.Digest, diffIDs []digest.Digest) Option {
 }
 
 // WithCompressor sets how uncompressed layers are compressed. The default
-// is ParallelGzip(DefaultGzipLevel, DefaultBlockSize, 0): on every core,
-// 2.5 times as fast as Gzip on two cores (BenchmarkParallelGzip).
+// is ParallelGzip(DefaultGzipLevel, DefaultBlockSize, 0): on every core
+// up to the 3 workers its memory budget holds, 2.5 times as fast as Gzip
+// on two cores (BenchmarkParallelGzip).
 func WithCompressor(c Compressor) Option {
 	return func(o *options) error {
 		if c == nil {

@@ -10,6 +10,7 @@ import (
 	"runtime"
 	"sync"
 
+	"github.com/canonical/docker-charmcraft/internal/membudget"
 	"github.com/klauspost/compress/flate"
 )
 
@@ -24,17 +25,34 @@ const DefaultBlockSize = 512 << 10
 const dictSize = 32 << 10
 
 // ParallelGzip returns a gzip Compressor that deflates blocks of
-// blockSize bytes on workers goroutines at once (0: GOMAXPROCS). Each
-// block is deflated on its own, primed with the 32 KiB before it, and ends
-// with a sync flush, so the blocks join into one valid deflate stream. The
-// bytes depend only on the input, level, blockSize and the library
-// version, never on workers or scheduling: the remote digest stays the
-// same on any machine.
+// blockSize bytes on workers goroutines at once (0: GOMAXPROCS), as many
+// as the compression's share of the memory budget holds
+// (membudget.Compression: 3 with the default blocks, on any machine).
+// Each block is deflated on its own, primed with the 32 KiB before it,
+// and ends with a sync flush, so the blocks join into one valid deflate
+// stream. The bytes depend only on the input, level, blockSize and the
+// library version, never on workers or scheduling: the remote digest
+// stays the same on any machine.
 func ParallelGzip(level, blockSize, workers int) Compressor {
 	if workers <= 0 {
 		workers = runtime.GOMAXPROCS(0)
 	}
+	workers = min(workers, workersWithin(membudget.Compression, blockSize))
 	return parallelGzip{level: level, blockSize: blockSize, workers: workers}
+}
+
+// deflateState bounds what one worker's deflate writer holds, at any
+// level (measured with klauspost/compress 1.18: 0.8 MiB at level 1,
+// 1.2 at 3, 1.4 at 9).
+const deflateState = 3 << 19
+
+// workersWithin is how many workers the compressor may run with budget
+// bytes of memory (one at least). Compress has workers+4 blocks in flight
+// at most (see Compress), each holding its input, its deflate output and
+// its dictionary.
+func workersWithin(budget, blockSize int) int {
+	block := 2*blockSize + blockSize/16 + 64 + dictSize
+	return max(1, (budget-4*block)/(deflateState+block))
 }
 
 type parallelGzip struct{ level, blockSize, workers int }
@@ -56,8 +74,10 @@ func (p parallelGzip) Compress(dst io.Writer, src io.Reader) error {
 	if _, err := dst.Write(gzipHeader); err != nil {
 		return err
 	}
-	ordered := make(chan *block, 2*p.workers) // every block, in input order
-	jobs := make(chan *block, 2*p.workers)
+	// Blocks in flight: workers+1 queued (one for each worker, and the
+	// next), besides the two the splitter holds and the one being written.
+	ordered := make(chan *block, p.workers+1) // every block, in input order
+	jobs := make(chan *block, p.workers+1)
 	var wg sync.WaitGroup
 	for range p.workers {
 		wg.Go(func() { deflateBlocks(p.level, jobs) })

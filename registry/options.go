@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/canonical/docker-charmcraft/internal/membudget"
 	"github.com/canonical/docker-charmcraft/internal/transport"
 )
 
@@ -29,8 +30,9 @@ type options struct {
 // BenchmarkPushBlobStream (128 MiB, on this 2-core machine, noisy): on
 // distribution 2.8, which stores a hash state per request, 1 MiB runs at
 // 130 MB/s, 2 MiB at 165, 4 MiB at 185, 8 MiB at 166-205; on
-// distribution 3, 152, 184, 228 and 272.
-const DefaultChunkSize = 4 << 20
+// distribution 3, 152, 184, 228 and 272. The two are the streamed blob's
+// share of the memory budget (membudget.Chunks).
+const DefaultChunkSize = membudget.Chunks / 2
 
 func defaultOptions() *options {
 	return &options{

@@ -6,6 +6,7 @@ import (
 	"os"
 	"runtime/debug"
 
+	"github.com/canonical/docker-charmcraft/internal/membudget"
 	"github.com/canonical/docker-charmcraft/plugin"
 	"github.com/docker/cli/cli-plugins/metadata"
 	cliplugin "github.com/docker/cli/cli-plugins/plugin"
@@ -16,15 +17,12 @@ import (
 // version is set at build time with -ldflags "-X main.version=...".
 var version = ""
 
-// memoryLimit is the heap the plugin aims to stay under, unless GOMEMLIMIT
-// says otherwise: pushes stream through bounded buffers (about 25 MB live
-// on two cores), so collecting a little earlier keeps the RSS flat at any
-// image size.
-const memoryLimit = 48 << 20
-
 func main() {
+	// Uploads stream through buffers of a fixed budget, whatever the
+	// image's size and the number of cores: collecting once the heap
+	// nears the budget and the rest of the process keeps the RSS flat.
 	if os.Getenv("GOMEMLIMIT") == "" {
-		debug.SetMemoryLimit(memoryLimit)
+		debug.SetMemoryLimit(membudget.MemoryLimit)
 	}
 	if cliplugin.RunningStandalone() {
 		os.Args = plugin.StandaloneArgs(os.Args)
