@@ -46,7 +46,7 @@ func newBench(ctx context.Context, cfg config, p peers, dir string) (*bench, err
 	if b.world, err = startWorld(cfg.link); err != nil {
 		return nil, err
 	}
-	if cfg.only == onlyRock {
+	if cfg.rockOnly {
 		b.store = storeNone // no daemon, no image
 		return b, nil
 	}
@@ -99,7 +99,7 @@ type step struct {
 // link, those of issue 17.
 func (b *bench) steps() []step {
 	switch {
-	case b.cfg.only == onlyRock:
+	case b.cfg.rockOnly:
 		return b.rockSteps()
 	case b.cfg.latency():
 		return b.latencySteps()

@@ -51,11 +51,13 @@ type config struct {
 	// link is the network between the tools and the servers; the zero
 	// Link is loopback as it is.
 	link faultproxy.Link
-	// only is "" for every scenario, onlyRock for the rock's alone.
-	only string
+	// rockOnly measures the rock beside skopeo alone, with no Docker
+	// daemon (-only=rock).
+	rockOnly bool
 }
 
-// onlyRock measures the rock rows alone, which need no Docker daemon.
+// onlyRock, as -only, measures the rock rows alone, which need no
+// Docker daemon.
 const onlyRock = "rock"
 
 // latency tells whether the run measures a link with a round-trip time:
@@ -93,17 +95,13 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	rtt := fs.String("rtt", or("BENCH_RTT", "0"), "round-trip time of the link to the servers, e.g. 25ms; 0 is loopback as it is (BENCH_RTT)")
 	bandwidth := fs.String("bandwidth", or("BENCH_BANDWIDTH", "0"), "bytes a second the link carries each way, e.g. 12M; 0 is unbounded (BENCH_BANDWIDTH)")
 	fileSize := fs.String("file-size", or("BENCH_FILE_SIZE", ""), "size of the file resource, 1G by default (1K with -rtt); 0 skips the file upload (BENCH_FILE_SIZE)")
-	only := fs.String("only", or("BENCH_ONLY", ""), "measure only the steps whose names match this regular expression, e.g. 'docker push|GOMAXPROCS' (BENCH_ONLY)")
+	only := fs.String("only", or("BENCH_ONLY", ""), "measure only the steps whose names match this regular expression, e.g. 'docker push|GOMAXPROCS'; rock: the rock beside skopeo alone, with no Docker daemon (BENCH_ONLY)")
 	plugin := fs.String("plugin", "bin/docker-charmcraft", "the plugin binary, as `make build` makes it")
 	out := fs.String("out", filepath.Join("bench", "results"), "directory of the JSON results")
-	only := fs.String("only", or("BENCH_ONLY", ""), "rock: measure only the upload of a rock beside skopeo, with no Docker daemon (BENCH_ONLY)")
 	if err := fs.Parse(args); err != nil {
 		return config{}, err
 	}
-	cfg := config{sizeText: *size, fileSizeText: *fileSize, plugin: *plugin, outDir: *out, only: *only}
-	if cfg.only != "" && cfg.only != onlyRock {
-		return config{}, fmt.Errorf("-only %q: want rock, or nothing for every scenario", cfg.only)
-	}
+	cfg := config{sizeText: *size, fileSizeText: *fileSize, plugin: *plugin, outDir: *out, rockOnly: *only == onlyRock}
 	var err error
 	if cfg.link.RTT, err = time.ParseDuration(strings.TrimSpace(*rtt)); err != nil || cfg.link.RTT < 0 {
 		return config{}, fmt.Errorf("round-trip time %q: want a duration, e.g. 25ms, or 0", *rtt)
@@ -123,7 +121,7 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	if cfg.fileSize, err = parseSize(cfg.fileSizeText); err != nil {
 		return config{}, fmt.Errorf("file size %q: want e.g. 1G, 100M or 0", cfg.fileSizeText)
 	}
-	if *only != "" {
+	if *only != "" && !cfg.rockOnly {
 		if cfg.only, err = regexp.Compile(*only); err != nil {
 			return config{}, fmt.Errorf("steps %q: %w", *only, err)
 		}
@@ -154,7 +152,7 @@ func parseSize(s string) (int64, error) {
 // on a containerd-store daemon (see runContainerdConfig).
 func run(ctx context.Context, cfg config) error {
 	store, err := runOnce(ctx, cfg)
-	if err != nil || cfg.only == onlyRock {
+	if err != nil || cfg.rockOnly {
 		return err
 	}
 	return runContainerdConfig(ctx, cfg, store)
@@ -171,7 +169,7 @@ func runOnce(ctx context.Context, cfg config) (string, error) {
 	if _, err := os.Stat(cfg.plugin); err != nil {
 		return "", fmt.Errorf("the plugin binary %s is missing: run `make build` (or `make bench`, which builds it)", cfg.plugin)
 	}
-	if cfg.only != onlyRock {
+	if !cfg.rockOnly {
 		if err := checkDocker(ctx); err != nil {
 			return "", err
 		}

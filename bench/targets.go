@@ -38,7 +38,7 @@ func ratios(get lookup, cfg config) []ratio {
 	if cfg.latency() {
 		return latencyRatios(get)
 	}
-	if cfg.only == onlyRock {
+	if cfg.rockOnly {
 		return rockRatios(get)
 	}
 	out := coldRatios(get, 0.70)
