@@ -73,7 +73,7 @@ func (c *Client) PushBlobStream(ctx context.Context, r io.Reader, progress func(
 	seeker, restartable := r.(io.Seeker)
 	start := seekStart(seeker, restartable)
 	restartable = restartable && start >= 0
-	tries := c.policy.Begin()
+	tries := c.policy.Begin().At(c.base.Host)
 	for {
 		body := newCheckedReader(r, -1, "")
 		body.progress = progress
@@ -87,7 +87,7 @@ func (c *Client) PushBlobStream(ctx context.Context, r io.Reader, progress func(
 		if !restartable {
 			return Descriptor{}, fmt.Errorf("pushing a blob: %w", &interruptedError{err})
 		}
-		wait, ok := tries.Next(0)
+		wait, ok := tries.Next(err, 0)
 		if !ok {
 			return Descriptor{}, fmt.Errorf("pushing a blob: %w%s", err, transport.AfterAttempts(tries.N()))
 		}

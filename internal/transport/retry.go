@@ -21,7 +21,7 @@ func Stack(inner http.RoundTripper, p Policy, userAgent string, log *Log) http.R
 	if log != nil {
 		rt = &debugTransport{inner: rt, log: log}
 	}
-	return &retryTransport{inner: rt, p: p.withDefaults(), log: log}
+	return &retryTransport{inner: rt, p: p.withDefaults().WithRun(), log: log}
 }
 
 // noRetryKey marks a request whose retries its caller owns.
@@ -49,22 +49,26 @@ type retryTransport struct {
 
 func (t *retryTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	ctx := req.Context()
+	run, host := t.p.Run, req.URL.Host
 	if ctx.Value(noRetryKey{}) != nil {
 		NoteAttempts(ctx, 1)
-		return t.inner.RoundTrip(req)
+		resp, err := t.inner.RoundTrip(counted(req, run))
+		t.heard(host, resp)
+		return resp, err
 	}
-	tries := t.p.Begin()
+	tries := t.p.Begin().At(host)
 	for {
-		resp, err := t.inner.RoundTrip(req)
+		resp, err := t.inner.RoundTrip(counted(req, run))
 		if err == nil && t.p.BufferAnswer > 0 && resendable(req) {
 			if err = buffer(resp, t.p.BufferAnswer); err != nil {
 				resp = nil
 			}
 		}
-		why, after, retry := t.verdict(req, resp, err)
+		t.heard(host, resp)
+		failed, after, retry := t.verdict(req, resp, err)
 		var wait time.Duration
 		if retry {
-			wait, retry = tries.Next(after)
+			wait, retry = tries.Next(failed, after)
 		}
 		if !retry {
 			NoteAttempts(ctx, tries.N())
@@ -74,8 +78,8 @@ func (t *retryTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 			_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
 			_ = resp.Body.Close()
 		}
-		t.log.Printf("retrying %s %s after %s (%s), attempt %d%s", req.Method, req.URL.EscapedPath(),
-			wait.Round(time.Millisecond), why, tries.N()+1, tries.Of())
+		t.log.Printf("retrying %s %s after %s (%v), attempt %d%s", req.Method, req.URL.EscapedPath(),
+			wait.Round(time.Millisecond), failed, tries.N()+1, tries.Of())
 		if err := tries.Wait(ctx, wait); err != nil {
 			return nil, err
 		}
@@ -85,20 +89,57 @@ func (t *retryTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	}
 }
 
+// heard records in the run that host answered resp (if not nil): as
+// progress unless the answer is one the policy retries.
+func (t *retryTransport) heard(host string, resp *http.Response) {
+	switch {
+	case resp == nil:
+	case t.p.RetryStatus(resp.StatusCode):
+		t.p.Run.heard(host)
+	default:
+		t.p.Run.Progress(host)
+	}
+}
+
 // verdict says whether an attempt that ended in resp or err is worth
-// another, why, and after how long the server asked for it (0 if it did
-// not say).
-func (t *retryTransport) verdict(req *http.Request, resp *http.Response, err error) (string, time.Duration, bool) {
+// another, why (an error; a StatusError for an answer), and after how
+// long the server asked for it (0 if it did not say).
+func (t *retryTransport) verdict(req *http.Request, resp *http.Response, err error) (error, time.Duration, bool) {
 	if req.Context().Err() != nil || !rewindable(req) {
-		return "", 0, false
+		return err, 0, false
 	}
 	if err != nil {
-		return err.Error(), 0, t.p.Temporary(err) && (resendable(req) || NotSent(err))
+		return err, 0, t.p.Temporary(err) && (resendable(req) || NotSent(err))
 	}
 	if !resendable(req) || !t.p.RetryStatus(resp.StatusCode) {
-		return "", 0, false
+		return nil, 0, false
 	}
-	return resp.Status, RetryAfter(resp.Header.Get("Retry-After"), t.p.Clock.Now()), true
+	return statusError{resp}, RetryAfter(resp.Header.Get("Retry-After"), t.p.Clock.Now()), true
+}
+
+// counted returns req with a body that records in run each read that
+// gives bytes to send: a long upload is progress, so that one that
+// breaks is sent again.
+func counted(req *http.Request, run *Run) *http.Request {
+	if run == nil || req.Body == nil || req.Body == http.NoBody {
+		return req
+	}
+	r := req.WithContext(req.Context())
+	r.Body = &countedBody{ReadCloser: req.Body, run: run}
+	return r
+}
+
+type countedBody struct {
+	io.ReadCloser
+	run *Run
+}
+
+func (b *countedBody) Read(p []byte) (int, error) {
+	n, err := b.ReadCloser.Read(p)
+	if n > 0 {
+		b.run.sent()
+	}
+	return n, err
 }
 
 // resendable says whether req may be sent again in full once it may
