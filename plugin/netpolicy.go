@@ -100,7 +100,7 @@ func (e *cliEnv) nameServices() {
 	for _, s := range []struct{ url, name string }{
 		{e.apiURL(), "Charmhub"},
 		{e.serviceURL(uploadURLEnv, charmhub.DefaultStorageURL), "Charmhub's storage"},
-		{e.serviceURL(ssoURLEnv, charmhub.DefaultLoginURL), "Charmhub's login service"},
+		{e.serviceURL(ssoURLEnv, charmhub.DefaultLoginURL), "Ubuntu One"},
 		{e.registryURL(), "Canonical's registry"},
 	} {
 		if u, err := url.Parse(s.url); err == nil && u.Host != "" {
