@@ -90,9 +90,14 @@ func (e *cliEnv) netPolicy() (netPolicy, error) {
 		e.run = transport.NewRun(nil, e.tellRetrying)
 		e.nameServices()
 	}
-	retry.Run = e.run
+	retry.Run, retry.Grace = e.run, firstContactGrace
 	return netPolicy{transport: transport.New(stall), retry: retry}, nil
 }
+
+// firstContactGrace is how long a failure waiting is unlikely to mend is
+// retried (see transport.Tries.Next); tests that do not time it shorten
+// it.
+var firstContactGrace = transport.DefaultGrace
 
 // nameServices names, for the retry lines, the services the command may
 // call.

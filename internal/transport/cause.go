@@ -20,9 +20,9 @@ func Cause(err error) string {
 	}
 	if dns, ok := errors.AsType[*net.DNSError](err); ok {
 		if dns.IsNotFound {
-			return "cannot be found: no such host " + Printable(dns.Name)
+			return "cannot be found (no such host " + Printable(dns.Name) + ")"
 		}
-		return "cannot be found: looking up " + Printable(dns.Name) + " failed"
+		return "cannot be found (looking up " + Printable(dns.Name) + " failed)"
 	}
 	if _, ok := errors.AsType[x509.HostnameError](err); ok {
 		return "presented a certificate for another name"
@@ -57,3 +57,21 @@ func Cause(err error) string {
 	}
 	return "failed"
 }
+
+// Failure is a request to a service that failed without an answer, as
+// the retry layer returns it: the service, for what the user is told,
+// around the error, whose words are Go's (for --debug).
+type Failure struct {
+	// Service is the service's name (see Run.Name), else its host.
+	Service string
+	// Host is the host the request went to.
+	Host string
+	Err  error
+}
+
+func (f *Failure) Error() string { return f.Err.Error() }
+func (f *Failure) Unwrap() error { return f.Err }
+
+// Plain is the failure in words: the service and the cause, "Charmhub
+// refused the connection".
+func (f *Failure) Plain() string { return f.Service + " " + Cause(f.Err) }

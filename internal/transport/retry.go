@@ -3,6 +3,7 @@ package transport
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -54,7 +55,7 @@ func (t *retryTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 		NoteAttempts(ctx, 1)
 		resp, err := t.inner.RoundTrip(counted(req, run))
 		t.heard(host, resp)
-		return resp, err
+		return resp, t.failure(host, err)
 	}
 	tries := t.p.Begin().At(host)
 	for {
@@ -72,7 +73,7 @@ func (t *retryTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 		}
 		if !retry {
 			NoteAttempts(ctx, tries.N())
-			return resp, err
+			return resp, t.failure(host, err)
 		}
 		if resp != nil {
 			_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
@@ -87,6 +88,15 @@ func (t *retryTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 			return nil, err
 		}
 	}
+}
+
+// failure names the service at host in err, if not nil and not a
+// cancellation.
+func (t *retryTransport) failure(host string, err error) error {
+	if _, local := errors.AsType[*localError](err); local || err == nil || errors.Is(err, context.Canceled) {
+		return err
+	}
+	return &Failure{Service: t.p.Run.ServiceName(host), Host: host, Err: err}
 }
 
 // heard records in the run that host answered resp (if not nil): as

@@ -133,7 +133,7 @@ func TestCause(t *testing.T) {
 	}{
 		{answered(503), "answered 503"},
 		{refused, "refused the connection"},
-		{&net.OpError{Op: "dial", Err: &net.DNSError{Name: "api.charmhub.io", IsNotFound: true}}, "cannot be found: no such host api.charmhub.io"},
+		{&net.OpError{Op: "dial", Err: &net.DNSError{Name: "api.charmhub.io", IsNotFound: true}}, "cannot be found (no such host api.charmhub.io)"},
 		{fmt.Errorf("x: %w", &StallError{Idle: time.Minute}), "sent nothing for 1m0s"},
 		{&net.OpError{Op: "read", Err: syscall.ECONNRESET}, "dropped the connection"},
 	}
