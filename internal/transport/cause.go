@@ -33,6 +33,9 @@ func Cause(err error) string {
 	if _, ok := errors.AsType[x509.UnknownAuthorityError](err); ok {
 		return "presented a certificate this machine does not trust"
 	}
+	if _, ok := errors.AsType[*SlowError](err); ok {
+		return "answered too slowly"
+	}
 	if se, ok := errors.AsType[*StallError](err); ok {
 		return "sent nothing for " + se.Idle.String()
 	}

@@ -185,7 +185,7 @@ func rewind(req *http.Request) (*http.Request, error) {
 // than limit, so that an answer cut short fails the attempt rather than
 // the caller reading it.
 func buffer(resp *http.Response, limit int64) error {
-	head, err := io.ReadAll(io.LimitReader(resp.Body, limit+1))
+	head, err := ReadAllWithin(resp.Body, limit, SmallAnswerTimeout)
 	if err != nil {
 		_ = resp.Body.Close()
 		return fmt.Errorf("reading the answer: %w", err)
