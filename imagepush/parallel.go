@@ -32,8 +32,8 @@ const (
 // small ones go on. Wait returns once every upload has ended.
 type parallelStore struct {
 	reg    *registry.Client
-	whole  int64              // the largest blob sent in the background
-	cancel context.CancelFunc // stops the whole build, foreground included
+	whole  int64               // the largest blob sent in the background
+	cancel context.CancelFunc  // stops the whole build, foreground included
 	slots  chan struct{}       // one an upload in flight
 	held   *semaphore.Weighted // one a byte they hold
 	wg     sync.WaitGroup
