@@ -58,7 +58,7 @@ func TestFailFastFirstContact(t *testing.T) {
 			"resources", "my-charm")
 	})
 	t.Run("no such host", func(t *testing.T) {
-		ends(t, 15*time.Second, w.env(ownerToken, "CHARMCRAFT_STORE_API_URL=http://charmhub.invalid"),
+		ends(t, 15*time.Second, w.env(ownerToken, "CHARMCRAFT_STORE_API_URL=https://charmhub.invalid"),
 			[]string{"Charmhub cannot be found", "while listing resources of charm 'my-charm'"},
 			"resources", "my-charm")
 	})
