@@ -141,6 +141,7 @@ func (s *session) recover(ctx context.Context, tries *transport.Tries, failed er
 		case err == nil:
 			if held > s.offset {
 				s.c.log.Printf("the session holds %d bytes: going on from there", held)
+				tries.Progressed()
 			}
 			s.loc, s.offset = next, held
 			return nil

@@ -162,9 +162,10 @@ func (t *Tries) Elapsed() time.Duration { return t.p.Clock.Now().Sub(t.start) }
 // The time left is the rule of the plugin. A failure waiting may mend
 // (a service that answered before in this run fails, or answers 429,
 // 502, 503 or 504) has the budget, counted from the run's last progress:
-// an answer, or a byte of a request body sent (unless the attempt ended
-// in an answer: a server that takes a whole body to answer 503 is not
-// progressing). A failure waiting is unlikely to mend has the grace,
+// an answer (not one to a NoProgress question), a byte of a request body
+// sent further than any attempt before (unless the attempt ended in an
+// answer: a server that takes a whole body to answer 503 is not
+// progressing), or what the operation says with Progressed. A failure waiting is unlikely to mend has the grace,
 // counted from the operation's first attempt: the first contact with a
 // service failed (connection refused, its name unknown, ...), or it
 // answered 500. What waiting cannot mend at all (no such host, a
@@ -199,6 +200,10 @@ func (t *Tries) Next(failed error, retryAfter time.Duration) (wait time.Duration
 	p.Run.tell(t.host, failed, max(left, 0), short)
 	return wait, true
 }
+
+// Progressed says the operation moved on, as it learnt from the service
+// (an upload session holds more than before): its budget starts again.
+func (t *Tries) Progressed() { t.from = t.p.Clock.Now() }
 
 // short says whether failed is one waiting is unlikely to mend, which has
 // only the grace.

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"sync/atomic"
 	"time"
 )
 
@@ -27,6 +28,18 @@ func Stack(inner http.RoundTripper, p Policy, userAgent string, log *Log) http.R
 
 // noRetryKey marks a request whose retries its caller owns.
 type noRetryKey struct{}
+
+// noProgressKey marks a request whose answer is not progress.
+type noProgressKey struct{}
+
+// NoProgress marks the requests made with ctx as questions about work
+// under way (where does an upload stand? a new session to send it in):
+// their answers say the service answers, not that the work moves on, so
+// they do not extend the retries' budget (see Run). An operation that
+// learns it moved on says so with Tries.Progressed.
+func NoProgress(ctx context.Context) context.Context {
+	return context.WithValue(ctx, noProgressKey{}, true)
+}
 
 // NoRetry marks the requests made with ctx as retried by the caller, who
 // knows better (an upload asks where its session stands first): the
@@ -50,22 +63,26 @@ type retryTransport struct {
 
 func (t *retryTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	ctx := req.Context()
-	run, host := t.p.Run, req.URL.Host
+	host := req.URL.Host
 	if ctx.Value(noRetryKey{}) != nil {
 		NoteAttempts(ctx, 1)
-		resp, err := t.inner.RoundTrip(counted(req, run))
-		t.heard(host, resp)
+		resp, err := t.inner.RoundTrip(req)
+		t.heard(req, resp)
 		return resp, t.failure(host, err)
 	}
 	tries := t.p.Begin().At(host)
+	// sent is the furthest any attempt got into the body: only bytes past
+	// it are progress, so that a server that breaks every upload at the
+	// same point is not waited on for ever.
+	var sent atomic.Int64
 	for {
-		resp, err := t.inner.RoundTrip(counted(req, run))
+		resp, err := t.inner.RoundTrip(counted(req, t.p.Run, &sent))
 		if err == nil && t.p.BufferAnswer > 0 && resendable(req) {
 			if err = buffer(resp, t.p.BufferAnswer); err != nil {
 				resp = nil
 			}
 		}
-		t.heard(host, resp)
+		t.heard(req, resp)
 		failed, after, retry := t.verdict(req, resp, err)
 		var wait time.Duration
 		if retry {
@@ -99,15 +116,16 @@ func (t *retryTransport) failure(host string, err error) error {
 	return &Failure{Service: t.p.Run.ServiceName(host), Host: host, Err: err}
 }
 
-// heard records in the run that host answered resp (if not nil): as
-// progress unless the answer is one the policy retries.
-func (t *retryTransport) heard(host string, resp *http.Response) {
+// heard records in the run that req's host answered resp (if not nil):
+// as progress unless the answer is one the policy retries, or req was
+// marked NoProgress.
+func (t *retryTransport) heard(req *http.Request, resp *http.Response) {
 	switch {
 	case resp == nil:
-	case t.p.RetryStatus(resp.StatusCode):
-		t.p.Run.heard(host)
+	case t.p.RetryStatus(resp.StatusCode) || req.Context().Value(noProgressKey{}) != nil:
+		t.p.Run.heard(req.URL.Host)
 	default:
-		t.p.Run.Progress(host)
+		t.p.Run.Progress(req.URL.Host)
 	}
 }
 
@@ -128,25 +146,40 @@ func (t *retryTransport) verdict(req *http.Request, resp *http.Response, err err
 }
 
 // counted returns req with a body that records in run each read that
-// gives bytes to send: a long upload is progress, so that one that
-// breaks is sent again.
-func counted(req *http.Request, run *Run) *http.Request {
+// takes it past furthest, the furthest an attempt got: a long upload is
+// progress, so that one that breaks is sent again.
+func counted(req *http.Request, run *Run, furthest *atomic.Int64) *http.Request {
 	if run == nil || req.Body == nil || req.Body == http.NoBody {
 		return req
 	}
 	r := req.WithContext(req.Context())
-	r.Body = &countedBody{ReadCloser: req.Body, run: run}
+	r.Body = &countedBody{ReadCloser: req.Body, run: run, furthest: furthest}
 	return r
 }
 
 type countedBody struct {
 	io.ReadCloser
-	run *Run
+	run      *Run
+	n        int64
+	furthest *atomic.Int64
+	ahead    bool // past where the attempts before got, by progressSlack
 }
+
+// progressSlack is how much further than the attempts before an attempt
+// must read a body for its bytes to count as progress: what was read is
+// not what arrived, socket buffers holding megabytes, so that a server
+// that breaks every upload at the same point looks at first like one
+// that lets each attempt go a little further.
+const progressSlack = 16 << 20
 
 func (b *countedBody) Read(p []byte) (int, error) {
 	n, err := b.ReadCloser.Read(p)
-	if n > 0 {
+	b.n += int64(n)
+	f := b.furthest.Load()
+	if !b.ahead && (f == 0 || b.n > f+progressSlack) {
+		b.ahead = true
+	}
+	if b.ahead && b.n > f && b.furthest.CompareAndSwap(f, b.n) {
 		b.run.sent()
 	}
 	return n, err

@@ -1,9 +1,13 @@
 package transport
 
 import (
+	"bytes"
 	"context"
 	"fmt"
+	"io"
 	"net"
+	"net/http"
+	"net/http/httptest"
 	"syscall"
 	"testing"
 	"time"
@@ -141,5 +145,34 @@ func TestCause(t *testing.T) {
 		if got := Cause(tt.err); got != tt.want {
 			t.Errorf("Cause(%v) = %q, want %q", tt.err, got, tt.want)
 		}
+	}
+}
+
+// TestBrokenAtTheSamePoint: an upload that a server breaks at the same
+// point every time is not progress after the first: the retries end
+// within the budget, where bytes sent each time would extend it for
+// ever.
+func TestBrokenAtTheSamePoint(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.CopyN(io.Discard, r.Body, 1000)
+		panic(http.ErrAbortHandler)
+	}))
+	t.Cleanup(srv.Close)
+	p, clock, told := newRulePolicy()
+	p.Run.Progress(srv.Listener.Addr().String()) // it answered before
+	rt := Stack(nil, p, "", nil)
+	body := bytes.Repeat([]byte("x"), 64<<20)
+	req, _ := http.NewRequestWithContext(t.Context(), http.MethodPut, srv.URL, bytes.NewReader(body))
+	req, n := CountAttempts(req)
+	start := clock.now
+	if resp, err := rt.RoundTrip(req); err == nil {
+		_ = resp.Body.Close()
+		t.Fatal("no error from a server that breaks every upload")
+	}
+	if took := clock.now.Sub(start); took > DefaultBudget+time.Second || n.Load() > 100 {
+		t.Errorf("%d attempts over %s, want the budget of %s", n.Load(), took, DefaultBudget)
+	}
+	if len(*told) == 0 || (*told)[0].For != DefaultBudget {
+		t.Errorf("told %+v", *told)
 	}
 }
