@@ -83,7 +83,7 @@ func (t *retryTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 			}
 		}
 		t.heard(req, resp)
-		failed, after, retry := t.verdict(req, resp, err)
+		after, retry, failed := t.verdict(req, resp, err)
 		var wait time.Duration
 		if retry {
 			wait, retry = tries.Next(failed, after)
@@ -130,19 +130,19 @@ func (t *retryTransport) heard(req *http.Request, resp *http.Response) {
 }
 
 // verdict says whether an attempt that ended in resp or err is worth
-// another, why (an error; a StatusError for an answer), and after how
-// long the server asked for it (0 if it did not say).
-func (t *retryTransport) verdict(req *http.Request, resp *http.Response, err error) (error, time.Duration, bool) {
+// another, after how long the server asked for it (0 if it did not say),
+// and why (an error; a StatusError for an answer).
+func (t *retryTransport) verdict(req *http.Request, resp *http.Response, err error) (time.Duration, bool, error) {
 	if req.Context().Err() != nil || !rewindable(req) {
-		return err, 0, false
+		return 0, false, err
 	}
 	if err != nil {
-		return err, 0, t.p.Temporary(err) && (resendable(req) || NotSent(err))
+		return 0, t.p.Temporary(err) && (resendable(req) || NotSent(err)), err
 	}
 	if !resendable(req) || !t.p.RetryStatus(resp.StatusCode) {
-		return nil, 0, false
+		return 0, false, nil
 	}
-	return statusError{resp}, RetryAfter(resp.Header.Get("Retry-After"), t.p.Clock.Now()), true
+	return RetryAfter(resp.Header.Get("Retry-After"), t.p.Clock.Now()), true, statusError{resp}
 }
 
 // counted returns req with a body that records in run each read that

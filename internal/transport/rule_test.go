@@ -80,7 +80,7 @@ func TestRule(t *testing.T) {
 // breaks is sent again; operations in sequence during an outage share
 // one budget.
 func TestBudgetFromProgress(t *testing.T) {
-	p, clock, told := newRulePolicy()
+	p, clock, _ := newRulePolicy()
 	host := "registry.example:443"
 	p.Run.Progress(host)
 
@@ -103,7 +103,7 @@ func TestBudgetFromProgress(t *testing.T) {
 
 	// An outage met by requests in sequence ends within the budget of
 	// the last progress, not a budget per request.
-	p, clock, told = newRulePolicy()
+	p, clock, told := newRulePolicy()
 	p.Run.Progress(host)
 	start := clock.now
 	for i := 0; clock.now.Sub(start) < 10*time.Minute; i++ {
@@ -153,7 +153,7 @@ func TestCause(t *testing.T) {
 // within the budget, where bytes sent each time would extend it for
 // ever.
 func TestBrokenAtTheSamePoint(t *testing.T) {
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	srv := httptest.NewServer(http.HandlerFunc(func(_ http.ResponseWriter, r *http.Request) {
 		_, _ = io.CopyN(io.Discard, r.Body, 1000)
 		panic(http.ErrAbortHandler)
 	}))
