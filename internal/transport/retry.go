@@ -122,8 +122,10 @@ func (t *retryTransport) failure(host string, err error) error {
 func (t *retryTransport) heard(req *http.Request, resp *http.Response) {
 	switch {
 	case resp == nil:
-	case t.p.RetryStatus(resp.StatusCode) || req.Context().Value(noProgressKey{}) != nil:
+	case t.p.RetryStatus(resp.StatusCode):
 		t.p.Run.heard(req.URL.Host)
+	case req.Context().Value(noProgressKey{}) != nil:
+		t.p.Run.replied(req.URL.Host)
 	default:
 		t.p.Run.Progress(req.URL.Host)
 	}

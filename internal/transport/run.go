@@ -54,11 +54,13 @@ func NewRun(clock Clock, notify func(Retrying)) *Run {
 }
 
 // Name names the service at host (host:port as in a URL) for what the
-// user is told.
+// user is told; the first name given to a host stays.
 func (r *Run) Name(host, name string) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	r.names[host] = name
+	if _, ok := r.names[host]; !ok {
+		r.names[host] = name
+	}
 }
 
 // ServiceName is the name of the service at host, else host.
@@ -93,6 +95,16 @@ func (r *Run) heard(host string) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.answered[host] = true
+}
+
+// replied records that host answered a question about work under way
+// (see NoProgress): whatever failed has passed, but the work did not
+// move on.
+func (r *Run) replied(host string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.answered[host] = true
+	r.failing = false
 }
 
 // sent records that a byte of a request body left.
