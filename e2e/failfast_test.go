@@ -1,6 +1,10 @@
 package e2e
 
 import (
+	"net"
+	"net/http"
+	"net/http/httputil"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -98,21 +102,23 @@ func TestFailFastBudget(t *testing.T) {
 	}
 	t.Run("Charmhub gone after the file upload", func(t *testing.T) {
 		t.Parallel()
-		f := newFaulty(t)
+		w := newWorld(t)
 		path, _ := writeFile(t, "data.bin", 1<<20)
-		// The API through the proxy, closed once the file is stored.
-		env := f.env(ownerToken, "CHARMCRAFT_STORE_API_URL="+f.hubProxy.URL+"/api")
-		go func() {
-			for f.hub.Count("POST", "/storage/unscanned-upload/") == 0 {
-				time.Sleep(10 * time.Millisecond)
-			}
-			f.hubProxy.Close()
-		}()
+		// Charmhub's API behind a proxy that goes away, connections and
+		// all, as the storage answers the upload.
+		api := relay(t, w.hub.APIURL(), nil)
+		storage := relay(t, w.hub.StorageURL(), func() {
+			_ = api.Close()
+			// For the plugin to see its idle connection closed, and
+			// not send the revision's request on it.
+			time.Sleep(300 * time.Millisecond)
+		})
+		env := w.env(ownerToken, "CHARMCRAFT_STORE_API_URL=http://"+api.Addr, "CHARMCRAFT_UPLOAD_URL=http://"+storage.Addr)
 		ends(t, 3*time.Minute, env, []string{
 			"Charmhub refused the connection; retrying for up to 2m0s (CHARMCRAFT_RETRY_TIMEOUT)\n",
 			"Charmhub refused the connection while creating a revision of resource 'my-file' of charm 'my-charm'"},
 			"upload-resource", "my-charm", "my-file", "--filepath", path)
-		if n := len(f.hub.Revisions("my-charm", "my-file")); n != 0 {
+		if n := len(w.hub.Revisions("my-charm", "my-file")); n != 0 {
 			t.Errorf("%d revisions", n)
 		}
 	})
@@ -129,4 +135,30 @@ func TestFailFastBudget(t *testing.T) {
 			t.Errorf("%d retry lines, want one for the episode", n)
 		}
 	})
+}
+
+// relay serves, on a loopback port of its own, a reverse proxy to target
+// (a base URL), which calls answered, if not nil, before it passes on an
+// answer.
+func relay(t *testing.T, target string, answered func()) *http.Server {
+	t.Helper()
+	u, err := url.Parse(target)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rp := httputil.NewSingleHostReverseProxy(u)
+	if answered != nil {
+		rp.ModifyResponse = func(*http.Response) error {
+			answered()
+			return nil
+		}
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := &http.Server{Addr: ln.Addr().String(), Handler: rp, ReadHeaderTimeout: time.Minute}
+	go func() { _ = srv.Serve(ln) }()
+	t.Cleanup(func() { _ = srv.Close() })
+	return srv
 }
