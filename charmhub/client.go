@@ -46,6 +46,7 @@ func New(opts ...Option) (*Client, error) {
 		schedule: o.schedule,
 	}
 	c.log = transport.NewLog(o.debug, "charmhub")
+	o.policy = o.policy.WithRun()
 	hc := *o.httpClient
 	hc.Transport = transport.Stack(hc.Transport, o.policy, o.userAgent, c.log)
 	hc.CheckRedirect = transport.RedirectPolicy(hc.CheckRedirect)

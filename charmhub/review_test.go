@@ -19,7 +19,9 @@ func TestReview(t *testing.T) {
 		revision int
 		errors   int
 		timeout  bool
+		noRev    bool
 	}{
+		{name: "approved without a revision", cfg: charmhubtest.ReviewConfig{NoRevision: true}, noRev: true},
 		{name: "approved at once", status: "approved", revision: 1},
 		{name: "approved after scanning", cfg: charmhubtest.ReviewConfig{ScanningPolls: 3}, status: "approved", revision: 1},
 		{name: "rejected", cfg: charmhubtest.ReviewConfig{ScanningPolls: 1, Reject: reject}, status: "rejected", errors: 2},
@@ -32,6 +34,12 @@ func TestReview(t *testing.T) {
 			s.SetReview(tt.cfg)
 			c := newClient(t, s, aliceToken)
 			st, err := uploadAndWait(t, c)
+			if nr, ok := errors.AsType[*charmhub.NoRevisionError](err); tt.noRev != ok || ok && nr.Answered != "null" {
+				t.Fatalf("status %+v, error %v; want a NoRevisionError: %t", st, err, tt.noRev)
+			}
+			if tt.noRev {
+				return
+			}
 			if tt.timeout {
 				if !errors.Is(err, charmhub.ErrPollTimeout) || err.Error() != "Timeout polling Charmhub for upload status (after 0.0s)." {
 					t.Fatalf("error %v, want a poll timeout", err)

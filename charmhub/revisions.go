@@ -2,6 +2,7 @@ package charmhub
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -95,13 +96,26 @@ func (c *Client) WaitForRevision(ctx context.Context, statusURL string) (*Revisi
 	}
 }
 
+// ReviewTimeout is how long WaitForRevision waits in all, the sum of the
+// poll schedule.
+func (c *Client) ReviewTimeout() time.Duration {
+	var total time.Duration
+	for _, d := range c.schedule {
+		total += d
+	}
+	return total
+}
+
 func (c *Client) pollRevision(ctx context.Context, u string) (*RevisionStatus, error) {
 	req, err := c.newRequest(ctx, http.MethodGet, u, nil)
 	if err != nil {
 		return nil, err
 	}
 	var body struct {
-		Revisions []RevisionStatus `json:"revisions"`
+		Revisions []struct {
+			RevisionStatus
+			Revision json.RawMessage `json:"revision"`
+		} `json:"revisions"`
 	}
 	if err := c.do(req, &body); err != nil {
 		return nil, err
@@ -109,5 +123,37 @@ func (c *Client) pollRevision(ctx context.Context, u string) (*RevisionStatus, e
 	if len(body.Revisions) != 1 {
 		return nil, fmt.Errorf("charmhub answered %d review statuses, expected one", len(body.Revisions))
 	}
-	return &body.Revisions[0], nil
+	st, raw := body.Revisions[0].RevisionStatus, body.Revisions[0].Revision
+	if st.Status != StatusApproved {
+		return &st, nil
+	}
+	// Only a revision number Charmhub gave is reported as created.
+	if err := json.Unmarshal(raw, &st.Revision); err != nil || st.Revision <= 0 {
+		shown := string(raw)
+		if len(raw) == 0 {
+			shown = "none"
+		}
+		return nil, &NoRevisionError{Answered: transport.Printable(truncate(shown, 64))}
+	}
+	return &st, nil
+}
+
+// NoRevisionError is a review that Charmhub approved without a revision
+// number: whether a revision was created is not known.
+type NoRevisionError struct {
+	// Answered is the revision Charmhub answered, as JSON ("null"), or
+	// "none" when the field was missing.
+	Answered string
+}
+
+func (e *NoRevisionError) Error() string {
+	return fmt.Sprintf("charmhub approved the upload but answered no revision number (\"revision\": %s)", e.Answered)
+}
+
+// truncate cuts s to at most n bytes, marking the cut.
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "..."
 }

@@ -104,7 +104,7 @@ func (p *pusher) pushExport(ctx context.Context, j *job, pl *plan) (*Result, err
 	}
 	c, err := readSaved(ctx, save, push)
 	if err != nil {
-		return nil, fmt.Errorf("exporting image %s from the Docker daemon: %w", j.img.ID, err)
+		return nil, exportError(j.img.ID, err)
 	}
 	if pl == nil {
 		if pl, err = planPush(c, j.img.ID, nil); err != nil {

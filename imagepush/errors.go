@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/canonical/docker-charmcraft/internal/transport"
 	"github.com/opencontainers/go-digest"
 )
 
@@ -30,4 +31,14 @@ func registryError(d digest.Digest, err error) error {
 		return nil
 	}
 	return fmt.Errorf("asking Canonical's registry for %s: %w", d, err)
+}
+
+// exportError says what failed while image id was exported from the
+// Docker daemon and pushed: the daemon, unless a service the push went to
+// failed.
+func exportError(id digest.Digest, err error) error {
+	if _, ok := errors.AsType[*transport.Failure](err); ok {
+		return fmt.Errorf("pushing image %s: %w", id, err)
+	}
+	return fmt.Errorf("exporting image %s from the Docker daemon: %w", id, err)
 }

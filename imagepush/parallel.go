@@ -34,9 +34,8 @@ const (
 // small ones go on. Wait returns once every upload has ended.
 type parallelStore struct {
 	reg    *registry.Client
-	whole  int64           // the largest blob sent in the background
-	ctx    context.Context // of the background uploads
-	cancel context.CancelFunc
+	whole  int64               // the largest blob sent in the background
+	cancel context.CancelFunc  // stops the whole build, foreground included
 	slots  chan struct{}       // one an upload in flight
 	held   *semaphore.Weighted // one a byte they hold
 	wg     sync.WaitGroup
@@ -48,11 +47,14 @@ type parallelStore struct {
 var _ manifest.BlobStore = (*parallelStore)(nil)
 
 // buildParallel runs build, pushing through a parallelStore, and returns
-// once every upload has ended. An upload that failed in the background
+// once every upload has ended. An upload that fails in the background
+// stops the build, the blob streaming in the foreground included, and
 // explains the failure best: the build's own error then only says it was
 // stopped.
 func (p *pusher) buildParallel(ctx context.Context, j *job) (*manifest.Result, error) {
-	store := newParallelStore(ctx, p.reg, p.opts.uploads, p.opts.wholeBlobSize)
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	store := newParallelStore(cancel, p.reg, p.opts.uploads, p.opts.wholeBlobSize)
 	res, err := p.build(ctx, j, store, true)
 	if werr := store.wait(); werr != nil {
 		return nil, werr
@@ -60,9 +62,10 @@ func (p *pusher) buildParallel(ctx context.Context, j *job) (*manifest.Result, e
 	return res, err
 }
 
-func newParallelStore(ctx context.Context, reg *registry.Client, uploads int, whole int64) *parallelStore {
-	ctx, cancel := context.WithCancel(ctx)
-	return &parallelStore{reg: reg, whole: whole, ctx: ctx, cancel: cancel,
+// newParallelStore returns a store whose first failed upload calls cancel,
+// which must stop the context of every call to it.
+func newParallelStore(cancel context.CancelFunc, reg *registry.Client, uploads int, whole int64) *parallelStore {
+	return &parallelStore{reg: reg, whole: whole, cancel: cancel,
 		slots: make(chan struct{}, uploads), held: semaphore.NewWeighted(max(heldBytes, whole))}
 }
 
@@ -83,7 +86,7 @@ func (s *parallelStore) PushBlob(ctx context.Context, r io.Reader, size int64, d
 	if size > s.whole {
 		return s.reg.PushBlob(ctx, r, size, d)
 	}
-	if err := s.reserve(size); err != nil {
+	if err := s.reserve(ctx, size); err != nil {
 		return err
 	}
 	buf, whole, err := readUpTo(r, s.whole, size)
@@ -95,7 +98,7 @@ func (s *parallelStore) PushBlob(ctx context.Context, r io.Reader, size int64, d
 		// Not the size said: the registry client says so best.
 		return s.reg.PushBlob(ctx, io.MultiReader(bytes.NewReader(buf), r), size, d)
 	}
-	return s.start(buf, d)
+	return s.start(ctx, buf, d)
 }
 
 // PushBlobStream sends a blob that turns out small in the background, once
@@ -109,7 +112,7 @@ func (s *parallelStore) PushBlobStream(ctx context.Context, r io.Reader, progres
 	}
 	// Its size is known once read: room for the largest is kept while
 	// reading, and what it did not take given back.
-	if err := s.reserve(s.whole); err != nil {
+	if err := s.reserve(ctx, s.whole); err != nil {
 		return manifest.Descriptor{}, err
 	}
 	buf, whole, err := readUpTo(r, s.whole, 64<<10)
@@ -125,13 +128,13 @@ func (s *parallelStore) PushBlobStream(ctx context.Context, r io.Reader, progres
 	if progress != nil {
 		progress(desc.Size)
 	}
-	return desc, s.start(buf, desc.Digest)
+	return desc, s.start(ctx, buf, desc.Digest)
 }
 
 // reserve waits for room for n bytes of blobs in memory, before they are
 // read: what the blobs read and in flight hold stays within heldBytes.
-func (s *parallelStore) reserve(n int64) error {
-	if err := s.held.Acquire(s.ctx, n); err != nil {
+func (s *parallelStore) reserve(ctx context.Context, n int64) error {
+	if err := s.held.Acquire(ctx, n); err != nil {
 		return cmp.Or(s.failed(), err)
 	}
 	return nil
@@ -139,20 +142,20 @@ func (s *parallelStore) reserve(n int64) error {
 
 // start uploads blob d, whose room in memory is reserved, in the
 // background once a slot is free; the room is given back when it ends.
-func (s *parallelStore) start(blob []byte, d digest.Digest) error {
+func (s *parallelStore) start(ctx context.Context, blob []byte, d digest.Digest) error {
 	n := int64(len(blob))
 	select {
 	case s.slots <- struct{}{}:
-	case <-s.ctx.Done():
+	case <-ctx.Done():
 		s.held.Release(n)
-		return cmp.Or(s.failed(), s.ctx.Err())
+		return cmp.Or(s.failed(), ctx.Err())
 	}
 	s.wg.Go(func() {
 		defer func() {
 			<-s.slots
 			s.held.Release(n)
 		}()
-		if err := s.reg.PushBlob(s.ctx, bytes.NewReader(blob), int64(len(blob)), d); err != nil {
+		if err := s.reg.PushBlob(ctx, bytes.NewReader(blob), int64(len(blob)), d); err != nil {
 			s.fail(err)
 		}
 	})

@@ -53,7 +53,7 @@ func (p *pusher) build(ctx context.Context, j *job, store manifest.BlobStore, pr
 	}
 	res, err := manifest.Build(ctx, save, store, opts...)
 	if err != nil {
-		return nil, fmt.Errorf("exporting image %s from the Docker daemon: %w", img.ID, err)
+		return nil, exportError(img.ID, err)
 	}
 	if c := p.opts.cache; c != nil && res.Config.Digest == img.ID {
 		c.PutConfigSize(img.ID, res.Config.Size)

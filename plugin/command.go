@@ -24,11 +24,12 @@ func newCommand(dockerCli command.Cli, help *cobra.Command, run runFunc) *cobra.
 		help.ValidArgsFunction = cobra.NoFileCompletions
 	}
 	help.RunE = func(cmd *cobra.Command, args []string) error {
-		err := run(cmd.Context(), newEnv(cmd, dockerCli), args)
+		env := newEnv(cmd, dockerCli)
+		err := run(cmd.Context(), env, args)
 		if err != nil && cmd.Context().Err() != nil {
 			return errCancelled
 		}
-		return err
+		return env.plain(err)
 	}
 	return help
 }

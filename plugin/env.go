@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/canonical/docker-charmcraft/charmhub"
+	"github.com/canonical/docker-charmcraft/internal/transport"
 	"github.com/canonical/docker-charmcraft/registry"
 	"github.com/docker/cli/cli/command"
 	"github.com/docker/cli/cli/debug"
@@ -65,6 +66,9 @@ type cliEnv struct {
 	debug     bool
 	userAgent string
 	progress  string // --progress: auto (the default), tty, plain or quiet
+	// run is what the command's clients share about the network (see
+	// netPolicy), made with the first of them.
+	run *transport.Run
 }
 
 // newEnv is the surroundings of cmd's run: --debug (the root's, or

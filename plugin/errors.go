@@ -3,6 +3,7 @@ package plugin
 import (
 	"errors"
 	"fmt"
+	"io/fs"
 	"net"
 	"slices"
 	"strings"
@@ -170,6 +171,12 @@ func joinQuoted(names []string) string {
 	return strings.Join(q, ", ")
 }
 
+// socketDenied says whether err is the Docker daemon's socket refusing
+// this user.
+func socketDenied(err error) bool {
+	return errors.Is(err, fs.ErrPermission) || strings.Contains(err.Error(), "permission denied")
+}
+
 // imageError says what to do about an image found nowhere, or named
 // ambiguously.
 func imageError(err error, charm string) error {
@@ -183,6 +190,8 @@ func imageError(err error, charm string) error {
 	}
 	want := lookup.Ref
 	switch {
+	case errors.Is(err, imagepush.ErrDaemonUnreachable) && socketDenied(err):
+		return fmt.Errorf("the local Docker daemon cannot be reached: permission denied on its socket, needed to look up image %s\nAdd your user to the docker group (then log in again), or give the full sha256 digest of an image already in Canonical's registry", want)
 	case errors.Is(err, imagepush.ErrDaemonUnreachable) && want.Full:
 		return fmt.Errorf("image %s is not in Canonical's registry for charm '%s', and the local Docker daemon cannot be reached to take it from there (%w); start Docker, or give the digest of an image already in the registry", want, charm, lookup.Err)
 	case errors.Is(err, imagepush.ErrDaemonUnreachable):

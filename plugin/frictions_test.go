@@ -144,6 +144,7 @@ func TestImageNameHintsTheLocalID(t *testing.T) {
 }
 
 func TestListingsSayWhatToCheckWhenUnreachable(t *testing.T) {
+	shortGrace(t)
 	env := map[string]string{apiURLEnv: "http://127.0.0.1:1", authEnv: exportToken(ownerToken)}
 	for _, args := range [][]string{
 		{"resources", "my-charm"},
@@ -153,7 +154,7 @@ func TestListingsSayWhatToCheckWhenUnreachable(t *testing.T) {
 	} {
 		t.Run(args[0], func(t *testing.T) {
 			res := run(t, env, args...)
-			if res.code != 1 || !strings.Contains(res.stderr, "connection refused") || !strings.Contains(res.stderr, "check the network connection, and "+apiURLEnv) {
+			if res.code != 1 || !strings.Contains(res.stderr, "Charmhub refused the connection while ") || !strings.Contains(res.stderr, "Check that the service runs at the address given ("+apiURLEnv) {
 				t.Errorf("want the cause and what to check: %s", res)
 			}
 			if args[0] != "whoami" && (!strings.Contains(res.stderr, "'my-charm'") || strings.Contains(res.stderr, `"my-charm"`)) {

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/canonical/docker-charmcraft/charmhub"
 	"github.com/canonical/docker-charmcraft/internal/transport"
 )
 
@@ -67,8 +68,10 @@ func loopback(host string) bool {
 // netPolicy is how the plugin's clients use the network: the transport
 // under each, whose silences CHARMCRAFT_STALL_TIMEOUT bounds, and the
 // retry policy of each. Every client (Charmhub's API and storage, the
-// registry) retries alike: transport.DefaultPolicy, for as long as
-// CHARMCRAFT_RETRY_TIMEOUT says when it is set.
+// registry) retries alike, under one transport.Run for the command:
+// transport.DefaultPolicy, for as long as CHARMCRAFT_RETRY_TIMEOUT says
+// when it is set, after the command's last progress; each retry episode
+// is told on stderr in one line.
 type netPolicy struct {
 	transport *http.Transport
 	retry     transport.Policy
@@ -83,7 +86,58 @@ func (e *cliEnv) netPolicy() (netPolicy, error) {
 	if retry.Budget, err = e.duration(retryTimeoutEnv, transport.DefaultBudget); err != nil {
 		return netPolicy{}, err
 	}
+	if e.run == nil {
+		e.run = transport.NewRun(nil, e.tellRetrying)
+		e.nameServices()
+	}
+	retry.Run, retry.Grace = e.run, firstContactGrace
 	return netPolicy{transport: transport.New(stall), retry: retry}, nil
+}
+
+// firstContactGrace is how long a failure waiting is unlikely to mend is
+// retried (see transport.Tries.Next); tests that do not time it shorten
+// it.
+var firstContactGrace = transport.DefaultGrace
+
+// nameServices names, for the retry lines, the services the command may
+// call.
+func (e *cliEnv) nameServices() {
+	for _, s := range []struct{ url, name string }{
+		{e.apiURL(), "Charmhub"},
+		{e.serviceURL(uploadURLEnv, charmhub.DefaultStorageURL), "Charmhub's storage"},
+		{e.serviceURL(ssoURLEnv, charmhub.DefaultLoginURL), "Ubuntu One"},
+		{e.registryURL(), "Canonical's registry"},
+	} {
+		if u, err := url.Parse(s.url); err == nil && u.Host != "" {
+			e.run.Name(u.Host, s.name)
+		}
+	}
+}
+
+// serviceURL is the URL in the variable name, def if it is unset.
+func (e *cliEnv) serviceURL(name, def string) string {
+	if v := e.getenv(name); v != "" {
+		return v
+	}
+	return def
+}
+
+// tellRetrying says on stderr, in one line, that a service is being
+// retried, why and for how long at most.
+func (e *cliEnv) tellRetrying(r transport.Retrying) {
+	switch {
+	case r.FirstContact:
+		_, _ = fmt.Fprintf(e.stderr(), "%s %s; trying again for up to %s\n", r.Service, r.Cause, roundUp(r.For))
+	case r.For > 0:
+		_, _ = fmt.Fprintf(e.stderr(), "%s %s; retrying for up to %s (%s)\n", r.Service, r.Cause, roundUp(r.For), retryTimeoutEnv)
+	default:
+		_, _ = fmt.Fprintf(e.stderr(), "%s %s; retrying\n", r.Service, r.Cause)
+	}
+}
+
+// roundUp is d to the second above, for a line users read.
+func roundUp(d time.Duration) time.Duration {
+	return (d + time.Second - 1).Truncate(time.Second)
 }
 
 // duration reads the positive duration in the variable name, def if it

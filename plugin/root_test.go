@@ -14,6 +14,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/docker/cli/cli"
 	cliplugin "github.com/docker/cli/cli-plugins/plugin"
@@ -290,4 +291,12 @@ func writeTestFile(t *testing.T, name string, n int) string {
 		t.Fatal(err)
 	}
 	return path
+}
+
+// shortGrace shortens the retries of a failed first contact for the
+// length of t, for a test that does not time them.
+func shortGrace(t *testing.T) {
+	old := firstContactGrace
+	firstContactGrace = 100 * time.Millisecond
+	t.Cleanup(func() { firstContactGrace = old })
 }

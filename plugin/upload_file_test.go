@@ -4,8 +4,10 @@ import (
 	"encoding/json"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/canonical/docker-charmcraft/charmhub/charmhubtest"
+	"github.com/canonical/docker-charmcraft/internal/transport"
 )
 
 // upload-resource --filepath in process: the credential forms, JSON
@@ -75,7 +77,10 @@ func TestUploadFileRefused(t *testing.T) {
 			stderr: []string{"Upload failed with status 'rejected':\n- bad-content: not a tarball\n- too-big: too big"}},
 		{name: "timeout", token: ownerToken, charm: "my-charm", resource: "my-file",
 			review: &charmhubtest.ReviewConfig{Never: true},
-			stderr: []string{"Timeout polling Charmhub for upload status"}},
+			stderr: []string{"Waiting for Charmhub's review of the upload (up to 3s, CHARMCRAFT_REVIEW_TIMEOUT)\n", "Timeout polling Charmhub for upload status"}},
+		{name: "approved without a revision", token: ownerToken, charm: "my-charm", resource: "my-file",
+			review: &charmhubtest.ReviewConfig{NoRevision: true},
+			stderr: []string{"Charmhub approved the upload to resource 'my-file' of charm 'my-charm' but gave no revision number (\"revision\": null)", "resource-revisions my-charm my-file"}},
 		{name: "invalid credentials", token: "nobody-knows-me", charm: "my-charm", resource: "my-file",
 			stderr: []string{"did not accept the credentials", "invalid-credentials"}},
 		{name: "expired credentials", token: expiredToken, charm: "my-charm", resource: "my-file",
@@ -168,26 +173,52 @@ func TestDebugRedactsSecrets(t *testing.T) {
 	}
 }
 
-// TestUnreachableService: a service nobody answers for gives an error that
-// says what to check, whichever service it is.
+// TestUnreachableService: a service that refuses the first connection is
+// tried again only for the first-contact grace, and the error says which
+// service, what was being done, and what to check, in words; --debug
+// keeps Go's.
 func TestUnreachableService(t *testing.T) {
 	hub := newHub(t)
 	path := writeTestFile(t, "data.bin", 10)
 	for _, tt := range []struct {
-		name string
-		env  string
-		args []string
+		name, env, service string
+		args               []string
 	}{
-		{"charmhub", apiURLEnv, []string{"my-file", "--filepath", path}},
-		{"storage", uploadURLEnv, []string{"my-file", "--filepath", path}},
-		{"registry", registryURLEnv, []string{"my-image", "--image", "sha256:" + strings.Repeat("ab", 32)}},
+		{"charmhub", apiURLEnv, "Charmhub", []string{"my-file", "--filepath", path}},
+		{"storage", uploadURLEnv, "Charmhub's storage", []string{"my-file", "--filepath", path}},
+		{"registry", registryURLEnv, "Canonical's registry", []string{"my-image", "--image", "sha256:" + strings.Repeat("ab", 32)}},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			env := hubEnv(hub, ownerToken)
 			env[tt.env] = "http://127.0.0.1:1"
+			start := time.Now()
 			res := run(t, env, append([]string{"upload-resource", "my-charm"}, tt.args...)...)
-			if res.code != 1 || !strings.Contains(res.stderr, "connection refused") || !strings.Contains(res.stderr, "check the network connection") {
-				t.Errorf("want a refused connection and what to check; got %s", res)
+			took := time.Since(start)
+			want := []string{
+				tt.service + " refused the connection; trying again for up to 5s\n",
+				tt.service + " refused the connection while ",
+				"Check that the service runs at the address given (" + tt.env + "=http://127.0.0.1:1).",
+			}
+			for _, w := range want {
+				if !strings.Contains(res.stderr, w) {
+					t.Errorf("stderr lacks %q", w)
+				}
+			}
+			if res.code != 1 || strings.Contains(res.stderr, "dial tcp") || strings.Contains(res.stderr, "attempts") {
+				t.Errorf("want exit 1 and no Go wording")
+			}
+			if took > transport.DefaultGrace+3*time.Second {
+				t.Errorf("ended after %s, want within the grace of %s", took, transport.DefaultGrace)
+			}
+			if t.Failed() {
+				t.Logf("%s", res)
+			}
+			if tt.name != "charmhub" {
+				return
+			}
+			res = run(t, env, append([]string{"upload-resource", "my-charm", "--debug"}, tt.args...)...)
+			if !strings.Contains(res.stderr, "connect: connection refused") {
+				t.Errorf("--debug: want Go's words; got %s", res)
 			}
 		})
 	}

@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/canonical/docker-charmcraft/charmhub"
 	"github.com/docker/cli/cli/command"
@@ -240,7 +241,11 @@ func createRevision(ctx context.Context, ch *charmhub.Client, out *resultWriter,
 	if err != nil {
 		return explainUpload(err, charm, resource)
 	}
-	st, err := ch.WaitForRevision(ctx, statusURL)
+	st, err := waitForReview(ctx, ch, out, statusURL)
+	if nr, ok := errors.AsType[*charmhub.NoRevisionError](err); ok {
+		return fmt.Errorf("Charmhub approved the upload to resource '%s' of charm '%s' but gave no revision number (\"revision\": %s), so none is known to exist: list the resource's revisions with `docker charmcraft resource-revisions %s %s` before uploading again",
+			resource, charm, nr.Answered, charm, resource)
+	}
 	if err != nil {
 		return explainUpload(err, charm, resource)
 	}
@@ -253,4 +258,29 @@ func createRevision(ctx context.Context, ch *charmhub.Client, out *resultWriter,
 		}
 	}
 	return out.revision(st.Revision, charm, resource)
+}
+
+// reviewNotice is how long Charmhub's review may take before the user is
+// told the command is waiting for it.
+const reviewNotice = 2 * time.Second
+
+// waitForReview waits for Charmhub's review at statusURL, saying so in
+// one line once it lasts longer than reviewNotice.
+func waitForReview(ctx context.Context, ch *charmhub.Client, out *resultWriter, statusURL string) (*charmhub.RevisionStatus, error) {
+	done := make(chan struct{})
+	told := make(chan struct{})
+	go func() {
+		defer close(told)
+		t := time.NewTimer(reviewNotice)
+		defer t.Stop()
+		select {
+		case <-t.C:
+			out.info("Waiting for Charmhub's review of the upload (up to %s, %s)", ch.ReviewTimeout().Round(time.Second), reviewTimeoutEnv)
+		case <-done:
+		}
+	}()
+	st, err := ch.WaitForRevision(ctx, statusURL)
+	close(done)
+	<-told
+	return st, err
 }

@@ -50,6 +50,7 @@ func New(baseURL, repository string, opts ...Option) (*Client, error) {
 			return nil, err
 		}
 	}
+	o.policy = o.policy.WithRun()
 	scope := "repository:" + repository + ":pull,push"
 	log := transport.NewLog(o.debug, "registry")
 	return &Client{

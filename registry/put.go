@@ -21,7 +21,7 @@ func (c *Client) putResumed(ctx context.Context, r io.ReadSeeker, start, size in
 	if err != nil {
 		return err
 	}
-	tries := c.policy.Begin()
+	tries := c.policy.Begin().At(c.base.Host)
 	var offset int64
 	for {
 		if err = c.putBlob(ctx, loc, r, offset, size, d); err == nil {

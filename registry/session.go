@@ -97,7 +97,7 @@ func fill(r io.Reader, buf []byte) (int, error) {
 // wait the client's policy sets, by a question to the session (where
 // does it stand?), and the part of the chunk it lacks is sent again.
 func (s *session) sendChunk(ctx context.Context, chunk []byte) error {
-	tries := s.c.policy.Begin()
+	tries := s.c.policy.Begin().At(s.c.base.Host)
 	end := s.offset + int64(len(chunk))
 	for {
 		err := s.patch(ctx, chunk[len(chunk)-int(end-s.offset):])
@@ -125,7 +125,7 @@ func (s *session) sendChunk(ctx context.Context, chunk []byte) error {
 // it stands, until it answers; s then holds its location and offset.
 func (s *session) recover(ctx context.Context, tries *transport.Tries, failed error) error {
 	for {
-		wait, ok := tries.Next(retryAfter(failed))
+		wait, ok := tries.Next(failed, retryAfter(failed))
 		if !ok {
 			return fmt.Errorf("%w%s", failed, transport.AfterAttempts(tries.N()))
 		}
@@ -141,6 +141,7 @@ func (s *session) recover(ctx context.Context, tries *transport.Tries, failed er
 		case err == nil:
 			if held > s.offset {
 				s.c.log.Printf("the session holds %d bytes: going on from there", held)
+				tries.Progressed()
 			}
 			s.loc, s.offset = next, held
 			return nil

@@ -1,6 +1,7 @@
 package registry
 
 import (
+	"bytes"
 	"context"
 	"encoding/base64"
 	"encoding/json"
@@ -10,6 +11,8 @@ import (
 	"net/http"
 	"net/url"
 	"time"
+
+	"github.com/canonical/docker-charmcraft/internal/transport"
 )
 
 // maxTokenBody caps how much of the token endpoint's answer is read.
@@ -46,7 +49,11 @@ func (b *bearerTransport) fetch(ctx context.Context, realm *url.URL, service str
 		e.tokenEndpoint = true
 		return "", 0, fmt.Errorf("getting a registry token: %w", e)
 	}
-	token, ttl, err := decodeToken(resp.Body)
+	data, err := transport.ReadAllWithin(resp.Body, maxTokenBody, transport.SmallAnswerTimeout)
+	if err != nil {
+		return "", 0, fmt.Errorf("getting a registry token from %s: %w", where(&u), err)
+	}
+	token, ttl, err := decodeToken(bytes.NewReader(data))
 	if err != nil {
 		return "", 0, fmt.Errorf("getting a registry token from %s: %w", where(&u), err)
 	}

@@ -73,7 +73,7 @@ func (c *Client) PushBlobStream(ctx context.Context, r io.Reader, progress func(
 	seeker, restartable := r.(io.Seeker)
 	start := seekStart(seeker, restartable)
 	restartable = restartable && start >= 0
-	tries := c.policy.Begin()
+	tries := c.policy.Begin().At(c.base.Host)
 	for {
 		body := newCheckedReader(r, -1, "")
 		body.progress = progress
@@ -87,7 +87,7 @@ func (c *Client) PushBlobStream(ctx context.Context, r io.Reader, progress func(
 		if !restartable {
 			return Descriptor{}, fmt.Errorf("pushing a blob: %w", &interruptedError{err})
 		}
-		wait, ok := tries.Next(0)
+		wait, ok := tries.Next(err, 0)
 		if !ok {
 			return Descriptor{}, fmt.Errorf("pushing a blob: %w%s", err, transport.AfterAttempts(tries.N()))
 		}
@@ -180,7 +180,7 @@ func (c *Client) resumable(ctx context.Context, err error) bool {
 func (c *Client) startUpload(ctx context.Context) (*url.URL, error) {
 	// Sent again after a failure: at worst the registry purges a session
 	// never used.
-	req, err := c.newRequest(transport.WithReplay(ctx), http.MethodPost, c.endpoint("blobs", "uploads", ""), nil)
+	req, err := c.newRequest(transport.NoProgress(transport.WithReplay(ctx)), http.MethodPost, c.endpoint("blobs", "uploads", ""), nil)
 	if err != nil {
 		return nil, err
 	}
@@ -196,7 +196,7 @@ func (c *Client) startUpload(ctx context.Context) (*url.URL, error) {
 // returns its next location. "0-0" may mean none or one: it counts as
 // none.
 func (c *Client) uploadStatus(ctx context.Context, loc *url.URL) (*url.URL, int64, error) {
-	req, err := c.newRequest(transport.NoRetry(ctx), http.MethodGet, loc, nil)
+	req, err := c.newRequest(transport.NoProgress(transport.NoRetry(ctx)), http.MethodGet, loc, nil)
 	if err != nil {
 		return nil, 0, err
 	}

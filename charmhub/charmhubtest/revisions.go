@@ -19,6 +19,10 @@ type ReviewConfig struct {
 	Reject []ErrorItem
 	// Never keeps the review scanning forever.
 	Never bool
+	// NoRevision approves the review with "revision": null, an answer
+	// the contract's shape allows though no real review gives it; no
+	// revision is stored.
+	NoRevision bool
 }
 
 // SetReview sets how the reviews of revisions requested from now on go.
@@ -104,6 +108,8 @@ func (s *Server) reviewStatus(w http.ResponseWriter, r *http.Request, t *target)
 	case rv.cfg.Never || rv.polls <= rv.cfg.ScanningPolls:
 	case len(rv.cfg.Reject) > 0:
 		status["status"], status["errors"] = charmhub.StatusRejected, rv.cfg.Reject
+	case rv.cfg.NoRevision:
+		status["status"] = charmhub.StatusApproved
 	default:
 		status["status"], status["revision"] = charmhub.StatusApproved, s.approve(rv)
 	}

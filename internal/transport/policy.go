@@ -2,6 +2,7 @@ package transport
 
 import (
 	"context"
+	"errors"
 	"math/rand/v2"
 	"net/http"
 	"slices"
@@ -20,12 +21,21 @@ type Policy struct {
 	// Attempts caps the attempts of one request, in all; 0 leaves only
 	// Budget.
 	Attempts int
-	// Budget caps the time from a request's first attempt to the start
-	// of its last; 0 leaves only Attempts.
+	// Budget caps the time from the last progress (see Run) to the start
+	// of the last attempt; 0 leaves only Attempts.
 	Budget time.Duration
+	// Grace caps the time from an operation's first attempt to the start
+	// of its last when waiting is unlikely to help (see Tries.Next): the
+	// first contact with a service failed, or it answered 500. The
+	// default is DefaultGrace.
+	Grace time.Duration
 	// Statuses are the answers worth another attempt. The default is
 	// DefaultStatuses.
 	Statuses []int
+	// Run is what the clients of one command share about the network;
+	// nil gives each operation its own. A client built from a policy
+	// without one makes one for itself.
+	Run *Run
 	// BufferAnswer, if positive, is how much of an answer to a request
 	// that may be sent again the retry layer reads before returning it,
 	// so that an answer cut short is retried like a reset connection.
@@ -42,7 +52,10 @@ type Clock interface {
 }
 
 // DefaultStatuses are the answers retried unless a policy says otherwise:
-// 429 and the 5xx that say the server or a proxy is overloaded or down.
+// 429 and the 5xx that say the server or a proxy is overloaded or down,
+// for the budget; 500, which more often says this request met a fault
+// that the next meets too (distribution 2.8 answers 500 for a config
+// blob asked for as a manifest, every time), only for the grace.
 var DefaultStatuses = []int{
 	http.StatusTooManyRequests, http.StatusInternalServerError, http.StatusBadGateway,
 	http.StatusServiceUnavailable, http.StatusGatewayTimeout,
@@ -54,6 +67,7 @@ const (
 	DefaultBase   = time.Second
 	DefaultCap    = 15 * time.Second
 	DefaultBudget = 2 * time.Minute
+	DefaultGrace  = 5 * time.Second
 )
 
 // DefaultPolicy is the policy every client starts from: waits from
@@ -74,8 +88,20 @@ func (p Policy) withDefaults() Policy {
 	if p.Statuses == nil {
 		p.Statuses = DefaultStatuses
 	}
+	if p.Grace <= 0 {
+		p.Grace = DefaultGrace
+	}
 	if p.Clock == nil {
 		p.Clock = realClock{}
+	}
+	return p
+}
+
+// WithRun returns p with a Run of its own if it has none, for a client
+// to share between its requests.
+func (p Policy) WithRun() Policy {
+	if p.Run == nil {
+		p.Run = NewRun(p.Clock, nil)
 	}
 	return p
 }
@@ -90,14 +116,34 @@ func (p Policy) RetryStatus(code int) bool {
 type Tries struct {
 	p     Policy
 	start time.Time
-	n     int
+	// from is when this operation's budget starts, unless the run made
+	// progress since: its start, or zero when it began while the run was
+	// already retrying (it then has what is left of the run's budget).
+	from time.Time
+	host string
+	n    int
 }
 
 // Begin starts counting the attempts of an operation, the first one
 // under way.
 func (p Policy) Begin() *Tries {
 	p = p.withDefaults()
-	return &Tries{p: p, start: p.Clock.Now(), n: 1}
+	if p.Run == nil {
+		p.Run = NewRun(p.Clock, nil)
+	}
+	now := p.Clock.Now()
+	t := &Tries{p: p, start: now, n: 1}
+	if !p.Run.retrying() {
+		t.from = now
+	}
+	return t
+}
+
+// At names the host the operation talks to: its first contact in the
+// run is judged by it (see Next), and the service it is named after.
+func (t *Tries) At(host string) *Tries {
+	t.host = host
+	return t
 }
 
 // N is the number of the attempt under way (or the last one made).
@@ -107,11 +153,24 @@ func (t *Tries) N() int { return t.n }
 func (t *Tries) Elapsed() time.Duration { return t.p.Clock.Now().Sub(t.start) }
 
 // Next says how long to wait before another attempt, after one that
-// failed: retryAfter when the server asked for it (positive), else the
-// backoff. ok is false when the policy is spent: the attempts are all
-// made, or the wait would end past the budget (a backoff is shortened to
-// fit; a Retry-After is not, being the server's word).
-func (t *Tries) Next(retryAfter time.Duration) (wait time.Duration, ok bool) {
+// failed with failed (a StatusError for an answer): retryAfter when the
+// server asked for it (positive), else the backoff. ok is false when the
+// policy is spent: the attempts are all made, or the wait would end past
+// the time left (a backoff is shortened to fit; a Retry-After is not,
+// being the server's word).
+//
+// The time left is the rule of the plugin. A failure waiting may mend
+// (a service that answered before in this run fails, or answers 429,
+// 502, 503 or 504) has the budget, counted from the run's last progress:
+// an answer (not one to a NoProgress question), a byte of a request body
+// sent further than any attempt before (unless the attempt ended in an
+// answer: a server that takes a whole body to answer 503 is not
+// progressing), or what the operation says with Progressed. A failure waiting is unlikely to mend has the grace,
+// counted from the operation's first attempt: the first contact with a
+// service failed (connection refused, its name unknown, ...), or it
+// answered 500. What waiting cannot mend at all (no such host, a
+// certificate not trusted, 4xx) is not retried: see Temporary.
+func (t *Tries) Next(failed error, retryAfter time.Duration) (wait time.Duration, ok bool) {
 	p := t.p
 	if p.Attempts > 0 && t.n >= p.Attempts {
 		return 0, false
@@ -120,14 +179,39 @@ func (t *Tries) Next(retryAfter time.Duration) (wait time.Duration, ok bool) {
 	if wait <= 0 {
 		wait = p.backoff(t.n)
 	}
-	if p.Budget > 0 {
-		left := p.Budget - t.Elapsed()
+	now := p.Clock.Now()
+	var left time.Duration
+	bounded, short := true, t.short(failed)
+	switch {
+	case short:
+		left = p.Grace - now.Sub(t.start)
+	case p.Budget > 0:
+		_, answered := errors.AsType[StatusError](failed)
+		left = p.Budget - now.Sub(p.Run.since(t.from, !answered))
+	default:
+		bounded = false
+	}
+	if bounded {
 		if left <= 0 || (retryAfter > 0 && retryAfter > left) {
 			return 0, false
 		}
 		wait = min(wait, left)
 	}
+	p.Run.tell(t.host, failed, max(left, 0), short)
 	return wait, true
+}
+
+// Progressed says the operation moved on, as it learnt from the service
+// (an upload session holds more than before): its budget starts again.
+func (t *Tries) Progressed() { t.from = t.p.Clock.Now() }
+
+// short says whether failed is one waiting is unlikely to mend, which has
+// only the grace.
+func (t *Tries) short(failed error) bool {
+	if se, ok := errors.AsType[StatusError](failed); ok {
+		return se.HTTPStatus() == http.StatusInternalServerError
+	}
+	return failed != nil && t.host != "" && !t.p.Run.Answered(t.host)
 }
 
 // Wait waits for d, then counts another attempt; it fails, counting

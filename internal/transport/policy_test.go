@@ -66,7 +66,7 @@ func run(p Policy, took, retryAfter time.Duration) (int, time.Duration, *fakeClo
 	start := clock.now
 	for {
 		clock.now = clock.now.Add(took)
-		wait, ok := tries.Next(retryAfter)
+		wait, ok := tries.Next(answered(503), retryAfter)
 		if !ok {
 			return tries.N(), clock.now.Sub(start), clock
 		}
@@ -124,3 +124,9 @@ func TestScheduleAttempts(t *testing.T) {
 		t.Errorf("%d attempts, want 1", n)
 	}
 }
+
+// answered is a StatusError for the status code.
+type answered int
+
+func (a answered) Error() string   { return http.StatusText(int(a)) }
+func (a answered) HTTPStatus() int { return int(a) }
