@@ -89,6 +89,8 @@ func (s *Server) routes() http.Handler {
 	api.HandleFunc("GET /v1/charm/{charm}/resources/{resource}/revisions/review", s.forCharm(s.reviewStatus))
 	api.HandleFunc("GET /v1/charm/{charm}/resources/{resource}/oci-image/upload-credentials", s.forImage(s.uploadCredentials))
 	api.HandleFunc("POST /v1/charm/{charm}/resources/{resource}/oci-image/blob", s.forImage(s.imageBlob))
+	api.HandleFunc("GET /v2/charms/resources/{charm}/{resource}/revisions", s.forCharm(s.listRevisionDownloads))
+	api.HandleFunc("GET /v1/resources/download/{file}", s.download)
 	api.HandleFunc("/", noEndpoint)
 
 	root := http.NewServeMux()
