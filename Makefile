@@ -1,7 +1,8 @@
 # docker charmcraft: build, test and install the Docker CLI plugin.
 
 GO        ?= go
-VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+# A tag's name (v1.2.0, v1.2.0-3-gabc1234), else v0.0.0-dev+COMMIT: never a bare commit.
+VERSION   ?= $(shell git describe --tags --match 'v[0-9]*' --dirty 2>/dev/null || echo v0.0.0-dev+$$(git rev-parse --short HEAD 2>/dev/null || echo unknown))
 LDFLAGS   := -s -w -X main.version=$(VERSION)
 BIN       := bin/docker-charmcraft
 GOLANGCI  ?= golangci-lint

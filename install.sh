@@ -172,7 +172,8 @@ elif [ "$from_source" = 0 ] && [ -f "$dist/$prebuilt" ]; then
 else
 	command -v go >/dev/null 2>&1 ||
 		die "Go is needed to build the plugin (https://go.dev/dl/); or install a release instead: $0 --version=latest"
-	version=$(git -C "$here" describe --tags --always --dirty 2>/dev/null || echo dev)
+	version=$(git -C "$here" describe --tags --match 'v[0-9]*' --dirty 2>/dev/null ||
+		echo "v0.0.0-dev+$(git -C "$here" rev-parse --short HEAD 2>/dev/null || echo unknown)")
 	echo "Building docker-charmcraft $version for $os/$arch"
 	(cd "$here" && CGO_ENABLED=0 go build -trimpath -ldflags "-s -w -X main.version=$version" \
 		-o "$tmp/$plugin" ./cmd/docker-charmcraft)

@@ -1,0 +1,70 @@
+package plugin
+
+import (
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// The tests of issue 27's rows (round two of the first hour), in process
+// through the root.
+
+// TestVersion checks the version as docker and its plugins print theirs:
+// a version command, and --version with docker's wording.
+func TestVersion(t *testing.T) {
+	res := run(t, nil, "version")
+	if res.code != 0 || !strings.HasPrefix(res.stdout, "Docker Charmcraft version ") || !strings.Contains(res.stdout, "(go1.") {
+		t.Errorf("version: %s", res)
+	}
+	res = run(t, nil, "--version")
+	if res.code != 0 || !strings.HasPrefix(res.stdout, "Docker Charmcraft version ") {
+		t.Errorf("--version: %s", res)
+	}
+	res = run(t, nil, "--help")
+	if !strings.Contains(res.stdout, "Print version information and quit") || strings.Contains(res.stdout, "version for charmcraft") {
+		t.Errorf("--help describes --version with cobra's default text: %s", res)
+	}
+}
+
+// TestUploadHelpShort checks that upload-resource's help gets to its
+// examples within a few lines, and fits a terminal.
+func TestUploadHelpShort(t *testing.T) {
+	res := run(t, nil, "upload-resource", "--help")
+	lines := strings.Split(res.stdout, "\n")
+	examples := -1
+	for i, l := range lines {
+		if strings.HasPrefix(l, "Example") {
+			examples = i
+			break
+		}
+	}
+	if res.code != 0 || examples < 0 || examples > 8 || len(lines) > 40 {
+		t.Errorf("examples at line %d, %d lines in all; want them by line 8 and at most 40 lines:\n%s", examples+1, len(lines), res.stdout)
+	}
+}
+
+// TestUploadSuggestsFlag checks that a third argument, the file or image
+// the user meant for a flag, is answered with the flag to use.
+func TestUploadSuggestsFlag(t *testing.T) {
+	file := writeTestFile(t, "f20.bin", 3)
+	tests := []struct{ arg, want string }{
+		{file, "did you mean --filepath=" + file + "?"},
+		{"70aa8983ec5c", "did you mean --image=70aa8983ec5c?"},
+		{filepath.Join(t.TempDir(), "absent.bin"), "did you mean --filepath="},
+	}
+	for _, tt := range tests {
+		res := run(t, nil, "upload-resource", "my-charm", "my-file", tt.arg)
+		if res.code == 0 || !strings.Contains(res.stderr, tt.want) || !strings.Contains(res.stderr, "takes 2 arguments") {
+			t.Errorf("%s: want %q; got %s", tt.arg, tt.want, res)
+		}
+	}
+}
+
+// TestUploadFilepathStdin checks that --filepath=- says standard input is
+// not supported, and why, rather than "no such file".
+func TestUploadFilepathStdin(t *testing.T) {
+	res := run(t, nil, "upload-resource", "my-charm", "my-file", "--filepath=-")
+	if res.code == 0 || !strings.Contains(res.stderr, "standard input) is not supported") || strings.Contains(res.stderr, "no such file") {
+		t.Errorf("got %s", res)
+	}
+}
