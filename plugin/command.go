@@ -2,6 +2,7 @@ package plugin
 
 import (
 	"context"
+	"errors"
 	"strings"
 
 	"github.com/docker/cli/cli/command"
@@ -24,9 +25,13 @@ func newCommand(dockerCli command.Cli, help *cobra.Command, run runFunc) *cobra.
 		help.ValidArgsFunction = cobra.NoFileCompletions
 	}
 	help.RunE = func(cmd *cobra.Command, args []string) error {
-		err := run(cmd.Context(), newEnv(cmd, dockerCli), args)
+		env := newEnv(cmd, dockerCli)
+		err := run(cmd.Context(), env, args)
 		if err != nil && cmd.Context().Err() != nil {
 			return errCancelled
+		}
+		if ce, ok := errors.AsType[*credentialsError](err); ok {
+			ce.fromEnv = strings.TrimSpace(env.getenv(authEnv)) != ""
 		}
 		return err
 	}

@@ -1,6 +1,7 @@
 package plugin
 
 import (
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -66,5 +67,46 @@ func TestUploadFilepathStdin(t *testing.T) {
 	res := run(t, nil, "upload-resource", "my-charm", "my-file", "--filepath=-")
 	if res.code == 0 || !strings.Contains(res.stderr, "standard input) is not supported") || strings.Contains(res.stderr, "no such file") {
 		t.Errorf("got %s", res)
+	}
+}
+
+// TestCredentialAdvice checks that the advice on credentials leads with
+// the plugin's own login, and that what it advises works where the
+// credentials came from: while CHARMCRAFT_AUTH is set a login is refused,
+// so the advice says to unset it.
+func TestCredentialAdvice(t *testing.T) {
+	u := newUserConfig(t)
+
+	res := u.run(t, "", nil, "resources", "my-charm")
+	own, other := strings.Index(res.stderr, "`docker charmcraft login`"), strings.Index(res.stderr, "charmcraft login --export")
+	if res.code == 0 || own < 0 || other < own {
+		t.Errorf("no credentials: want `docker charmcraft login` first; got %s", res)
+	}
+
+	// Expired credentials in CHARMCRAFT_AUTH: the advice is to unset it,
+	// and once it is, the login it advises goes through.
+	res = u.run(t, "", map[string]string{authEnv: exportToken(expiredToken)}, "whoami")
+	if res.code == 0 || !strings.Contains(res.stderr, "unset it and run `docker charmcraft login`") {
+		t.Errorf("expired CHARMCRAFT_AUTH: %s", res)
+	}
+	creds := writeTestFile(t, "creds", 0)
+	if err := os.WriteFile(creds, []byte(exportToken(ownerToken)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if res = u.run(t, "", nil, "login", "--with-credentials", creds); res.code != 0 {
+		t.Fatalf("with CHARMCRAFT_AUTH unset, the advised login failed: %s", res)
+	}
+	// Stored credentials that expire: the advice is a plain login, with
+	// no variable to unset.
+	u.hub.ExpireToken(ownerToken)
+	res = u.run(t, "", nil, "whoami")
+	if res.code == 0 || !strings.Contains(res.stderr, "log in again with `docker charmcraft login`") || strings.Contains(res.stderr, "unset") {
+		t.Errorf("expired stored credentials: %s", res)
+	}
+
+	// JSON without a token: say how to get a good export, or to log in.
+	res = u.run(t, "", map[string]string{authEnv: exportToken(`{"t": "macaroon"}`)}, "whoami")
+	if res.code == 0 || !strings.Contains(res.stderr, "charmcraft login --export") || !strings.Contains(res.stderr, "`docker charmcraft login`") {
+		t.Errorf("JSON without a token: %s", res)
 	}
 }
