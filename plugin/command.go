@@ -28,10 +28,13 @@ func newCommand(dockerCli command.Cli, help *cobra.Command, run runFunc) *cobra.
 		env := newEnv(cmd, dockerCli)
 		err := run(cmd.Context(), env, args)
 		if err != nil && cmd.Context().Err() != nil {
-			return errCancelled
+			err = errCancelled
 		}
 		if ce, ok := errors.AsType[*credentialsError](err); ok {
 			ce.fromEnv = strings.TrimSpace(env.getenv(authEnv)) != ""
+		}
+		if f := cmd.Flags().Lookup("format"); err != nil && f != nil && f.Value.String() == "json" && !env.reported {
+			reportJSON(env.dockerCli.Out(), err)
 		}
 		return err
 	}

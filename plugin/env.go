@@ -65,6 +65,9 @@ type cliEnv struct {
 	debug     bool
 	userAgent string
 	progress  string // --progress: auto (the default), tty, plain or quiet
+	// reported is set once a failure was printed as JSON on stdout, so
+	// that it is not printed twice.
+	reported bool
 }
 
 // newEnv is the surroundings of cmd's run: --debug (the root's, or

@@ -1,10 +1,13 @@
 package plugin
 
 import (
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/canonical/docker-charmcraft/charmhub"
 )
 
 // The tests of issue 27's rows (round two of the first hour), in process
@@ -108,5 +111,49 @@ func TestCredentialAdvice(t *testing.T) {
 	res = u.run(t, "", map[string]string{authEnv: exportToken(`{"t": "macaroon"}`)}, "whoami")
 	if res.code == 0 || !strings.Contains(res.stderr, "charmcraft login --export") || !strings.Contains(res.stderr, "`docker charmcraft login`") {
 		t.Errorf("JSON without a token: %s", res)
+	}
+}
+
+// TestJSONFailures checks that with --format=json every failure prints a
+// JSON error on stdout (the sentence stays on stderr, the exit code
+// stays), and that every JSON document is indented the same way.
+func TestJSONFailures(t *testing.T) {
+	hub := newHub(t)
+	missing := filepath.Join(t.TempDir(), "absent.bin")
+	tests := []struct {
+		name string
+		env  map[string]string
+		args []string
+		code string
+	}{
+		{"refused before any call", hubEnv(hub, ownerToken), []string{"upload-resource", "my-charm", "my-file", "--filepath", missing}, "error"},
+		{"unknown charm", hubEnv(hub, ownerToken), []string{"resources", "nope"}, "error"},
+		{"expired credentials", hubEnv(hub, expiredToken), []string{"resource-revisions", "my-charm", "my-file"}, "invalid-credentials"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			res := run(t, tt.env, append(tt.args, "--format=json")...)
+			var got struct {
+				Errors []charmhub.ErrorItem `json:"errors"`
+			}
+			if err := json.Unmarshal([]byte(res.stdout), &got); err != nil || res.code != 1 || len(got.Errors) != 1 ||
+				got.Errors[0].Code != tt.code || got.Errors[0].Message == "" || !strings.Contains(res.stderr, got.Errors[0].Message) {
+				t.Fatalf("want {\"errors\": [{%q, the message on stderr}]} on stdout (%v); got %s", tt.code, err, res)
+			}
+			if !strings.HasPrefix(res.stdout, "{\n    \"errors\"") {
+				t.Errorf("not indented as the listings are: %s", res.stdout)
+			}
+		})
+	}
+
+	// Success: an upload's result is indented as a listing is.
+	path := writeTestFile(t, "data.bin", 10)
+	res := run(t, hubEnv(hub, ownerToken), "upload-resource", "my-charm", "my-file", "--filepath", path, "--format=json")
+	if res.code != 0 || res.stdout != "{\n    \"revision\": 1\n}\n" {
+		t.Errorf("upload: %s", res)
+	}
+	res = run(t, hubEnv(hub, ownerToken), "resources", "my-charm", "--format=json")
+	if res.code != 0 || !strings.HasPrefix(res.stdout, "[\n    {\n        \"") {
+		t.Errorf("listing: %s", res)
 	}
 }

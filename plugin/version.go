@@ -49,7 +49,7 @@ func buildCommit() string {
 
 func newVersionCmd(dockerCli command.Cli) *cobra.Command {
 	return &cobra.Command{
-		Use:   "version",
+		Use:   "version [OPTIONS]",
 		Short: "Show the plugin's version",
 		Args:  cli.NoArgs,
 		RunE: func(*cobra.Command, []string) error {
