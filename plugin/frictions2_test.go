@@ -157,3 +157,19 @@ func TestJSONFailures(t *testing.T) {
 		t.Errorf("listing: %s", res)
 	}
 }
+
+// TestOneUnitSystem checks that a file's size reads the same in the
+// progress line of its upload and in resource-revisions: Docker's units,
+// which its progress bars use.
+func TestOneUnitSystem(t *testing.T) {
+	hub := newHub(t)
+	path := writeTestFile(t, "data.bin", 876543)
+	res := run(t, hubEnv(hub, ownerToken), "upload-resource", "my-charm", "my-file", "--filepath", path, "--progress=plain")
+	if res.code != 0 || !strings.Contains(res.stderr, "Uploading 876.5kB\n") {
+		t.Fatalf("upload: %s", res)
+	}
+	res = run(t, hubEnv(hub, ownerToken), "resource-revisions", "my-charm", "my-file")
+	if res.code != 0 || !strings.Contains(res.stdout, " 876.5kB ") {
+		t.Errorf("resource-revisions: %s", res)
+	}
+}

@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/canonical/docker-charmcraft/manifest"
-	"github.com/docker/go-units"
 	"github.com/moby/moby/api/types/jsonstream"
 	"github.com/moby/moby/client/pkg/jsonmessage"
 )
@@ -103,7 +102,7 @@ func (p *fileProgress) set(n int64) {
 	case p.state == "" || restarted:
 		p.start, p.state = time.Now(), "Uploading"
 		if !p.tty {
-			_, _ = fmt.Fprintf(p.w, "%s: Uploading %s\n", p.name, units.HumanSizeWithPrecision(float64(p.total), 3))
+			_, _ = fmt.Fprintf(p.w, "%s: Uploading %s\n", p.name, humanSize(p.total))
 			return
 		}
 	case !p.tty || (time.Since(p.last) < redrawEvery && n < p.total):

@@ -80,7 +80,7 @@ func TestResourcesEmpty(t *testing.T) {
 
 func TestResourceRevisions(t *testing.T) {
 	hub := newHub(t)
-	// charmcraft's own examples: 50B, 4.9K, 856.0K, 32.9M.
+	// charmcraft's own examples, in Docker's units as the progress shows them.
 	for _, size := range []int{5000, 34450520, 876543, 50} {
 		uploadSized(t, hub, size)
 	}
@@ -91,12 +91,12 @@ func TestResourceRevisions(t *testing.T) {
 	}
 	date := `\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ`
 	want := []string{
-		`Revision   Created at               Size    Architectures`,
-		`5          ` + date + `       1B    amd64,arm64`,
-		`4          ` + date + `      50B    all`,
-		`3          ` + date + `   856\.0K    all`,
-		`2          ` + date + `    32\.9M    all`,
-		`1          ` + date + `     4\.9K    all`,
+		`Revision   Created at                Size   Architectures`,
+		`5          ` + date + `        1B   amd64,arm64`,
+		`4          ` + date + `       50B   all`,
+		`3          ` + date + `   876\.5kB   all`,
+		`2          ` + date + `   34\.45MB   all`,
+		`1          ` + date + `       5kB   all`,
 	}
 	if !regexp.MustCompile(`^` + strings.Join(want, `\n`) + `\n$`).MatchString(res.stdout) {
 		t.Errorf("want lines matching\n%s\ngot\n%s", strings.Join(want, "\n"), res.stdout)
