@@ -173,3 +173,29 @@ func TestOneUnitSystem(t *testing.T) {
 		t.Errorf("resource-revisions: %s", res)
 	}
 }
+
+// TestSetImageArchitecturesWarns checks that changing the architectures of
+// an image revision is done, as charmcraft does it, with a warning that
+// says how to undo it; a file revision gets none.
+func TestSetImageArchitecturesWarns(t *testing.T) {
+	hub := newHub(t)
+	uploadImageRevision(t, hub, "sha256:"+strings.Repeat("3c", 32))
+	res := run(t, hubEnv(hub, ownerToken), "set-resource-architectures", "my-charm", "my-image", "--revision=1", "arm64")
+	want := "set-resource-architectures my-charm my-image --revision=1 amd64"
+	if res.code != 0 || !strings.Contains(res.stderr, "Warning: revision 1 is an OCI image") || !strings.Contains(res.stderr, want) {
+		t.Errorf("want the change made with a warning naming %q; got %s", want, res)
+	}
+	if got := hub.Revisions("my-charm", "my-image")[0].Bases[0].Architectures; strings.Join(got, ",") != "arm64" {
+		t.Errorf("revision 1 is for %v, want arm64", got)
+	}
+	// Setting what the revision already has changes nothing: no warning.
+	res = run(t, hubEnv(hub, ownerToken), "set-resource-architectures", "my-charm", "my-image", "--revision=1", "arm64")
+	if res.code != 0 || strings.Contains(res.stderr, "Warning") {
+		t.Errorf("setting the same architectures: %s", res)
+	}
+	uploadSized(t, hub, 10)
+	res = run(t, hubEnv(hub, ownerToken), "set-resource-architectures", "my-charm", "my-file", "--revision=1", "arm64")
+	if res.code != 0 || strings.Contains(res.stderr, "Warning") {
+		t.Errorf("a file revision: %s", res)
+	}
+}

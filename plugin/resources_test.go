@@ -179,8 +179,8 @@ func sameJSON(a, b map[string]any) bool {
 	return string(ja) == string(jb)
 }
 
-// uploadImageRevision makes a revision of my-image naming the image d, as
-// an upload from the daemon ends, without a registry: the blob Charmhub
+// uploadImageRevision makes a revision of my-image naming the amd64 image
+// d, as an upload from the daemon ends, without a registry: the blob Charmhub
 // answers for d, uploaded as the revision's content.
 func uploadImageRevision(t *testing.T, hub *charmhubtest.Server, d string) {
 	t.Helper()
@@ -197,7 +197,7 @@ func uploadImageRevision(t *testing.T, hub *charmhubtest.Server, d string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	statusURL, err := ch.CreateRevision(t.Context(), "my-charm", "my-image", charmhub.RevisionRequest{UploadID: id, Type: charmhub.TypeOCIImage})
+	statusURL, err := ch.CreateRevision(t.Context(), "my-charm", "my-image", charmhub.RevisionRequest{UploadID: id, Type: charmhub.TypeOCIImage, Bases: basesFor([]string{"amd64"})})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -219,8 +219,8 @@ func TestResourceRevisionsImage(t *testing.T) {
 	date := `\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ`
 	want := []string{
 		`Revision +Created at +Size +Digest +Architectures`,
-		`2 +` + date + ` +- +` + d2 + ` +all`,
-		`1 +` + date + ` +- +` + d1 + ` +all`,
+		`2 +` + date + ` +- +` + d2 + ` +amd64`,
+		`1 +` + date + ` +- +` + d1 + ` +amd64`,
 	}
 	if res.code != 0 || res.stderr != "" || !regexp.MustCompile(`^`+strings.Join(want, `\n`)+`\n$`).MatchString(res.stdout) {
 		t.Errorf("want lines matching\n%s\ngot %s", strings.Join(want, "\n"), res)

@@ -86,6 +86,11 @@ func runSetResourceArchitectures(ctx context.Context, env *cliEnv, opts setResou
 		return err
 	}
 	call := charmCall{charm: opts.charm, resource: opts.resource, revisions: revs, mayDo: "change its resources"}
+	// What the revisions were for, to warn about an image's (below).
+	before, err := ch.ListResourceRevisions(ctx, opts.charm, opts.resource)
+	if err != nil {
+		return call.explain(err)
+	}
 	updates := make([]charmhub.RevisionUpdate, len(revs))
 	for i, r := range revs {
 		updates[i] = charmhub.RevisionUpdate{Revision: r, Bases: basesFor(archs)}
@@ -96,6 +101,7 @@ func runSetResourceArchitectures(ctx context.Context, env *cliEnv, opts setResou
 	}
 	out := newResultWriter(env, opts.format)
 	out.info("%d revision(s) updated.", n)
+	warnImageArchs(out, opts, before, revs, archs)
 	var updated []charmhub.ResourceRevision
 	if n > 0 {
 		list, err := ch.ListResourceRevisions(ctx, opts.charm, opts.resource)
@@ -109,6 +115,28 @@ func runSetResourceArchitectures(ctx context.Context, env *cliEnv, opts setResou
 		}
 	}
 	return writeUpdatedRevisions(out, newestFirst(updated))
+}
+
+// warnImageArchs warns when the architectures of an image revision are
+// changed. Like charmcraft, the change is made (it is how a revision
+// tagged wrongly is corrected), but an image carries its own architecture,
+// which upload-resource gave its revision, and Juju deploys a revision on
+// the machines it names, where the image may not run. What the image
+// declares is not known here (it is in the registry), so the warning
+// names what the revision had, to set back.
+func warnImageArchs(out *resultWriter, opts setResourceArchitecturesOptions, before []charmhub.ResourceRevision, revs []int, archs []string) {
+	archs = slices.Sorted(slices.Values(archs))
+	for _, r := range before {
+		if r.Type != charmhub.TypeOCIImage || !slices.Contains(revs, r.Revision) {
+			continue
+		}
+		had := architectures(r.Bases)
+		if slices.Equal(had, archs) {
+			continue
+		}
+		out.warn("Warning: revision %d is an OCI image, which carries its own architecture: make sure it runs on %s (the revision was for %s; to set that back: docker charmcraft set-resource-architectures %s %s --revision=%d %s)",
+			r.Revision, strings.Join(archs, ","), strings.Join(had, ","), opts.charm, opts.resource, r.Revision, strings.Join(had, ","))
+	}
 }
 
 // writeUpdatedRevisions shows the revisions updated, as charmcraft does:
