@@ -50,7 +50,12 @@ func buildCommit() string {
 func newVersionCmd(dockerCli command.Cli) *cobra.Command {
 	return &cobra.Command{
 		Use:   "version [OPTIONS]",
-		Short: "Show the plugin's version",
+		Short: "Show the plugin's version and the commit it was built from",
+		Long: `Show the plugin's version, the commit it was built from, and the Go
+version and platform of the build, as docker version does for docker.
+--version prints the first part alone.`,
+		Example: `  docker charmcraft version
+  docker charmcraft --version`,
 		Args:  cli.NoArgs,
 		RunE: func(*cobra.Command, []string) error {
 			_, err := fmt.Fprintf(dockerCli.Out(), "%s (%s, %s/%s)\n", versionLine(), runtime.Version(), runtime.GOOS, runtime.GOARCH)
