@@ -20,9 +20,10 @@ type runFunc func(ctx context.Context, env *cliEnv, args []string) error
 // unless help says how to complete them, and runs run with them; a run
 // the user cancelled fails with errCancelled.
 func newCommand(dockerCli command.Cli, help *cobra.Command, run runFunc) *cobra.Command {
-	help.Args = exactArgs(argNames(help.Use)...)
+	names := argNames(help.Use)
+	help.Args = exactArgs(names...)
 	if help.ValidArgsFunction == nil {
-		help.ValidArgsFunction = cobra.NoFileCompletions
+		help.ValidArgsFunction = completeCharmArgs(dockerCli, names, nil)
 	}
 	help.RunE = func(cmd *cobra.Command, args []string) error {
 		env := newEnv(cmd, dockerCli)

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -197,5 +198,52 @@ func TestSetImageArchitecturesWarns(t *testing.T) {
 	res = run(t, hubEnv(hub, ownerToken), "set-resource-architectures", "my-charm", "my-file", "--revision=1", "arm64")
 	if res.code != 0 || strings.Contains(res.stderr, "Warning") {
 		t.Errorf("a file revision: %s", res)
+	}
+}
+
+// TestCompleteCharmArgs checks that CHARM completes with the user's
+// charms and RESOURCE with the charm's resources (of the type the flag
+// given uploads), each from one request to Charmhub; --platform with
+// docker's names; image IDs newest first.
+func TestCompleteCharmArgs(t *testing.T) {
+	hub := newHub(t)
+	env := hubEnv(hub, collabToken) // bob collaborates on my-charm
+	before := len(hub.Requests())
+	got, directive := complete(t, env, "upload-resource", "")
+	if !slices.Equal(got, []string{"my-charm"}) || directive != ":4" || len(hub.Requests()) != before+1 {
+		t.Errorf("CHARM offers %q (%s) after %d requests, want my-charm after one", got, directive, len(hub.Requests())-before)
+	}
+	got, _ = complete(t, hubEnv(hub, ownerToken), "resources", "b")
+	if !slices.Equal(got, []string{"bare-charm"}) {
+		t.Errorf("resources b offers %q", got)
+	}
+	got, _ = complete(t, env, "resource-revisions", "my-charm", "")
+	if !slices.Equal(got, []string{"my-file", "my-image"}) {
+		t.Errorf("RESOURCE offers %q", got)
+	}
+	got, _ = complete(t, env, "upload-resource", "my-charm", "--image=70aa8983ec5c", "")
+	if !slices.Equal(got, []string{"my-image"}) {
+		t.Errorf("RESOURCE with --image offers %q, want the image resource alone", got)
+	}
+	got, _ = complete(t, env, "set-resource-architectures", "my-charm", "")
+	if !slices.Equal(got, []string{"my-file", "my-image"}) {
+		t.Errorf("set-resource-architectures RESOURCE offers %q", got)
+	}
+	// Without credentials: nothing, and no error.
+	if got, directive = complete(t, hubEnv(hub, ""), "upload-resource", ""); len(got) != 0 || directive != ":4" {
+		t.Errorf("without credentials CHARM offers %q (%s)", got, directive)
+	}
+
+	got, _ = complete(t, nil, "upload-resource", "my-charm", "my-image", "--platform=linux/amd64,linux/a")
+	if !slices.Contains(got, "linux/amd64,linux/arm64") || slices.Contains(got, "linux/amd64,linux/amd64") {
+		t.Errorf("--platform offers %q", got)
+	}
+
+	const old = "sha256:70aa8983ec5c1f2e3d4c5b6a79880123456789abcdef0123456789abcdef01"
+	const recent = "sha256:52df5ce66513aabbccddeeff00112233445566778899aabbccddeeff00112233"
+	d := newDaemonFake(t, fakeImage{id: old, created: 1000}, fakeImage{id: recent, created: 2000})
+	got, _ = complete(t, map[string]string{"DOCKER_HOST": d.host()}, "upload-resource", "my-charm", "my-image", "--image", "")
+	if !slices.Equal(got, []string{"52df5ce66513", "70aa8983ec5c"}) {
+		t.Errorf("--image offers %q, want the newest first", got)
 	}
 }

@@ -33,16 +33,17 @@ as needed. The revisions updated are then listed, newest first.`,
 		Example: `  docker charmcraft set-resource-architectures my-charm my-file --revision=2 arm64
   docker charmcraft set-resource-architectures my-charm my-file --revision=1 --revision=3 amd64,arm64
   docker charmcraft set-resource-architectures my-charm my-file --revision=4 all --format=json`,
-		ValidArgsFunction: func(cmd *cobra.Command, args []string, toComplete string) ([]cobra.Completion, cobra.ShellCompDirective) {
-			if len(args) == 2 {
-				return completeArchs(cmd, args, toComplete)
-			}
-			return nil, cobra.ShellCompDirectiveNoFileComp
-		},
 	}, func(ctx context.Context, env *cliEnv, args []string) error {
 		opts.charm, opts.resource, opts.archs = args[0], args[1], args[2]
 		return runSetResourceArchitectures(ctx, env, opts)
 	})
+	charmArgs := completeCharmArgs(dockerCli, []string{"CHARM", "RESOURCE"}, nil)
+	cmd.ValidArgsFunction = func(cmd *cobra.Command, args []string, toComplete string) ([]cobra.Completion, cobra.ShellCompDirective) {
+		if len(args) == 2 {
+			return completeArchs(cmd, args, toComplete)
+		}
+		return charmArgs(cmd, args, toComplete)
+	}
 	cmd.Flags().StringArrayVar(&opts.revisions, "revision", nil, "Revision `N` to update; repeat the flag for more")
 	_ = cmd.RegisterFlagCompletionFunc("revision", cobra.NoFileCompletions)
 	addFormatFlag(cmd, &opts.format)

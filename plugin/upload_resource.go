@@ -54,6 +54,8 @@ registry holds for the charm is reused, else the local daemon's is pushed.`,
 	flags.BoolVarP(&opts.quiet, "quiet", "q", false, "Print only the result, warnings and errors: no progress, as --progress=quiet, and no line saying what is being done")
 	_ = cmd.RegisterFlagCompletionFunc("filepath", completion.FileNames())
 	_ = cmd.RegisterFlagCompletionFunc("image", completeLocalImages(dockerCli))
+	_ = cmd.RegisterFlagCompletionFunc("platform", completePlatforms)
+	cmd.ValidArgsFunction = completeCharmArgs(dockerCli, []string{"CHARM", "RESOURCE"}, uploadResourceType)
 	return cmd
 }
 
