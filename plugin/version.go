@@ -56,7 +56,7 @@ version and platform of the build, as docker version does for docker.
 --version prints the first part alone.`,
 		Example: `  docker charmcraft version
   docker charmcraft --version`,
-		Args:  cli.NoArgs,
+		Args: cli.NoArgs,
 		RunE: func(*cobra.Command, []string) error {
 			_, err := fmt.Fprintf(dockerCli.Out(), "%s (%s, %s/%s)\n", versionLine(), runtime.Version(), runtime.GOOS, runtime.GOARCH)
 			return err
