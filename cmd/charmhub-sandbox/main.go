@@ -41,7 +41,7 @@ type config struct {
 func main() {
 	var cfg config
 	flag.Usage = func() {
-		fmt.Fprintf(flag.CommandLine.Output(), "Usage: charmhub-sandbox [OPTIONS] [COMMAND [ARG...]]\n\n"+
+		_, _ = fmt.Fprintf(flag.CommandLine.Output(), "Usage: charmhub-sandbox [OPTIONS] [COMMAND [ARG...]]\n\n"+
 			"Runs a stand-in Charmhub and registry on loopback. With COMMAND (e.g. bash), runs it\n"+
 			"with the environment that points docker charmcraft at them, and stops when it ends;\n"+
 			"without, prints that environment and serves until interrupted.\n\n")
@@ -119,7 +119,9 @@ func run(ctx context.Context, cfg config, out io.Writer) (int, error) {
 		<-ctx.Done()
 		return 0, nil
 	}
-	cmd := exec.Command(cfg.command[0], cfg.command[1:]...) //nolint:gosec // the user names the command to run
+	// Not ended by a Ctrl-C: the command (an interactive shell) has it too,
+	// and decides.
+	cmd := exec.CommandContext(context.WithoutCancel(ctx), cfg.command[0], cfg.command[1:]...) //nolint:gosec // the user names the command to run
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, out, os.Stderr
 	cmd.Env = os.Environ()
 	for _, v := range vars {
