@@ -148,7 +148,7 @@ type layerProgress struct {
 	w      io.Writer
 	tty    bool
 	width  int
-	order  []string // layer keys (their names in the save stream), first seen first
+	order  []string          // layer keys (their names in the save stream), first seen first
 	ids    map[string]string // the ID shown for each key
 	lines  map[string]string
 	starts map[string]time.Time
