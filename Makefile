@@ -1,7 +1,8 @@
 # docker charmcraft: build, test and install the Docker CLI plugin.
 
 GO        ?= go
-VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+# A tag's name (v1.2.0, v1.2.0-3-gabc1234), else v0.0.0-dev+COMMIT: never a bare commit.
+VERSION   ?= $(shell git describe --tags --match 'v[0-9]*' --dirty 2>/dev/null || echo v0.0.0-dev+$$(git rev-parse --short HEAD 2>/dev/null || echo unknown))
 LDFLAGS   := -s -w -X main.version=$(VERSION)
 BIN       := bin/docker-charmcraft
 GOLANGCI  ?= golangci-lint
@@ -23,8 +24,8 @@ build: ## Build bin/docker-charmcraft
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/docker-charmcraft
 
 .PHONY: release
-release: ## Build dist/docker-charmcraft-<os>-<arch>[.exe] for every platform, and dist/SHA256SUMS
-	@mkdir -p dist && rm -f dist/docker-charmcraft-* dist/SHA256SUMS
+release: ## Build what a release publishes into dist/, as .goreleaser.yaml names it (binaries, SHA256SUMS, CHANGELOG.md)
+	@mkdir -p dist && rm -f dist/docker-charmcraft-* dist/SHA256SUMS dist/CHANGELOG.md
 	@set -e; for p in $(PLATFORMS); do \
 		os=$${p%/*}; arch=$${p#*/}; ext=; if [ "$$os" = windows ]; then ext=.exe; fi; \
 		out=dist/docker-charmcraft-$$os-$$arch$$ext; \
@@ -32,7 +33,15 @@ release: ## Build dist/docker-charmcraft-<os>-<arch>[.exe] for every platform, a
 		CGO_ENABLED=0 GOOS=$$os GOARCH=$$arch $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $$out ./cmd/docker-charmcraft; \
 	done
 	cd dist && $(SHA256SUM) docker-charmcraft-* >SHA256SUMS.tmp && mv SHA256SUMS.tmp SHA256SUMS
+	@prev=$$(git describe --tags --abbrev=0 HEAD^ 2>/dev/null || true); \
+	{ echo '## Changelog'; echo; git log --no-merges --reverse --pretty='* %h %s' $${prev:+$$prev..}HEAD; } >dist/CHANGELOG.md
+	cp install.sh install.ps1 dist/
 	@cat dist/SHA256SUMS
+
+.PHONY: snapshot
+snapshot: ## A release build without publishing: goreleaser's snapshot when goreleaser is installed, else make release
+	@if command -v goreleaser >/dev/null 2>&1; then goreleaser release --snapshot --clean; \
+	else echo 'goreleaser is not installed: make release builds the same files'; $(MAKE) release; fi
 
 .PHONY: cross
 cross: ## go build and go vet (tests too) every package for macOS and Windows

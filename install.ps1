@@ -3,21 +3,33 @@
 Install docker-charmcraft.exe where the docker CLI (Docker Desktop) finds plugins on Windows.
 
 .DESCRIPTION
-Takes dist\docker-charmcraft-windows-<arch>.exe (from `make release`; another
+With -Version or -Url, downloads a release's docker-charmcraft-windows-<arch>.exe
+and its SHA256SUMS, and installs it only if the two agree. Otherwise takes
+dist\docker-charmcraft-windows-<arch>.exe (from `make release`; another
 directory with $env:CHARMCRAFT_DIST) when it is there and matches
-dist\SHA256SUMS, else builds from source with Go. Installs it as
+dist\SHA256SUMS, else builds with Go in a source tree, else downloads the
+latest release. Releases come from $env:CHARMCRAFT_RELEASES_URL, by default
+https://github.com/canonical/docker-charmcraft/releases. Installs it as
 docker-charmcraft.exe into $env:DOCKER_CONFIG\cli-plugins, else
 %USERPROFILE%\.docker\cli-plugins, then checks `docker charmcraft --help`.
 Running it again replaces the installed plugin.
+
+.PARAMETER Version
+Download and install this release (v1.2.0, or latest).
+
+.PARAMETER Url
+Download and install the release whose files are at this URL.
 
 .PARAMETER FromSource
 Build with Go even when dist\ holds a prebuilt plugin.
 
 .EXAMPLE
-powershell -ExecutionPolicy Bypass -File .\install.ps1
+powershell -ExecutionPolicy Bypass -File .\install.ps1 -Version latest
 #>
 [CmdletBinding()]
 param(
+    [string]$Version,
+    [string]$Url,
     [switch]$FromSource
 )
 
@@ -29,8 +41,24 @@ function Fail([string]$Message) {
     exit 1
 }
 
-$here = $PSScriptRoot
+if ($Version -and $Url) { Fail 'give -Version or -Url, not both' }
+if ($FromSource -and ($Version -or $Url)) { Fail '-FromSource builds here: it takes no -Version or -Url' }
+
+# Run from a pipe (irm ... | iex) there is no script directory.
+$here = if ($PSScriptRoot) { $PSScriptRoot } else { (Get-Location).Path }
 $dist = if ($env:CHARMCRAFT_DIST) { $env:CHARMCRAFT_DIST } else { Join-Path $here 'dist' }
+$sourceTree = (Test-Path -LiteralPath (Join-Path $here 'go.mod')) -and (Test-Path -LiteralPath (Join-Path $here 'cmd\docker-charmcraft'))
+
+# ExpectedSum returns Name's hash in the sha256sum file Sums, or $null.
+function ExpectedSum([string]$Sums, [string]$Name) {
+    # sha256sum lines: HASH, a space, then a space (text) or '*' (binary), then the name.
+    foreach ($line in Get-Content -LiteralPath $Sums) {
+        if ($line -match '^([0-9A-Fa-f]{64}) [ *](.+)$' -and $Matches[2].TrimEnd("`r") -eq $Name) {
+            return $Matches[1].ToLowerInvariant()
+        }
+    }
+    return $null
+}
 
 # The machine's architecture, named as Go names it (a 32-bit PowerShell on
 # 64-bit Windows sees x86 in PROCESSOR_ARCHITECTURE, the truth in ...W6432).
@@ -51,18 +79,41 @@ try {
     $prebuiltName = "docker-charmcraft-windows-$arch.exe"
     $prebuilt = Join-Path $dist $prebuiltName
     $sums = Join-Path $dist 'SHA256SUMS'
-    if (-not $FromSource -and (Test-Path -LiteralPath $prebuilt -PathType Leaf)) {
+    if (-not $FromSource -and -not $Version -and -not $Url -and -not (Test-Path -LiteralPath $prebuilt -PathType Leaf) -and -not $sourceTree) {
+        $Version = 'latest'
+    }
+    if ($Version -or $Url) {
+        $releases = if ($env:CHARMCRAFT_RELEASES_URL) { $env:CHARMCRAFT_RELEASES_URL.TrimEnd('/') } else { 'https://github.com/canonical/docker-charmcraft/releases' }
+        if ($Url) { $base = $Url.TrimEnd('/') }
+        elseif ($Version -eq 'latest') { $base = "$releases/latest/download" }
+        else {
+            if (-not $Version.StartsWith('v')) { $Version = "v$Version" }
+            $base = "$releases/download/$Version"
+        }
+        $what = if ($Url) { $Url } else { $Version }
+        Write-Output "Downloading $base/$prebuiltName"
+        # TLS 1.2 for Windows PowerShell 5.1, whose default may be older.
+        [Net.ServicePointManager]::SecurityProtocol = [Net.ServicePointManager]::SecurityProtocol -bor [Net.SecurityProtocolType]::Tls12
+        $downloadedSums = Join-Path $tmp 'SHA256SUMS'
+        try { Invoke-WebRequest -UseBasicParsing -Uri "$base/SHA256SUMS" -OutFile $downloadedSums }
+        catch { Fail "cannot download $base/SHA256SUMS: is $what a release? (see $releases)" }
+        $want = ExpectedSum $downloadedSums $prebuiltName
+        if (-not $want) { Fail "release $what has no ${prebuiltName}: no build for windows/$arch there" }
+        $download = Join-Path $tmp 'download'
+        try { Invoke-WebRequest -UseBasicParsing -Uri "$base/$prebuiltName" -OutFile $download }
+        catch { Fail "cannot download $base/${prebuiltName}: $($_.Exception.Message)" }
+        $got = (Get-FileHash -LiteralPath $download -Algorithm SHA256).Hash.ToLowerInvariant()
+        if ($got -ne $want) {
+            Fail "$base/$prebuiltName does not match the release's SHA256SUMS (sha256 $got, want $want): not installing it"
+        }
+        Move-Item -LiteralPath $download -Destination (Join-Path $tmp $plugin)
+        Write-Output "Checked ${prebuiltName}: sha256 $got, as in SHA256SUMS"
+    }
+    elseif (-not $FromSource -and (Test-Path -LiteralPath $prebuilt -PathType Leaf)) {
         if (-not (Test-Path -LiteralPath $sums -PathType Leaf)) {
             Fail "$prebuilt has no $sums to check it against: run 'make release' again, or use -FromSource"
         }
-        # sha256sum lines: HASH, a space, then a space (text) or '*' (binary), then the name.
-        $want = $null
-        foreach ($line in Get-Content -LiteralPath $sums) {
-            if ($line -match '^([0-9A-Fa-f]{64}) [ *](.+)$' -and $Matches[2].TrimEnd("`r") -eq $prebuiltName) {
-                $want = $Matches[1].ToLowerInvariant()
-                break
-            }
-        }
+        $want = ExpectedSum $sums $prebuiltName
         if (-not $want) {
             Fail "$sums has no line for ${prebuiltName}: run 'make release' again, or use -FromSource"
         }
@@ -75,7 +126,7 @@ try {
     }
     else {
         if (-not (Get-Command go -ErrorAction SilentlyContinue)) {
-            Fail "Go is needed to build the plugin (https://go.dev/dl/), or run 'make release' elsewhere and copy dist\ here"
+            Fail "Go is needed to build the plugin (https://go.dev/dl/); or install a release instead: .\install.ps1 -Version latest"
         }
         $version = 'dev'
         if (Get-Command git -ErrorAction SilentlyContinue) {

@@ -1,19 +1,33 @@
 #!/usr/bin/env bash
 # Install docker-charmcraft where the docker CLI finds plugins.
 #
-#   ./install.sh               into $DOCKER_CONFIG/cli-plugins, else ~/.docker/cli-plugins
-#   ./install.sh --system      into /usr/local/lib/docker/cli-plugins (for every user)
-#   ./install.sh --from-source build with Go even when dist/ holds a prebuilt plugin
+#   install.sh                  into $DOCKER_CONFIG/cli-plugins, else ~/.docker/cli-plugins
+#   install.sh --system         into /usr/local/lib/docker/cli-plugins (for every user)
+#   install.sh --version=V      download release V (v1.2.0, or latest) and install it
+#   install.sh --url=URL        download the release whose files are at URL
+#   install.sh --from-source    build with Go even when dist/ holds a prebuilt plugin
 #
-# Takes dist/docker-charmcraft-<os>-<arch> (from `make release`; another
-# directory with CHARMCRAFT_DIST) when it is there and matches
-# dist/SHA256SUMS, else builds from source with Go. Running it again
-# replaces the installed plugin. Written for macOS's bash 3.2 and BSD tools
-# as well as GNU ones: it sticks to POSIX sh.
+# A download is checked against the release's SHA256SUMS before anything
+# is installed; it needs curl or wget. Without --version or --url, takes
+# dist/docker-charmcraft-<os>-<arch> (from `make release`; another
+# directory with CHARMCRAFT_DIST) when it matches dist/SHA256SUMS, else
+# builds with Go in a source tree, else downloads the latest release.
+# Releases come from CHARMCRAFT_RELEASES_URL, by default
+# https://github.com/canonical/docker-charmcraft/releases. Running it
+# again replaces the installed plugin. Written for macOS's bash 3.2 and
+# BSD tools as well as GNU ones: it sticks to POSIX sh.
 set -eu
 
 usage() {
-	sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'
+	echo 'Usage: install.sh [--system] [--version=V | --url=URL | --from-source]'
+	echo
+	echo '  --system       install into /usr/local/lib/docker/cli-plugins (for every user)'
+	echo '  --version=V    download release V (v1.2.0, or latest), check its sha256, install it'
+	echo '  --url=URL      the same, from the release files at URL'
+	echo '  --from-source  build with Go even when dist/ holds a prebuilt plugin'
+	echo
+	echo "Without an option: dist/ from 'make release' if it is there, else a build"
+	echo 'with Go in a source tree, else the latest release.'
 }
 
 die() {
@@ -23,10 +37,19 @@ die() {
 
 system=0
 from_source=0
+release=
+release_url=
 while [ $# -gt 0 ]; do
 	case "$1" in
 	--system) system=1 ;;
 	--from-source) from_source=1 ;;
+	--version=*) release=${1#--version=} ;;
+	--url=*) release_url=${1#--url=} ;;
+	--version | --url)
+		[ $# -gt 1 ] || die "$1 needs a value"
+		if [ "$1" = --version ]; then release=$2; else release_url=$2; fi
+		shift
+		;;
 	-h | --help)
 		usage
 		exit 0
@@ -40,8 +63,14 @@ while [ $# -gt 0 ]; do
 	shift
 done
 
+if [ -n "$release" ] && [ -n "$release_url" ]; then die "give --version or --url, not both"; fi
+if [ "$from_source" = 1 ] && [ -n "$release$release_url" ]; then die "--from-source builds here: it takes no --version or --url"; fi
+
+# Piped into sh ($0 is then the shell), there is no source tree beside it.
 here=$(cd "$(dirname "$0")" && pwd)
 dist=${CHARMCRAFT_DIST:-$here/dist}
+source_tree=0
+if [ -f "$here/go.mod" ] && [ -d "$here/cmd/docker-charmcraft" ]; then source_tree=1; fi
 
 # The platform, named as Go names it.
 case "$(uname -s)" in
@@ -84,12 +113,54 @@ sha256() {
 	fi
 }
 
+# fetch URL FILE downloads URL into FILE, failing on an HTTP error.
+fetch() {
+	if command -v curl >/dev/null 2>&1; then
+		curl -fsSL --proto '=http,https' -o "$2" "$1"
+	elif command -v wget >/dev/null 2>&1; then
+		wget -q -O "$2" "$1"
+	else
+		die "neither curl nor wget is here to download $1"
+	fi
+}
+
+# expected_sum SUMS NAME prints NAME's hash in the sha256sum file SUMS.
+expected_sum() {
+	# sha256sum lines: HASH, a space, then a space (text) or '*' (binary), then the name.
+	awk -v n="$2" '$2 == n || $2 == "*" n { print $1; exit }' "$1"
+}
+
 prebuilt=docker-charmcraft-$os-$arch$exe
-if [ "$from_source" = 0 ] && [ -f "$dist/$prebuilt" ]; then
+if [ "$from_source" = 0 ] && [ -z "$release$release_url" ] && ! [ -f "$dist/$prebuilt" ] && [ "$source_tree" = 0 ]; then
+	release=latest
+fi
+if [ -n "$release$release_url" ]; then
+	releases=${CHARMCRAFT_RELEASES_URL:-https://github.com/canonical/docker-charmcraft/releases}
+	releases=${releases%/}
+	if [ -n "$release_url" ]; then
+		base=${release_url%/}
+	elif [ "$release" = latest ]; then
+		base=$releases/latest/download
+	else
+		case "$release" in v*) ;; *) release=v$release ;; esac
+		base=$releases/download/$release
+	fi
+	echo "Downloading $base/$prebuilt"
+	fetch "$base/SHA256SUMS" "$tmp/SHA256SUMS" ||
+		die "cannot download $base/SHA256SUMS: is ${release_url:-$release} a release? (see $releases)"
+	want=$(expected_sum "$tmp/SHA256SUMS" "$prebuilt")
+	[ -n "$want" ] || die "release ${release_url:-$release} has no $prebuilt: no build for $os/$arch there"
+	fetch "$base/$prebuilt" "$tmp/download" || die "cannot download $base/$prebuilt"
+	got=$(sha256 "$tmp/download")
+	if [ "$(echo "$want" | tr '[:upper:]' '[:lower:]')" != "$got" ]; then
+		die "$base/$prebuilt does not match the release's SHA256SUMS (sha256 $got, want $want): not installing it"
+	fi
+	mv "$tmp/download" "$tmp/$plugin"
+	echo "Checked $prebuilt: sha256 $got, as in SHA256SUMS"
+elif [ "$from_source" = 0 ] && [ -f "$dist/$prebuilt" ]; then
 	[ -f "$dist/SHA256SUMS" ] ||
 		die "$dist/$prebuilt has no $dist/SHA256SUMS to check it against: run 'make release' again, or use --from-source"
-	# sha256sum lines: HASH, a space, then a space (text) or '*' (binary), then the name.
-	want=$(awk -v n="$prebuilt" '$2 == n || $2 == "*" n { print $1; exit }' "$dist/SHA256SUMS")
+	want=$(expected_sum "$dist/SHA256SUMS" "$prebuilt")
 	[ -n "$want" ] ||
 		die "$dist/SHA256SUMS has no line for $prebuilt: run 'make release' again, or use --from-source"
 	got=$(sha256 "$dist/$prebuilt")
@@ -100,8 +171,9 @@ if [ "$from_source" = 0 ] && [ -f "$dist/$prebuilt" ]; then
 	echo "Using $dist/$prebuilt (sha256 $got, as in SHA256SUMS)"
 else
 	command -v go >/dev/null 2>&1 ||
-		die "Go is needed to build the plugin (https://go.dev/dl/), or run 'make release' elsewhere and copy dist/ here"
-	version=$(git -C "$here" describe --tags --always --dirty 2>/dev/null || echo dev)
+		die "Go is needed to build the plugin (https://go.dev/dl/); or install a release instead: $0 --version=latest"
+	version=$(git -C "$here" describe --tags --match 'v[0-9]*' --dirty 2>/dev/null ||
+		echo "v0.0.0-dev+$(git -C "$here" rev-parse --short HEAD 2>/dev/null || echo unknown)")
 	echo "Building docker-charmcraft $version for $os/$arch"
 	(cd "$here" && CGO_ENABLED=0 go build -trimpath -ldflags "-s -w -X main.version=$version" \
 		-o "$tmp/$plugin" ./cmd/docker-charmcraft)

@@ -27,7 +27,7 @@ func DecodeCredentials(source, s string) (string, error) {
 			V string `json:"v"`
 		}
 		if err := json.Unmarshal([]byte(text), &v); err != nil || v.V == "" {
-			return "", fmt.Errorf("%s holds JSON without a token in \"v\"", source)
+			return "", fmt.Errorf("%s holds JSON without a token in \"v\": export the credentials again with 'charmcraft login --export'", source)
 		}
 		if v.T != "" && v.T != "macaroon" {
 			return "", fmt.Errorf("%s holds credentials of an unknown type; only macaroons are supported", source)

@@ -148,3 +148,23 @@ func (c *Client) get(ctx context.Context, path string, v any) error {
 	}
 	return c.do(req, v)
 }
+
+// RegisteredName is a name registered on Charmhub: a charm or a bundle.
+type RegisteredName struct {
+	Name string `json:"name"`
+	// Type is "charm" or "bundle".
+	Type string `json:"type"`
+}
+
+// ListNames returns the names the user registered, and those they
+// collaborate on, as charmcraft's names --include-collaborations lists
+// them.
+func (c *Client) ListNames(ctx context.Context) ([]RegisteredName, error) {
+	var body struct {
+		Results []RegisteredName `json:"results"`
+	}
+	if err := c.get(ctx, "/v1/charm?include-collaborations=true", &body); err != nil {
+		return nil, fmt.Errorf("listing your charms: %w", err)
+	}
+	return body.Results, nil
+}

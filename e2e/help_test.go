@@ -6,7 +6,7 @@ import (
 	"testing"
 )
 
-var commands = []string{"upload-resource", "resources", "resource-revisions", "set-resource-architectures", "login", "logout", "whoami"}
+var commands = []string{"upload-resource", "resources", "resource-revisions", "set-resource-architectures", "login", "logout", "whoami", "version"}
 
 // TestEveryCommandIsDocumented checks each command's help: its one-line
 // summary in the list, a longer description and examples.

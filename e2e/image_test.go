@@ -239,7 +239,7 @@ func TestUploadImageJSON(t *testing.T) {
 	}
 	remote := w.storedImageName()
 	_, pushed, _ := strings.Cut(remote, "@")
-	if want := `{"revision":1,"digest":"` + pushed + `"}`; res.code != 0 || pushed == "" || strings.TrimSpace(res.stdout) != want {
+	if want := "{\n    \"revision\": 1,\n    \"digest\": \"" + pushed + "\"\n}"; res.code != 0 || pushed == "" || strings.TrimSpace(res.stdout) != want {
 		t.Fatalf("want only %s on stdout: %s", want, res)
 	}
 	if !strings.Contains(res.stderr, "Image uploaded, new remote digest: "+pushed) {
@@ -248,7 +248,7 @@ func TestUploadImageJSON(t *testing.T) {
 	// The digest is what --image takes to reuse the image.
 	res = dockerCmd(t, w.env(ownerToken, "DOCKER_HOST=unix:///nonexistent/docker.sock"),
 		"charmcraft", "upload-resource", "my-charm", "my-image", "--image", pushed, "--format=json")
-	if res.code != 0 || strings.TrimSpace(res.stdout) != `{"revision":2,"digest":"`+pushed+`"}` || !strings.Contains(res.stderr, "Using the OCI image from Canonical's registry") {
+	if res.code != 0 || strings.TrimSpace(res.stdout) != "{\n    \"revision\": 2,\n    \"digest\": \""+pushed+"\"\n}" || !strings.Contains(res.stderr, "Using the OCI image from Canonical's registry") {
 		t.Errorf("reusing the digest: %s", res)
 	}
 	// -q leaves out the lines that say what is done, the seed's included.

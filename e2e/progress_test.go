@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -27,6 +28,19 @@ func TestProgressImage(t *testing.T) {
 	for _, state := range []string{": Preparing\n", ": Pushing\n", ": Pushed\n"} {
 		if !strings.Contains(res.stderr, state) {
 			t.Errorf("plain progress lacks %q: %q", state, res.stderr)
+		}
+	}
+	// A layer ends under the ID docker inspect and docker push give it,
+	// its diff ID, on every store (the classic store's save names it
+	// otherwise).
+	inspect := dockerCmd(t, nil, "image", "inspect", "--format", "{{range .RootFS.Layers}}{{.}} {{end}}", id)
+	var diffIDs []string
+	for _, l := range strings.Fields(inspect.stdout) {
+		diffIDs = append(diffIDs, strings.TrimPrefix(l, "sha256:")[:12])
+	}
+	for _, m := range regexp.MustCompile(`(?m)^([0-9a-f]{12}): Pushed$`).FindAllStringSubmatch(res.stderr, -1) {
+		if !slices.Contains(diffIDs, m[1]) {
+			t.Errorf("layer %s pushed, not one of the image's layers %v: %q", m[1], diffIDs, res.stderr)
 		}
 	}
 

@@ -3,6 +3,7 @@ package manifest
 import (
 	"bytes"
 	"errors"
+	"slices"
 	"testing"
 )
 
@@ -87,5 +88,36 @@ func TestFromCache(t *testing.T) {
 	}
 	if _, ok := FromCache(cache, comp.ID(), res.Config, append(fx.diffIDs, digests([][]byte{[]byte("x")})...)); ok {
 		t.Error("an unknown layer was filled in")
+	}
+}
+
+// TestCachedLayerProgress: a layer the cache knows and the registry has
+// is read to check it, not pushed. Its events say so as docker push's do:
+// Preparing, already under its diff ID (the classic store's save names it
+// by a v1 ID of its own), then Layer already exists, with no Pushing bar
+// in between.
+func TestCachedLayerProgress(t *testing.T) {
+	store, cache := newMemStore(), &mapCache{}
+	layers := [][]byte{tarOf(t, []file{{name: "big", body: randomBytes(2, 3<<20)}}), textLayer(t)}
+	fx, files := legacyWith(layers, digests(layers))
+	fx.save = tarOf(t, files)
+	build(t, fx, store, WithCache(cache))
+
+	var events []Event
+	build(t, fx, store, WithCache(cache), WithProgress(func(e Event) { events = append(events, e) }))
+	kinds := map[string][]EventKind{}
+	for _, e := range events {
+		kinds[e.Name] = append(kinds[e.Name], e.Kind)
+		if e.Kind == Preparing && !slices.Contains(digests(layers), e.DiffID) {
+			t.Errorf("%s: Preparing under %q, not its diff ID", e.Name, e.DiffID)
+		}
+	}
+	if len(kinds) != 2 {
+		t.Fatalf("events for %d layers, want 2: %+v", len(kinds), events)
+	}
+	for name, k := range kinds {
+		if !slices.Equal(k, []EventKind{Preparing, Exists}) {
+			t.Errorf("%s: events %v, want Preparing then Layer already exists", name, k)
+		}
 	}
 }

@@ -24,8 +24,8 @@ type blob struct {
 // fingerprint) and the registry has its blob, only checks it.
 func (s *session) pushLayer(name string, size int64) (*blob, error) {
 	known, _ := blobDigest(name) // OCI layout: the blob's digest is its diff ID
-	s.emit(Event{Kind: Preparing, Name: name, DiffID: known, Total: size})
 	fp, guess := s.recognise(known, size)
+	s.emit(Event{Kind: Preparing, Name: name, DiffID: cmp.Or(known, guess), Total: size})
 	if hint := cmp.Or(known, guess); hint != "" && s.opts.cache != nil {
 		if b, err := s.fromCache(name, hint, size, known == ""); b != nil || err != nil {
 			return b, err
@@ -77,7 +77,10 @@ func (s *session) fromCache(name string, diffID digest.Digest, size int64, guess
 	if !exists {
 		return nil, nil
 	}
+	// Read to check it, not sent: no Pushing events, as docker push shows
+	// none for a layer the registry has.
 	src := s.newSource(name, size, diffID)
+	src.next = size
 	if _, err := io.Copy(io.Discard, src); err != nil {
 		return nil, entryError(name, err)
 	}

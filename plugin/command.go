@@ -2,6 +2,7 @@ package plugin
 
 import (
 	"context"
+	"errors"
 	"strings"
 
 	"github.com/docker/cli/cli/command"
@@ -19,15 +20,22 @@ type runFunc func(ctx context.Context, env *cliEnv, args []string) error
 // unless help says how to complete them, and runs run with them; a run
 // the user cancelled fails with errCancelled.
 func newCommand(dockerCli command.Cli, help *cobra.Command, run runFunc) *cobra.Command {
-	help.Args = exactArgs(argNames(help.Use)...)
+	names := argNames(help.Use)
+	help.Args = exactArgs(names...)
 	if help.ValidArgsFunction == nil {
-		help.ValidArgsFunction = cobra.NoFileCompletions
+		help.ValidArgsFunction = completeCharmArgs(dockerCli, names, nil)
 	}
 	help.RunE = func(cmd *cobra.Command, args []string) error {
 		env := newEnv(cmd, dockerCli)
 		err := run(cmd.Context(), env, args)
 		if err != nil && cmd.Context().Err() != nil {
-			return errCancelled
+			err = errCancelled
+		}
+		if ce, ok := errors.AsType[*credentialsError](err); ok {
+			ce.fromEnv = strings.TrimSpace(env.getenv(authEnv)) != ""
+		}
+		if f := cmd.Flags().Lookup("format"); err != nil && f != nil && f.Value.String() == "json" && !env.reported {
+			reportJSON(env.dockerCli.Out(), err)
 		}
 		return env.plain(err)
 	}

@@ -1,11 +1,13 @@
 package plugin
 
 import (
+	"cmp"
 	"context"
 	"slices"
 	"strings"
 
 	"github.com/docker/cli/cli/command"
+	"github.com/moby/moby/api/types/image"
 	"github.com/moby/moby/client"
 	"github.com/spf13/cobra"
 )
@@ -55,10 +57,10 @@ func completeArchs(_ *cobra.Command, _ []string, toComplete string) ([]cobra.Com
 	return out, cobra.ShellCompDirectiveNoFileComp | cobra.ShellCompDirectiveNoSpace
 }
 
-// completeLocalImages offers the IDs of the local images, as `docker
-// images` shows them (12 hex digits, their tags as the description), or
-// in full after "sha256:"; file names (a rock's) for a path, or when no
-// image matches or the daemon does not answer at once.
+// completeLocalImages offers the IDs of the local images, newest first,
+// as `docker images` shows them (12 hex digits, their tags as the
+// description), or in full after "sha256:"; file names (a rock's) for a
+// path, or when no image matches or the daemon does not answer at once.
 func completeLocalImages(dockerCli command.Cli) cobra.CompletionFunc {
 	return func(cmd *cobra.Command, _ []string, toComplete string) ([]cobra.Completion, cobra.ShellCompDirective) {
 		ctx := cmd.Context()
@@ -74,8 +76,11 @@ func completeLocalImages(dockerCli command.Cli) cobra.CompletionFunc {
 		if err != nil {
 			return nil, cobra.ShellCompDirectiveDefault
 		}
+		// Newest first, as docker images lists them: the one just built
+		// comes first.
+		items := slices.SortedStableFunc(slices.Values(list.Items), func(a, b image.Summary) int { return cmp.Compare(b.Created, a.Created) })
 		var out []cobra.Completion
-		for _, img := range list.Items {
+		for _, img := range items {
 			id := shortImageID(img.ID)
 			if strings.HasPrefix(toComplete, "sha256:") {
 				id = img.ID

@@ -24,7 +24,11 @@ func apiHost(apiURL string) string {
 // host.
 func loadToken(getenv func(string) string, cfg *configfile.ConfigFile, apiURL string) (string, error) {
 	if v := getenv(authEnv); strings.TrimSpace(v) != "" {
-		return charmhub.DecodeCredentials(authEnv, v)
+		token, err := charmhub.DecodeCredentials(authEnv, v)
+		if err != nil {
+			return "", fmt.Errorf("%w; or unset %s and log in with `docker charmcraft login`", err, authEnv)
+		}
+		return token, nil
 	}
 	if cfg == nil {
 		return "", errNoCredentials

@@ -69,6 +69,9 @@ type cliEnv struct {
 	// run is what the command's clients share about the network (see
 	// netPolicy), made with the first of them.
 	run *transport.Run
+	// reported is set once a failure was printed as JSON on stdout, so
+	// that it is not printed twice.
+	reported bool
 }
 
 // newEnv is the surroundings of cmd's run: --debug (the root's, or

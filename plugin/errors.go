@@ -19,7 +19,22 @@ import (
 // writes them.
 
 // errNoCredentials says how to provide credentials when none were found.
-var errNoCredentials = errors.New("no Charmhub credentials found: export them with `charmcraft login --export=FILE` and set " + authEnv + " to the file's content, or store them in Docker's credential store with `docker charmcraft login`")
+var errNoCredentials = errors.New("no Charmhub credentials found: log in with `docker charmcraft login` (kept in Docker's credential store), or set " + authEnv + " to what `charmcraft login --export=FILE` wrote")
+
+// credentialsError is Charmhub refusing the credentials. What to do
+// depends on where they came from, which newCommand fills in: a login
+// is refused while CHARMCRAFT_AUTH is set.
+type credentialsError struct {
+	details string
+	fromEnv bool
+}
+
+func (e *credentialsError) Error() string {
+	if e.fromEnv {
+		return fmt.Sprintf("Charmhub did not accept the credentials in %s (%s): they are invalid or expired; set %s to fresh ones from `charmcraft login --export=FILE`, or unset it and run `docker charmcraft login`", authEnv, e.details, authEnv)
+	}
+	return fmt.Sprintf("Charmhub did not accept the credentials (%s): they are invalid or expired; log in again with `docker charmcraft login`", e.details)
+}
 
 // charmCall says what a Charmhub call was about, for its error: the
 // charm, the resource ("" for the charm itself), the revisions (none
@@ -39,7 +54,7 @@ func (c charmCall) explain(err error) error {
 	}
 	switch {
 	case errors.Is(err, charmhub.ErrUnauthorized):
-		return fmt.Errorf("Charmhub did not accept the credentials (%s): they are invalid or expired; export fresh ones with `charmcraft login --export=FILE` and set %s, or run `docker charmcraft login`", apiErr.Details(), authEnv)
+		return &credentialsError{details: apiErr.Details()}
 	case errors.Is(err, charmhub.ErrPermission):
 		return fmt.Errorf("only the owner or a collaborator of charm '%s' may %s; Charmhub said: %s", c.charm, c.mayDo, apiErr.Details())
 	case errors.Is(err, charmhub.ErrTemporary):
@@ -115,7 +130,7 @@ func explainLogin(err error) error {
 	case errors.As(err, &le):
 		return fmt.Errorf("Ubuntu One refused the login (%w)", le)
 	case errors.Is(err, charmhub.ErrUnauthorized) && errors.As(err, &apiErr):
-		return fmt.Errorf("Charmhub did not accept the credentials (%s): they are invalid or expired; log in again, or export fresh ones with `charmcraft login --export=FILE`", apiErr.Details())
+		return &credentialsError{details: apiErr.Details()}
 	case errors.As(err, &apiErr):
 		return fmt.Errorf("Charmhub refused the login: %s", apiErr.Details())
 	}

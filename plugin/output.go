@@ -1,7 +1,7 @@
 package plugin
 
 import (
-	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"strings"
@@ -14,6 +14,7 @@ import (
 // resultWriter prints results: human lines on stdout, or, with
 // --format=json, a single JSON document on stdout and nothing else.
 type resultWriter struct {
+	env      *cliEnv
 	out, err io.Writer
 	json     bool
 	// quiet (-q) leaves out the lines that say what is being done.
@@ -23,7 +24,7 @@ type resultWriter struct {
 }
 
 func newResultWriter(env *cliEnv, format string) *resultWriter {
-	return &resultWriter{out: env.dockerCli.Out(), err: env.dockerCli.Err(), json: format == "json"}
+	return &resultWriter{env: env, out: env.dockerCli.Out(), err: env.dockerCli.Err(), json: format == "json"}
 }
 
 // info prints a progress line on stderr, so that stdout holds only the
@@ -48,7 +49,7 @@ func (w *resultWriter) revision(n int, charm, resource string) error {
 			Revision int           `json:"revision"`
 			Digest   digest.Digest `json:"digest,omitempty"`
 		}{n, w.imageDigest}
-		return json.NewEncoder(w.out).Encode(v)
+		return writeJSON(w.out, v)
 	}
 	_, err := fmt.Fprintf(w.out, "Revision %d created of resource '%s' for charm '%s'\n", n, resource, charm)
 	return err
@@ -62,9 +63,10 @@ func (w *resultWriter) rejected(st *charmhub.RevisionStatus) error {
 		if errs == nil {
 			errs = []charmhub.ErrorItem{}
 		}
-		if err := json.NewEncoder(w.out).Encode(map[string]any{"errors": errs}); err != nil {
+		if err := writeJSON(w.out, map[string]any{"errors": errs}); err != nil {
 			return err
 		}
+		w.env.reported = true
 		return cli.StatusError{StatusCode: 1, Status: fmt.Sprintf("Upload failed with status '%s'", st.Status)}
 	}
 	lines := []string{fmt.Sprintf("Upload failed with status '%s':", st.Status)}
@@ -72,4 +74,23 @@ func (w *resultWriter) rejected(st *charmhub.RevisionStatus) error {
 		lines = append(lines, fmt.Sprintf("- %s: %s", e.Code, e.Message))
 	}
 	return cli.StatusError{StatusCode: 1, Status: strings.Join(lines, "\n")}
+}
+
+// reportJSON prints a failed run's error on stdout as JSON, in the shape
+// of a rejected review's ({"errors": [{"code", "message"}]}), for a
+// command run with --format=json: a script reads stdout alone. The
+// error still goes to stderr, and the exit code stays.
+func reportJSON(w io.Writer, err error) {
+	code := "error"
+	switch {
+	case errors.Is(err, errCancelled):
+		code = "cancelled"
+	case errors.As(err, new(*credentialsError)):
+		code = "invalid-credentials"
+	}
+	msg := err.Error()
+	if se, ok := errors.AsType[cli.StatusError](err); ok {
+		msg = se.Status
+	}
+	_ = writeJSON(w, map[string][]charmhub.ErrorItem{"errors": {{Code: code, Message: msg}}})
 }

@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/canonical/docker-charmcraft/manifest"
-	"github.com/docker/go-units"
 	"github.com/moby/moby/api/types/jsonstream"
 	"github.com/moby/moby/client/pkg/jsonmessage"
 )
@@ -66,9 +65,20 @@ func (e *cliEnv) progressWriter() (w io.Writer, tty bool, width int) {
 	return e.dockerCli.Err(), true, int(cols)
 }
 
-// bar is the bar and counts of docker's own progress lines.
+// etaAfter is how long a bar runs before it shows the time left.
+// Docker estimates it from the time since the start counted in whole
+// seconds: in the first moments the part of a second lost makes the
+// estimate wild (7m51s for what takes 20s).
+const etaAfter = 2 * time.Second
+
+// bar is the bar and counts of docker's own progress lines, and the time
+// left once etaAfter has passed.
 func bar(done, total int64, start time.Time, width int) string {
-	return jsonmessage.RenderTUIProgress(jsonstream.Progress{Current: done, Total: total, Start: start.Unix()}, uint16(min(width, 1<<15))) //nolint:gosec // clamped to fit
+	p := jsonstream.Progress{Current: done, Total: total}
+	if time.Since(start) >= etaAfter {
+		p.Start = start.Add(time.Second / 2).Unix() // the nearest second
+	}
+	return jsonmessage.RenderTUIProgress(p, uint16(min(width, 1<<15))) //nolint:gosec // clamped to fit
 }
 
 // fileProgress shows the upload of one file:
@@ -103,7 +113,7 @@ func (p *fileProgress) set(n int64) {
 	case p.state == "" || restarted:
 		p.start, p.state = time.Now(), "Uploading"
 		if !p.tty {
-			_, _ = fmt.Fprintf(p.w, "%s: Uploading %s\n", p.name, units.HumanSizeWithPrecision(float64(p.total), 3))
+			_, _ = fmt.Fprintf(p.w, "%s: Uploading %s\n", p.name, humanSize(p.total))
 			return
 		}
 	case !p.tty || (time.Since(p.last) < redrawEvery && n < p.total):
@@ -138,7 +148,8 @@ type layerProgress struct {
 	w      io.Writer
 	tty    bool
 	width  int
-	order  []string // layer keys, first seen first
+	order  []string          // layer keys (their names in the save stream), first seen first
+	ids    map[string]string // the ID shown for each key
 	lines  map[string]string
 	starts map[string]time.Time
 	state  map[string]manifest.EventKind
@@ -158,26 +169,35 @@ func (e *cliEnv) layerProgress() func(manifest.Event) {
 
 func newLayerProgress(w io.Writer, tty bool, width int) *layerProgress {
 	return &layerProgress{
-		w: w, tty: tty, width: width, lines: map[string]string{},
+		w: w, tty: tty, width: width, lines: map[string]string{}, ids: map[string]string{},
 		starts: map[string]time.Time{}, state: map[string]manifest.EventKind{},
 	}
 }
 
 func (p *layerProgress) event(ev manifest.Event) {
-	id := layerID(ev.Name)
-	if _, seen := p.lines[id]; !seen {
-		p.order = append(p.order, id)
+	key := ev.Name
+	if _, seen := p.lines[key]; !seen {
+		p.order = append(p.order, key)
 	}
-	changed := p.state[id] != ev.Kind
-	p.state[id] = ev.Kind
+	// Docker names a layer by its diff ID (docker inspect's RootFS.Layers,
+	// docker push's lines); the classic store's docker save names it by a
+	// directory of its own, until the layer read tells its diff ID.
+	if ev.DiffID != "" {
+		p.ids[key] = ev.DiffID.Encoded()[:12]
+	} else if p.ids[key] == "" {
+		p.ids[key] = layerID(ev.Name)
+	}
+	id := p.ids[key]
+	changed := p.state[key] != ev.Kind
+	p.state[key] = ev.Kind
 	if ev.Kind == manifest.Pushing && changed {
-		p.starts[id] = time.Now()
+		p.starts[key] = time.Now()
 	}
 	line := id + ": " + ev.Kind.String()
 	if ev.Kind == manifest.Pushing && p.tty {
-		line += " " + bar(ev.Done, ev.Total, p.starts[id], p.width)
+		line += " " + bar(ev.Done, ev.Total, p.starts[key], p.width)
 	}
-	p.lines[id] = line
+	p.lines[key] = line
 	switch {
 	case !p.tty && changed:
 		_, _ = fmt.Fprintln(p.w, line)

@@ -39,7 +39,7 @@ func TestProgressAutoOnADumbTerminal(t *testing.T) {
 			}
 			escapes := strings.Contains(drawn.String(), "\x1b[")
 			switch {
-			case term == "dumb" && (escapes || !strings.Contains(drawn.String(), "data.bin: Uploading 1.05MB\r\n")):
+			case term == "dumb" && (escapes || !strings.Contains(drawn.String(), "data.bin: Uploading 1.049MB\r\n")):
 				t.Errorf("TERM=dumb: want plain lines, no escape codes; the terminal got %q", drawn.String())
 			case term != "dumb" && !escapes:
 				t.Errorf("TERM=%s: want the bar redrawn in place; the terminal got %q", term, drawn.String())

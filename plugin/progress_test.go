@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/canonical/docker-charmcraft/manifest"
+	"github.com/opencontainers/go-digest"
 )
 
 var (
@@ -53,5 +55,41 @@ func TestLayerProgressTTY(t *testing.T) {
 	}
 	if !strings.Contains(out, "aaaaaaaaaaaa: Pushing [") || !strings.Contains(out, "/3.146MB") {
 		t.Errorf("no bar while pushing: %q", out)
+	}
+}
+
+// TestLayerProgressDiffIDs checks that a layer is shown under its diff ID,
+// the ID docker inspect and docker push show, as soon as an event carries
+// it: the classic store's docker save names layers by directories of its
+// own, which differ from image to image for the same layer.
+func TestLayerProgressDiffIDs(t *testing.T) {
+	diffID := digest.Digest("sha256:4b17025027f3" + strings.Repeat("0", 52))
+	events := []manifest.Event{
+		{Kind: manifest.Preparing, Name: layerA, DiffID: diffID},
+		{Kind: manifest.Exists, Name: layerA, DiffID: diffID},
+		{Kind: manifest.Preparing, Name: layerB},
+		{Kind: manifest.Pushed, Name: layerB, DiffID: digest.Digest("sha256:" + strings.Repeat("b", 64))},
+	}
+	var b bytes.Buffer
+	p := newLayerProgress(&b, false, 120)
+	for _, ev := range events {
+		p.event(ev)
+	}
+	want := "4b17025027f3: Preparing\n4b17025027f3: Layer already exists\nbbbbbbbbbbbb: Preparing\nbbbbbbbbbbbb: Pushed\n"
+	if b.String() != want || strings.Contains(b.String(), "aaaaaaaaaaaa") {
+		t.Errorf("plain progress =\n%q\nwant\n%q", b.String(), want)
+	}
+}
+
+// TestBarETA checks the time left: none in the first moments, when docker's
+// estimate from whole seconds is wild; a sane one later.
+func TestBarETA(t *testing.T) {
+	early := bar(32768, 20971520, time.Now().Add(-200*time.Millisecond), 200)
+	if strings.HasSuffix(early, "s") {
+		t.Errorf("first tick shows a time left: %q", early)
+	}
+	later := bar(10<<20, 20<<20, time.Now().Add(-10*time.Second), 200)
+	if !strings.HasSuffix(later, " 10s") && !strings.HasSuffix(later, " 9s") && !strings.HasSuffix(later, " 11s") {
+		t.Errorf("half done after 10s: %q, want about 10s left", later)
 	}
 }

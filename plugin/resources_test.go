@@ -1,12 +1,15 @@
 package plugin
 
 import (
+	"bytes"
 	"encoding/json"
+	"io"
 	"regexp"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/canonical/docker-charmcraft/charmhub"
 	"github.com/canonical/docker-charmcraft/charmhub/charmhubtest"
 )
 
@@ -77,7 +80,7 @@ func TestResourcesEmpty(t *testing.T) {
 
 func TestResourceRevisions(t *testing.T) {
 	hub := newHub(t)
-	// charmcraft's own examples: 50B, 4.9K, 856.0K, 32.9M.
+	// charmcraft's own examples, in Docker's units as the progress shows them.
 	for _, size := range []int{5000, 34450520, 876543, 50} {
 		uploadSized(t, hub, size)
 	}
@@ -88,12 +91,12 @@ func TestResourceRevisions(t *testing.T) {
 	}
 	date := `\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ`
 	want := []string{
-		`Revision   Created at               Size    Architectures`,
-		`5          ` + date + `       1B    amd64,arm64`,
-		`4          ` + date + `      50B    all`,
-		`3          ` + date + `   856\.0K    all`,
-		`2          ` + date + `    32\.9M    all`,
-		`1          ` + date + `     4\.9K    all`,
+		`Revision   Created at                Size   Architectures`,
+		`5          ` + date + `        1B   amd64,arm64`,
+		`4          ` + date + `       50B   all`,
+		`3          ` + date + `   876\.5kB   all`,
+		`2          ` + date + `   34\.45MB   all`,
+		`1          ` + date + `       5kB   all`,
 	}
 	if !regexp.MustCompile(`^` + strings.Join(want, `\n`) + `\n$`).MatchString(res.stdout) {
 		t.Errorf("want lines matching\n%s\ngot\n%s", strings.Join(want, "\n"), res.stdout)
@@ -174,4 +177,68 @@ func sameJSON(a, b map[string]any) bool {
 	ja, _ := json.Marshal(a)
 	jb, _ := json.Marshal(b)
 	return string(ja) == string(jb)
+}
+
+// uploadImageRevision makes a revision of my-image naming the amd64 image
+// d, as an upload from the daemon ends, without a registry: the blob Charmhub
+// answers for d, uploaded as the revision's content.
+func uploadImageRevision(t *testing.T, hub *charmhubtest.Server, d string) {
+	t.Helper()
+	ch, err := charmhub.New(charmhub.WithAPIURL(hub.APIURL()), charmhub.WithStorageURL(hub.StorageURL()), charmhub.WithToken(ownerToken))
+	if err != nil {
+		t.Fatal(err)
+	}
+	blob, err := ch.ImageBlob(t.Context(), "my-charm", "my-image", d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	open := func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(blob)), nil }
+	id, err := ch.Upload(t.Context(), "my-image", int64(len(blob)), open, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	statusURL, err := ch.CreateRevision(t.Context(), "my-charm", "my-image", charmhub.RevisionRequest{UploadID: id, Type: charmhub.TypeOCIImage, Bases: basesFor([]string{"amd64"})})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st, err := ch.WaitForRevision(t.Context(), statusURL); err != nil || st.Status != charmhub.StatusApproved {
+		t.Fatalf("review: %v %+v", err, st)
+	}
+}
+
+// TestResourceRevisionsImage checks that an image's revisions show the
+// digest of their image, read from the blob Charmhub stores, and no size
+// (Charmhub's is that of the blob), in the table and in JSON.
+func TestResourceRevisionsImage(t *testing.T) {
+	hub := newHub(t)
+	d1, d2 := "sha256:"+strings.Repeat("1a", 32), "sha256:"+strings.Repeat("2b", 32)
+	uploadImageRevision(t, hub, d1)
+	uploadImageRevision(t, hub, d2)
+
+	res := run(t, hubEnv(hub, ownerToken), "resource-revisions", "my-charm", "my-image")
+	date := `\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ`
+	want := []string{
+		`Revision +Created at +Size +Digest +Architectures`,
+		`2 +` + date + ` +- +` + d2 + ` +amd64`,
+		`1 +` + date + ` +- +` + d1 + ` +amd64`,
+	}
+	if res.code != 0 || res.stderr != "" || !regexp.MustCompile(`^`+strings.Join(want, `\n`)+`\n$`).MatchString(res.stdout) {
+		t.Errorf("want lines matching\n%s\ngot %s", strings.Join(want, "\n"), res)
+	}
+
+	res = run(t, hubEnv(hub, ownerToken), "resource-revisions", "my-charm", "my-image", "--format", "json")
+	var items []map[string]any
+	if err := json.Unmarshal([]byte(res.stdout), &items); err != nil || res.code != 0 || len(items) != 2 {
+		t.Fatalf("--format json (%v): %s", err, res)
+	}
+	if items[0]["digest"] != d2 || items[1]["digest"] != d1 || items[0]["size"] != nil {
+		t.Errorf("json = %v, want digests %s, %s and null sizes", items, d2, d1)
+	}
+
+	// A file's revisions keep their size and have no digest.
+	uploadSized(t, hub, 10)
+	res = run(t, hubEnv(hub, ownerToken), "resource-revisions", "my-charm", "my-file", "--format", "json")
+	if !strings.Contains(res.stdout, `"size": 10`) || strings.Contains(res.stdout, "digest") {
+		t.Errorf("file revisions: %s", res)
+	}
 }

@@ -45,6 +45,9 @@ credential store.`,
 		},
 	}
 	cmd.PersistentFlags().Bool(debugFlag, false, "Log HTTP requests to stderr (credentials redacted)")
+	// Before cobra adds its own "version for charmcraft".
+	cmd.Flags().BoolP("version", "v", false, "Print version information and quit")
+	cmd.SetVersionTemplate(versionLine() + "\n")
 	cmd.AddCommand(
 		newUploadResourceCmd(dockerCli),
 		newResourcesCmd(dockerCli),
@@ -53,6 +56,7 @@ credential store.`,
 		newLoginCmd(dockerCli),
 		newLogoutCmd(dockerCli),
 		newWhoamiCmd(dockerCli),
+		newVersionCmd(dockerCli),
 	)
 	return cmd
 }

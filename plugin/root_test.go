@@ -215,8 +215,9 @@ type daemonFake struct {
 }
 
 type fakeImage struct {
-	id   string // sha256:<64 hex>
-	tags []string
+	id      string // sha256:<64 hex>
+	tags    []string
+	created int64 // Unix seconds
 }
 
 func newDaemonFake(t *testing.T, images ...fakeImage) *daemonFake {
@@ -260,7 +261,7 @@ func (d *daemonFake) serve(w http.ResponseWriter, r *http.Request) {
 			}) {
 				continue
 			}
-			list = append(list, map[string]any{"Id": img.id, "RepoTags": img.tags, "RepoDigests": []string{}})
+			list = append(list, map[string]any{"Id": img.id, "RepoTags": img.tags, "RepoDigests": []string{}, "Created": img.created})
 		}
 		_ = json.NewEncoder(w).Encode(list)
 	case strings.HasPrefix(p, "/images/") && strings.HasSuffix(p, "/json"):

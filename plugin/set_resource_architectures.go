@@ -33,16 +33,17 @@ as needed. The revisions updated are then listed, newest first.`,
 		Example: `  docker charmcraft set-resource-architectures my-charm my-file --revision=2 arm64
   docker charmcraft set-resource-architectures my-charm my-file --revision=1 --revision=3 amd64,arm64
   docker charmcraft set-resource-architectures my-charm my-file --revision=4 all --format=json`,
-		ValidArgsFunction: func(cmd *cobra.Command, args []string, toComplete string) ([]cobra.Completion, cobra.ShellCompDirective) {
-			if len(args) == 2 {
-				return completeArchs(cmd, args, toComplete)
-			}
-			return nil, cobra.ShellCompDirectiveNoFileComp
-		},
 	}, func(ctx context.Context, env *cliEnv, args []string) error {
 		opts.charm, opts.resource, opts.archs = args[0], args[1], args[2]
 		return runSetResourceArchitectures(ctx, env, opts)
 	})
+	charmArgs := completeCharmArgs(dockerCli, []string{"CHARM", "RESOURCE"}, nil)
+	cmd.ValidArgsFunction = func(cmd *cobra.Command, args []string, toComplete string) ([]cobra.Completion, cobra.ShellCompDirective) {
+		if len(args) == 2 {
+			return completeArchs(cmd, args, toComplete)
+		}
+		return charmArgs(cmd, args, toComplete)
+	}
 	cmd.Flags().StringArrayVar(&opts.revisions, "revision", nil, "Revision `N` to update; repeat the flag for more")
 	_ = cmd.RegisterFlagCompletionFunc("revision", cobra.NoFileCompletions)
 	addFormatFlag(cmd, &opts.format)
@@ -86,6 +87,11 @@ func runSetResourceArchitectures(ctx context.Context, env *cliEnv, opts setResou
 		return err
 	}
 	call := charmCall{charm: opts.charm, resource: opts.resource, revisions: revs, mayDo: "change its resources"}
+	// What the revisions were for, to warn about an image's (below).
+	before, err := ch.ListResourceRevisions(ctx, opts.charm, opts.resource)
+	if err != nil {
+		return call.explain(err)
+	}
 	updates := make([]charmhub.RevisionUpdate, len(revs))
 	for i, r := range revs {
 		updates[i] = charmhub.RevisionUpdate{Revision: r, Bases: basesFor(archs)}
@@ -96,6 +102,7 @@ func runSetResourceArchitectures(ctx context.Context, env *cliEnv, opts setResou
 	}
 	out := newResultWriter(env, opts.format)
 	out.info("%d revision(s) updated.", n)
+	warnImageArchs(out, opts, before, revs, archs)
 	var updated []charmhub.ResourceRevision
 	if n > 0 {
 		list, err := ch.ListResourceRevisions(ctx, opts.charm, opts.resource)
@@ -109,6 +116,28 @@ func runSetResourceArchitectures(ctx context.Context, env *cliEnv, opts setResou
 		}
 	}
 	return writeUpdatedRevisions(out, newestFirst(updated))
+}
+
+// warnImageArchs warns when the architectures of an image revision are
+// changed. Like charmcraft, the change is made (it is how a revision
+// tagged wrongly is corrected), but an image carries its own architecture,
+// which upload-resource gave its revision, and Juju deploys a revision on
+// the machines it names, where the image may not run. What the image
+// declares is not known here (it is in the registry), so the warning
+// names what the revision had, to set back.
+func warnImageArchs(out *resultWriter, opts setResourceArchitecturesOptions, before []charmhub.ResourceRevision, revs []int, archs []string) {
+	archs = slices.Sorted(slices.Values(archs))
+	for _, r := range before {
+		if r.Type != charmhub.TypeOCIImage || !slices.Contains(revs, r.Revision) {
+			continue
+		}
+		had := architectures(r.Bases)
+		if slices.Equal(had, archs) {
+			continue
+		}
+		out.warn("Warning: revision %d is an OCI image, which carries its own architecture: make sure it runs on %s (the revision was for %s; to set that back: docker charmcraft set-resource-architectures %s %s --revision=%d %s)",
+			r.Revision, strings.Join(archs, ","), strings.Join(had, ","), opts.charm, opts.resource, r.Revision, strings.Join(had, ","))
+	}
 }
 
 // writeUpdatedRevisions shows the revisions updated, as charmcraft does:

@@ -97,9 +97,11 @@ func TestSetResourceArchitecturesRefusals(t *testing.T) {
 			stderr: `--format "yaml" is not supported`},
 		{name: "a revision that does not exist", args: []string{"my-charm", "my-file", "--revision=1", "--revision=7", "amd64"}, sent: true,
 			stderr: "charm 'my-charm', its resource 'my-file' or one of the revisions 1, 7 was not found on Charmhub (404 Not Found; not-found: Revision 7 "},
-		{name: "unknown resource", args: []string{"my-charm", "nope", "--revision=1", "amd64"}, sent: true,
+		// The revisions are listed before they are changed: an unknown
+		// resource, or no rights, stops the run before any change is sent.
+		{name: "unknown resource", args: []string{"my-charm", "nope", "--revision=1", "amd64"},
 			stderr: "charm 'my-charm', its resource 'nope' or revision 1 was not found on Charmhub"},
-		{name: "no rights", token: strangerToken, args: []string{"my-charm", "my-file", "--revision=1", "amd64"}, sent: true,
+		{name: "no rights", token: strangerToken, args: []string{"my-charm", "my-file", "--revision=1", "amd64"},
 			stderr: "only the owner or a collaborator of charm 'my-charm' may change its resources"},
 	}
 	for _, tt := range tests {

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"text/tabwriter"
 	"time"
+
+	"github.com/docker/go-units"
 )
 
 // newTable returns a writer that aligns tab-separated columns as the
@@ -36,29 +38,11 @@ func alignRight(cells []string) []string {
 	return out
 }
 
-// humanSize writes a byte count as charmcraft does (Python humanize's
-// naturalsize with gnu=True): "50B", "4.9K", "856.0K", "32.9M", in powers
-// of 1024.
+// humanSize writes a byte count as Docker does everywhere the plugin
+// shows one (the progress bars, docker images): decimal units, four
+// significant digits, "50B", "5kB", "876.5kB", "34.45MB".
 func humanSize(n int64) string {
-	if n < 1024 && n > -1024 {
-		return fmt.Sprintf("%dB", n)
-	}
-	const suffixes = "KMGTPEZY"
-	v, unit := float64(n), 1024.0
-	for i := range suffixes {
-		unit *= 1024
-		if abs(v) < unit || i == len(suffixes)-1 {
-			return fmt.Sprintf("%.1f%c", 1024*v/unit, suffixes[i])
-		}
-	}
-	panic("unreachable")
-}
-
-func abs(f float64) float64 {
-	if f < 0 {
-		return -f
-	}
-	return f
+	return units.HumanSize(float64(n))
 }
 
 // formatTimestamp writes a time in UTC as charmcraft's tables do:

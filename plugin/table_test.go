@@ -11,20 +11,20 @@ import (
 )
 
 func TestHumanSize(t *testing.T) {
-	// charmcraft's own test cases, and the unit boundaries.
+	// Docker's units, as its progress bars write them.
 	tests := []struct {
 		in   int64
 		want string
 	}{
 		{0, "0B"},
 		{50, "50B"},
-		{1023, "1023B"},
-		{1024, "1.0K"},
-		{5000, "4.9K"},
-		{876543, "856.0K"},
-		{34450520, "32.9M"},
-		{1 << 30, "1.0G"},
-		{5 << 40, "5.0T"},
+		{999, "999B"},
+		{1000, "1kB"},
+		{5000, "5kB"},
+		{876543, "876.5kB"},
+		{34450520, "34.45MB"},
+		{209715200, "209.7MB"},
+		{1 << 30, "1.074GB"},
 	}
 	for _, tt := range tests {
 		if got := humanSize(tt.in); got != tt.want {

@@ -265,7 +265,7 @@ func TestProgressFile(t *testing.T) {
 // plain is one line per change of state, and nothing drawn in place.
 func plain(t *testing.T, stderr string) {
 	t.Helper()
-	if stderr != "data.bin: Uploading 3.15MB\ndata.bin: Uploaded\n" {
+	if stderr != "data.bin: Uploading 3.146MB\ndata.bin: Uploaded\n" {
 		t.Errorf("stderr = %q, want one line per change", stderr)
 	}
 }

@@ -31,50 +31,32 @@ func newUploadResourceCmd(dockerCli command.Cli) *cobra.Command {
 	cmd := newCommand(dockerCli, &cobra.Command{
 		Use:   "upload-resource [OPTIONS] CHARM RESOURCE (--filepath=PATH | --image=DIGEST|ROCK)",
 		Short: "Upload a file or an OCI image as a new revision of a charm resource",
-		Long: `Upload a file or an OCI image as a new revision of a charm resource.
-
-With --filepath, the file is streamed to Charmhub. With --image, the image is
-named by its digest alone (no name, tag or registry): if Canonical's registry
-already holds it for this charm it is used as is; otherwise it is taken from
-the local Docker daemon, pushed to Canonical's registry, and used. A rock,
-or any OCI archive or layout directory, is given by its path (./x.rock,
-oci-archive:PATH, oci:DIR): it is pushed as it is, digests kept, with no
-Docker daemon needed; one that holds several images needs --platform to
-choose one.
-
-A file revision is for all architectures unless --arch names some; an
-image revision is for the architectures the image declares. A
-multi-platform image (an index) is uploaded whole, every platform, or
-only the platforms --platform names, as docker's own --platform takes
-them; an index some of whose platforms the daemon lacks is refused
-unless --platform chooses among those it holds.
-
-Progress goes to stderr: redrawn in place on a terminal (tty), one line
-per change otherwise (plain), or not at all (quiet). -q also leaves out
-the lines that say what is being done: only the result, warnings and
-errors are printed.`,
+		Long: `Upload a file (--filepath) or an OCI image (--image) as a new revision of
+a charm resource. An image is named by its ID or digest (reused if
+Canonical's registry holds it, else pushed from the local daemon), or by
+the path of a rock or OCI layout, pushed as stored with no daemon.`,
 		Example: `  docker charmcraft upload-resource my-charm my-file --filepath=./data.tar.gz
-  docker charmcraft upload-resource my-charm my-file --filepath=./tool-arm64.tar.gz --arch=arm64
+  docker charmcraft upload-resource my-charm my-file --filepath=./tool.tar.gz --arch=arm64
   docker charmcraft upload-resource my-charm my-image --image=70aa8983ec5c
   docker charmcraft upload-resource my-charm my-image --image=./my-rock_1.0_amd64.rock
-  docker charmcraft upload-resource my-charm my-image --image=sha256:c8f0dbc0d5a5e3aef7281a4d3941e97f204390b2cba9de6c117341361cbe84e4
-  docker charmcraft upload-resource my-charm my-file --filepath=./data.tar.gz --format=json
-  docker charmcraft upload-resource my-charm my-image --image=70aa8983ec5c -q
-  docker charmcraft upload-resource my-charm my-image --image=70aa8983ec5c --platform=linux/amd64`,
+  docker charmcraft upload-resource my-charm my-image --image=70aa8983ec5c -q --format=json`,
 	}, func(ctx context.Context, env *cliEnv, args []string) error {
 		opts.charm, opts.resource = args[0], args[1]
 		return runUploadResource(ctx, env, opts)
 	})
+	cmd.Args = suggestFlag(cmd.Args)
 	flags := cmd.Flags()
-	flags.StringVar(&opts.filepath, "filepath", "", "Path of the file to upload as a file resource")
-	flags.StringVar(&opts.image, "image", "", "OCI image to upload as an oci-image resource: its digest (full sha256, or 12+ hex of a local image ID), or the path of a rock (an OCI archive) or OCI layout directory")
+	flags.StringVar(&opts.filepath, "filepath", "", "Path of the file to upload as a file resource (not - : the upload needs its size first, and may read it again)")
+	flags.StringVar(&opts.image, "image", "", "OCI image to upload: its digest (full sha256, or 12+ hex of a local image ID), or the path of a rock or OCI layout")
 	addFormatFlag(cmd, &opts.format)
 	addProgressFlag(cmd, &opts.progress)
 	addArchFlag(cmd, &opts.arch)
-	flags.StringSliceVar(&opts.platforms, "platform", nil, "Upload only these platforms of a multi-platform image (os/arch[/variant], comma-separated or repeated, e.g. linux/amd64,linux/arm64)")
+	flags.StringSliceVar(&opts.platforms, "platform", nil, "Upload only these platforms of a multi-platform image, which is otherwise uploaded whole (os/arch[/variant], comma-separated or repeated, e.g. linux/amd64,linux/arm64)")
 	flags.BoolVarP(&opts.quiet, "quiet", "q", false, "Print only the result, warnings and errors: no progress, as --progress=quiet, and no line saying what is being done")
 	_ = cmd.RegisterFlagCompletionFunc("filepath", completion.FileNames())
 	_ = cmd.RegisterFlagCompletionFunc("image", completeLocalImages(dockerCli))
+	_ = cmd.RegisterFlagCompletionFunc("platform", completePlatforms)
+	cmd.ValidArgsFunction = completeCharmArgs(dockerCli, []string{"CHARM", "RESOURCE"}, uploadResourceType)
 	return cmd
 }
 
@@ -111,7 +93,35 @@ func (o *uploadResourceOptions) validate() error {
 	if _, err := parseArchFlag(o.arch); err != nil {
 		return err
 	}
+	if o.filepath == "-" {
+		return errors.New("--filepath=- (standard input) is not supported: the upload needs the file's size before it starts, and reads the file again if a retry is needed; save it to a file and give its path")
+	}
 	return checkReadableFile("--filepath", o.filepath)
+}
+
+// suggestFlag wraps upload-resource's argument check: a third argument
+// is most likely the file or image meant for --filepath or --image, so
+// the refusal says which.
+func suggestFlag(check cobra.PositionalArgs) cobra.PositionalArgs {
+	return func(cmd *cobra.Command, args []string) error {
+		err := check(cmd, args)
+		if err == nil || len(args) != 3 || cmd.Flags().Changed("filepath") || cmd.Flags().Changed("image") {
+			return err
+		}
+		extra := args[2]
+		flag := "--filepath"
+		if _, statErr := os.Stat(extra); statErr != nil && isImageLike(extra) {
+			flag = "--image"
+		}
+		return fmt.Errorf("%w\ndid you mean %s=%s?", err, flag, extra)
+	}
+}
+
+// isImageLike reports whether s looks like an image ID or digest: 12 or
+// more hex digits, maybe after "sha256:".
+func isImageLike(s string) bool {
+	s = strings.TrimPrefix(s, "sha256:")
+	return len(s) >= 12 && strings.Trim(s, "0123456789abcdef") == ""
 }
 
 // checkReadableFile makes sure path, given with flag, names a regular

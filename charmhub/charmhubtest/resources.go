@@ -2,6 +2,7 @@ package charmhubtest
 
 import (
 	"net/http"
+	"slices"
 	"time"
 )
 
@@ -73,4 +74,31 @@ func (s *Server) listRevisions(w http.ResponseWriter, _ *http.Request, t *target
 // isoTime is a time as Charmhub writes it: UTC, in microseconds.
 func isoTime(t time.Time) string {
 	return t.UTC().Format("2006-01-02T15:04:05.000000+00:00")
+}
+
+// listNames is GET /v1/charm: the names the user owns, and with
+// include-collaborations=true those they collaborate on, sorted.
+func (s *Server) listNames(w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	user, ok := s.user(w, r)
+	if !ok {
+		return
+	}
+	collab := r.URL.Query().Get("include-collaborations") == "true"
+	names := make([]string, 0, len(s.charms))
+	for name, c := range s.charms {
+		if c.Owner == user || (collab && slices.Contains(c.Collaborators, user)) {
+			names = append(names, name)
+		}
+	}
+	slices.Sort(names)
+	list := []map[string]any{}
+	for _, n := range names {
+		list = append(list, map[string]any{
+			"name": n, "type": "charm", "private": false, "status": "registered",
+			"publisher": map[string]string{"display-name": s.charms[n].Owner},
+		})
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"results": list})
 }
