@@ -9,6 +9,7 @@ package registrytest
 import (
 	"context"
 	"crypto/rand"
+	"crypto/tls"
 	"encoding/hex"
 	"fmt"
 	"io"
@@ -186,6 +187,45 @@ func (r *Registry) named(addr string) error {
 	r.Host = net.JoinHostPort(r.tls.conf.Host, port)
 	r.URL = "https://" + r.Host
 	return r.tls.trust(r.Host)
+}
+
+// Front is where a server that stands in front of the registry, such as
+// a test proxy, is to listen, and how it is reached.
+type Front struct {
+	// Listener is a new loopback port for a plain registry; with TLS, a
+	// port on the registry's address.
+	Listener net.Listener
+	// URL is the front's base URL, by the registry's name with TLS.
+	URL string
+	// Host is the name in URL, without the port.
+	Host string
+	// TLS serves the registry's certificate, trusted by the Docker daemons
+	// under the front's port too (until Close); nil for a plain registry.
+	TLS *tls.Config
+}
+
+// Front makes a listener for a server in front of the registry, served
+// as the registry is, so that the path from client to registry stays
+// HTTPS end to end with TLS. The server closes the listener.
+func (r *Registry) Front() (*Front, error) {
+	addr := "127.0.0.1:0"
+	if r.tls != nil {
+		addr = net.JoinHostPort(r.tls.addr, "0")
+	}
+	ln, err := (&net.ListenConfig{}).Listen(context.Background(), "tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("listening in front of the registry: %w", err)
+	}
+	if r.tls == nil {
+		return &Front{Listener: ln, URL: "http://" + ln.Addr().String(), Host: "127.0.0.1"}, nil
+	}
+	_, port, _ := net.SplitHostPort(ln.Addr().String())
+	host := net.JoinHostPort(r.tls.conf.Host, port)
+	if err := r.tls.trust(host); err != nil {
+		_ = ln.Close()
+		return nil, err
+	}
+	return &Front{Listener: ln, URL: "https://" + host, Host: r.tls.conf.Host, TLS: r.tls.config()}, nil
 }
 
 // serve runs the embedded registry on addr.
