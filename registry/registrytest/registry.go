@@ -19,6 +19,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"sync"
 	"time"
 
 	"github.com/distribution/distribution/v3/configuration"
@@ -65,14 +66,18 @@ type Registry struct {
 	// Kind is the registry that runs.
 	Kind Kind
 
-	srv    *httptest.Server // Embedded
-	conf   *configuration.Configuration
-	proc   *process // Distribution2
-	bin    string
-	conf2  string // distribution 2's configuration file
-	tmpDir string
-	tls    *tlsServer // nil for plain HTTP
-	listen string     // the address served, kept by Start
+	srv *httptest.Server // Embedded
+	// serving counts the embedded registry's requests in flight: over
+	// HTTP/2, srv.Close does not wait for them, and one still writing to
+	// storage would race its removal.
+	serving sync.WaitGroup
+	conf    *configuration.Configuration
+	proc    *process // Distribution2
+	bin     string
+	conf2   string // distribution 2's configuration file
+	tmpDir  string
+	tls     *tlsServer // nil for plain HTTP
+	listen  string     // the address served, kept by Start
 }
 
 // Start runs a registry on a loopback port, or with TLS on a port of the
@@ -237,8 +242,13 @@ func (r *Registry) serve(addr string) error {
 	app := handlers.NewApp(context.Background(), r.conf)
 	// A client that does not trust the CA is the client's failure: the
 	// server does not log it.
+	handler := http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		r.serving.Add(1)
+		defer r.serving.Done()
+		app.ServeHTTP(w, req)
+	})
 	r.srv = &httptest.Server{Listener: ln, Config: &http.Server{
-		Handler: app, ReadHeaderTimeout: time.Minute, ErrorLog: log.New(io.Discard, "", 0),
+		Handler: handler, ReadHeaderTimeout: time.Minute, ErrorLog: log.New(io.Discard, "", 0),
 	}}
 	if r.tls == nil {
 		r.srv.Start()
@@ -257,6 +267,7 @@ func (r *Registry) Stop() {
 	case r.srv != nil:
 		r.srv.CloseClientConnections()
 		r.srv.Close()
+		r.serving.Wait()
 		r.srv = nil
 	case r.proc != nil:
 		r.proc.stop()
@@ -285,6 +296,7 @@ func newSecret() string {
 func (r *Registry) Close() {
 	if r.srv != nil {
 		r.srv.Close()
+		r.serving.Wait()
 	}
 	if r.proc != nil {
 		r.proc.stop()
