@@ -208,7 +208,10 @@ func TestImageNamesKeptAfterKill(t *testing.T) {
 				return
 			}
 			t.Logf("left: %s", left)
-			res := dockerCmd(t, f.env(ownerToken), append([]string{"charmcraft"}, append(plugin, "--debug")...)...)
+			// Again to the same registry, the proxy's: a temporary name is
+			// the registry's host's when the daemon pushed to it directly.
+			f.regProxy.Clear()
+			res := dockerCmd(t, f.proxiedEnv(), append([]string{"charmcraft"}, append(plugin, "--debug")...)...)
 			if res.code != 0 {
 				t.Fatalf("the run after the kill: %s", res)
 			}
