@@ -26,19 +26,12 @@ type faulty struct {
 func newFaulty(t *testing.T) *faulty {
 	t.Helper()
 	w := newWorld(t)
-	f := &faulty{world: w}
-	for _, p := range []struct {
-		to     **faultproxy.Proxy
-		target string
-	}{{&f.hubProxy, w.hub.URL()}, {&f.regProxy, w.reg.URL}} {
-		proxy, err := faultproxy.New(p.target)
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(proxy.Close)
-		*p.to = proxy
+	hubProxy, err := faultproxy.New(w.hub.URL())
+	if err != nil {
+		t.Fatal(err)
 	}
-	return f
+	t.Cleanup(hubProxy.Close)
+	return &faulty{world: w, hubProxy: hubProxy, regProxy: w.proxyRegistry(t)}
 }
 
 // retryTimeout is how long the plugin keeps trying a failing request in

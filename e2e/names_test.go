@@ -208,7 +208,10 @@ func TestImageNamesKeptAfterKill(t *testing.T) {
 				return
 			}
 			t.Logf("left: %s", left)
-			res := dockerCmd(t, f.env(ownerToken), append([]string{"charmcraft"}, append(plugin, "--debug")...)...)
+			// Again to the same registry, the proxy's: a temporary name is
+			// the registry's host's when the daemon pushed to it directly.
+			f.regProxy.Clear()
+			res := dockerCmd(t, f.proxiedEnv(), append([]string{"charmcraft"}, append(plugin, "--debug")...)...)
 			if res.code != 0 {
 				t.Fatalf("the run after the kill: %s", res)
 			}
@@ -253,19 +256,24 @@ func TestImagePlainDaemonGetsNoCredentials(t *testing.T) {
 	t.Cleanup(p.Close)
 	w := newWorld(t)
 	// The registry too is off the loopback, where a daemon on another host
-	// would push to it directly.
-	regLn, err := net.Listen("tcp", addr+":0")
-	if err != nil {
-		t.Fatal(err)
+	// would push to it directly: a TLS registry is there already, by its
+	// name; a plain one is reached through a proxy there.
+	regURL := w.reg.URL
+	if strings.HasPrefix(regURL, "http://") {
+		regLn, err := net.Listen("tcp", addr+":0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		reg, err := faultproxy.New(w.reg.URL, faultproxy.OnListener(regLn))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(reg.Close)
+		regURL = reg.URL
 	}
-	reg, err := faultproxy.New(w.reg.URL, faultproxy.OnListener(regLn))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(reg.Close)
 	m := loadMulti(t, 2120, "multi-e2e-plain:1", false)
 	before := namesOf(t, m.id)
-	env := w.env(ownerToken, "DOCKER_HOST=tcp://"+ln.Addr().String(), "CHARMCRAFT_REGISTRY_URL="+reg.URL, "CHARMCRAFT_ALLOW_INSECURE=1")
+	env := w.env(ownerToken, "DOCKER_HOST=tcp://"+ln.Addr().String(), "CHARMCRAFT_REGISTRY_URL="+regURL, "CHARMCRAFT_ALLOW_INSECURE=1")
 	res := dockerCmd(t, env, "charmcraft", "upload-resource", "my-charm", "my-image", "--image", m.id, "--debug")
 	if res.code != 0 || w.remoteOf(t, res) != m.id {
 		t.Fatalf("upload: %s", res)

@@ -46,15 +46,34 @@ func (d *daemonRecorder) count(suffix string) int {
 	return n
 }
 
+// proxyRegistry puts a fault proxy in front of the world's registry,
+// served as the registry is: over TLS, by the registry's name, with its
+// certificate, so that the path stays HTTPS end to end and the registry's
+// upload locations name the proxy by a URL that reaches it.
+func (w *world) proxyRegistry(t *testing.T) *faultproxy.Proxy {
+	t.Helper()
+	front, err := w.reg.Front()
+	if err != nil {
+		t.Fatal(err)
+	}
+	opts := []faultproxy.Option{faultproxy.OnListener(front.Listener)}
+	if front.TLS != nil {
+		opts = append(opts, faultproxy.ServingTLS(front.TLS, front.Host))
+	}
+	p, err := faultproxy.New(w.reg.URL, opts...)
+	if err != nil {
+		_ = front.Listener.Close()
+		t.Fatal(err)
+	}
+	t.Cleanup(p.Close)
+	return p
+}
+
 // countRegistry puts a proxy in front of the world's registry, to count
 // the bytes of blob uploads.
 func (w *world) countRegistry(t *testing.T) *registryCounter {
 	t.Helper()
-	p, err := faultproxy.New(w.reg.URL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(p.Close)
+	p := w.proxyRegistry(t)
 	return &registryCounter{url: p.URL, p: p}
 }
 

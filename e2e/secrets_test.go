@@ -102,11 +102,7 @@ func TestNoSecretShows(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(proxy.Close)
-	regProxy, err := faultproxy.New(w.reg.URL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(regProxy.Close)
+	regProxy := w.proxyRegistry(t)
 	proxied := func(extra ...string) []string {
 		return append([]string{"CHARMCRAFT_STORE_API_URL=" + proxy.URL + "/api", "CHARMCRAFT_UPLOAD_URL=" + proxy.URL + "/storage",
 			"CHARMCRAFT_REGISTRY_URL=" + regProxy.URL, "CHARMCRAFT_STALL_TIMEOUT=2s",

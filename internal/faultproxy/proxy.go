@@ -3,6 +3,7 @@ package faultproxy
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -23,8 +24,8 @@ import (
 // that matches it. Its methods are safe for concurrent use.
 type Proxy struct {
 	// URL is the proxy's base URL, http://127.0.0.1:<port> (or
-	// unix://<path> on a Unix socket): point the client at it instead of
-	// the target.
+	// unix://<path> on a Unix socket, or https://<name>:<port> serving
+	// TLS): point the client at it instead of the target.
 	URL string
 
 	target *url.URL
@@ -71,13 +72,25 @@ type Request struct {
 type Option func(*settings)
 
 type settings struct {
-	ln net.Listener
+	ln      net.Listener
+	tlsConf *tls.Config
+	name    string
 }
 
 // OnListener has the proxy serve on ln, a TCP or a Unix socket, instead of
 // a loopback port of its own.
 func OnListener(ln net.Listener) Option {
 	return func(s *settings) { s.ln = ln }
+}
+
+// ServingTLS has the proxy serve HTTPS with conf, and name itself by host
+// (a name conf's certificate holds) in its URL, instead of by its
+// address. In front of a registry served over HTTPS, it keeps the path
+// HTTPS end to end: the registry's answers name the proxy (the Host it is
+// asked for) with https. An https target is reached over TLS, trusting
+// the system's roots (SSL_CERT_FILE).
+func ServingTLS(conf *tls.Config, host string) Option {
+	return func(s *settings) { s.tlsConf, s.name = conf, host }
 }
 
 // New starts a proxy to target: a base URL such as http://127.0.0.1:5000,
@@ -117,8 +130,17 @@ func New(target string, opts ...Option) (*Proxy, error) {
 		_ = p.srv.Listener.Close()
 		p.srv.Listener = set.ln
 	}
-	p.srv.Start()
-	p.URL = p.srv.URL
+	if set.tlsConf == nil {
+		p.srv.Start()
+		p.URL = p.srv.URL
+	} else {
+		p.srv.TLS = set.tlsConf.Clone()
+		// HTTP/1.1, whose connections a fault can take over and reset.
+		p.srv.TLS.NextProtos = []string{"http/1.1"}
+		p.srv.StartTLS()
+		_, port, _ := net.SplitHostPort(p.srv.Listener.Addr().String())
+		p.URL = "https://" + net.JoinHostPort(set.name, port)
+	}
 	if a := p.srv.Listener.Addr(); a.Network() == "unix" {
 		p.URL = "unix://" + a.String()
 	}
@@ -453,6 +475,9 @@ func resetConn(w http.ResponseWriter) {
 	conn, _, err := http.NewResponseController(w).Hijack()
 	if err != nil {
 		panic(http.ErrAbortHandler)
+	}
+	if tc, ok := conn.(*tls.Conn); ok {
+		conn = tc.NetConn() // a reset, not TLS's close_notify
 	}
 	if tc, ok := conn.(*net.TCPConn); ok {
 		_ = tc.SetLinger(0)

@@ -4,11 +4,16 @@ import (
 	"bytes"
 	"context"
 	"crypto/sha256"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -186,5 +191,57 @@ func TestBodyBytes(t *testing.T) {
 	}
 	if got := p.BodyBytes(http.MethodPut, ""); got != 10 {
 		t.Errorf("PUTs: %d bytes, want 10", got)
+	}
+}
+
+// TestServingTLS serves HTTPS by a name of the certificate: the target
+// learns it from Host (to build its URLs), and a reset fault resets the
+// TCP connection under TLS.
+func TestServingTLS(t *testing.T) {
+	// httptest's certificate holds example.com and 127.0.0.1.
+	certSrv := httptest.NewTLSServer(http.NotFoundHandler())
+	certSrv.Close()
+	target := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.Copy(io.Discard, r.Body)
+		w.Header().Set("Location", "https://"+r.Host+"/next")
+	}))
+	t.Cleanup(target.Close)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := faultproxy.New(target.URL, faultproxy.OnListener(ln),
+		faultproxy.ServingTLS(&tls.Config{Certificates: certSrv.TLS.Certificates, MinVersion: tls.VersionTLS12}, "example.com"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(p.Close)
+	_, port, _ := net.SplitHostPort(ln.Addr().String())
+	if want := "https://example.com:" + port; p.URL != want {
+		t.Fatalf("URL %s, want %s", p.URL, want)
+	}
+	roots := x509.NewCertPool()
+	roots.AddCert(certSrv.Certificate())
+	client := &http.Client{Transport: &http.Transport{
+		TLSClientConfig: &tls.Config{RootCAs: roots, MinVersion: tls.VersionTLS12},
+		DialContext: func(ctx context.Context, network, _ string) (net.Conn, error) {
+			return (&net.Dialer{}).DialContext(ctx, network, ln.Addr().String())
+		},
+	}}
+	resp, err := client.Get(p.URL + "/start")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = resp.Body.Close()
+	if got, want := resp.Header.Get("Location"), p.URL+"/next"; got != want {
+		t.Errorf("Location %q, want %q", got, want)
+	}
+	p.Add(faultproxy.Rule{Method: "PUT", Fault: faultproxy.ResetAfter(1000)})
+	req, _ := http.NewRequestWithContext(t.Context(), "PUT", p.URL+"/blob", bytes.NewReader(make([]byte, 100_000)))
+	if resp, err := client.Do(req); err == nil {
+		_ = resp.Body.Close()
+		t.Fatalf("the reset fault answered %s", resp.Status)
+	} else if !errors.Is(err, syscall.ECONNRESET) {
+		t.Errorf("the reset fault gave %v, want a connection reset", err)
 	}
 }

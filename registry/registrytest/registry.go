@@ -9,6 +9,7 @@ package registrytest
 import (
 	"context"
 	"crypto/rand"
+	"crypto/tls"
 	"encoding/hex"
 	"fmt"
 	"io"
@@ -18,6 +19,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"sync"
 	"time"
 
 	"github.com/distribution/distribution/v3/configuration"
@@ -64,14 +66,18 @@ type Registry struct {
 	// Kind is the registry that runs.
 	Kind Kind
 
-	srv    *httptest.Server // Embedded
-	conf   *configuration.Configuration
-	proc   *process // Distribution2
-	bin    string
-	conf2  string // distribution 2's configuration file
-	tmpDir string
-	tls    *tlsServer // nil for plain HTTP
-	listen string     // the address served, kept by Start
+	srv *httptest.Server // Embedded
+	// serving counts the embedded registry's requests in flight: over
+	// HTTP/2, srv.Close does not wait for them, and one still writing to
+	// storage would race its removal.
+	serving sync.WaitGroup
+	conf    *configuration.Configuration
+	proc    *process // Distribution2
+	bin     string
+	conf2   string // distribution 2's configuration file
+	tmpDir  string
+	tls     *tlsServer // nil for plain HTTP
+	listen  string     // the address served, kept by Start
 }
 
 // Start runs a registry on a loopback port, or with TLS on a port of the
@@ -188,6 +194,45 @@ func (r *Registry) named(addr string) error {
 	return r.tls.trust(r.Host)
 }
 
+// Front is where a server that stands in front of the registry, such as
+// a test proxy, is to listen, and how it is reached.
+type Front struct {
+	// Listener is a new loopback port for a plain registry; with TLS, a
+	// port on the registry's address.
+	Listener net.Listener
+	// URL is the front's base URL, by the registry's name with TLS.
+	URL string
+	// Host is the name in URL, without the port.
+	Host string
+	// TLS serves the registry's certificate, trusted by the Docker daemons
+	// under the front's port too (until Close); nil for a plain registry.
+	TLS *tls.Config
+}
+
+// Front makes a listener for a server in front of the registry, served
+// as the registry is, so that the path from client to registry stays
+// HTTPS end to end with TLS. The server closes the listener.
+func (r *Registry) Front() (*Front, error) {
+	addr := "127.0.0.1:0"
+	if r.tls != nil {
+		addr = net.JoinHostPort(r.tls.addr, "0")
+	}
+	ln, err := (&net.ListenConfig{}).Listen(context.Background(), "tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("listening in front of the registry: %w", err)
+	}
+	if r.tls == nil {
+		return &Front{Listener: ln, URL: "http://" + ln.Addr().String(), Host: "127.0.0.1"}, nil
+	}
+	_, port, _ := net.SplitHostPort(ln.Addr().String())
+	host := net.JoinHostPort(r.tls.conf.Host, port)
+	if err := r.tls.trust(host); err != nil {
+		_ = ln.Close()
+		return nil, err
+	}
+	return &Front{Listener: ln, URL: "https://" + host, Host: r.tls.conf.Host, TLS: r.tls.config()}, nil
+}
+
 // serve runs the embedded registry on addr.
 func (r *Registry) serve(addr string) error {
 	ln, err := (&net.ListenConfig{}).Listen(context.Background(), "tcp", addr)
@@ -197,8 +242,13 @@ func (r *Registry) serve(addr string) error {
 	app := handlers.NewApp(context.Background(), r.conf)
 	// A client that does not trust the CA is the client's failure: the
 	// server does not log it.
+	handler := http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		r.serving.Add(1)
+		defer r.serving.Done()
+		app.ServeHTTP(w, req)
+	})
 	r.srv = &httptest.Server{Listener: ln, Config: &http.Server{
-		Handler: app, ReadHeaderTimeout: time.Minute, ErrorLog: log.New(io.Discard, "", 0),
+		Handler: handler, ReadHeaderTimeout: time.Minute, ErrorLog: log.New(io.Discard, "", 0),
 	}}
 	if r.tls == nil {
 		r.srv.Start()
@@ -217,6 +267,7 @@ func (r *Registry) Stop() {
 	case r.srv != nil:
 		r.srv.CloseClientConnections()
 		r.srv.Close()
+		r.serving.Wait()
 		r.srv = nil
 	case r.proc != nil:
 		r.proc.stop()
@@ -245,6 +296,7 @@ func newSecret() string {
 func (r *Registry) Close() {
 	if r.srv != nil {
 		r.srv.Close()
+		r.serving.Wait()
 	}
 	if r.proc != nil {
 		r.proc.stop()

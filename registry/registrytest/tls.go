@@ -87,7 +87,7 @@ type tlsServer struct {
 	certFile, keyFile string
 	caPEM             []byte
 	realm             *http.Server
-	certsDir          string // the certs.d entry written, removed by close
+	certsDirs         []string // the certs.d entries written, removed by close
 }
 
 // newTLSServer signs a certificate for t.Host with the CA, into dir.
@@ -231,7 +231,7 @@ func (s *tlsServer) trust(host string) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil { //nolint:gosec // read by the daemons, as certs.d is
 		return fmt.Errorf("trusting the test CA for %s: %w", host, err)
 	}
-	s.certsDir = dir
+	s.certsDirs = append(s.certsDirs, dir)
 	return os.WriteFile(filepath.Join(dir, "ca.crt"), s.caPEM, 0o644) //nolint:gosec // a CA certificate is public
 }
 
@@ -239,7 +239,7 @@ func (s *tlsServer) close() {
 	if s.realm != nil {
 		_ = s.realm.Close()
 	}
-	if s.certsDir != "" {
-		_ = os.RemoveAll(s.certsDir)
+	for _, dir := range s.certsDirs {
+		_ = os.RemoveAll(dir)
 	}
 }
