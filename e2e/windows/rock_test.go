@@ -37,7 +37,11 @@ func TestUploadRockPaths(t *testing.T) {
 	w := newWorld(t)
 	dir := workDir(t)
 	spec := ocitest.Spec{Images: []ocitest.Image{{Platform: "linux/amd64", Layers: []int64{1 << 20, 1000}, Seed: 24, RefName: "1.0"}}}
-	written, err := ocitest.WriteArchive(filepath.Join(dir, "my rocks", "app_1.0_amd64.rock"), spec)
+	err := os.Mkdir(filepath.Join(dir, "my rocks"), 0o755)
+	var written ocitest.Written
+	if err == nil {
+		written, err = ocitest.WriteArchive(filepath.Join(dir, "my rocks", "app_1.0_amd64.rock"), spec)
+	}
 	if err == nil {
 		_, err = ocitest.WriteLayout(filepath.Join(dir, "my layout"), spec)
 	}
