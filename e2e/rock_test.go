@@ -34,7 +34,7 @@ func writeRock(t *testing.T, name string, spec ocitest.Spec) (string, ocitest.Wr
 	return path, written
 }
 
-func TestUploadRockWithoutDaemon(t *testing.T) {
+func TestImageRockWithoutDaemon(t *testing.T) {
 	w := newWorld(t)
 	path, written := writeRock(t, "my-rock_1.0_amd64.rock", ocitest.Spec{Images: []ocitest.Image{
 		{Platform: "linux/amd64", Layers: []int64{2 << 20, 4096, 1 << 20, 300}, Seed: 11, RefName: "1.0"}}})
@@ -70,7 +70,7 @@ func TestUploadRockWithoutDaemon(t *testing.T) {
 	}
 }
 
-func TestUploadMultiPlatformLayoutWithoutDaemon(t *testing.T) {
+func TestImageLayoutWithoutDaemon(t *testing.T) {
 	w := newWorld(t)
 	dir := filepath.Join(t.TempDir(), "my layout")
 	written, err := ocitest.WriteLayout(dir, ocitest.Spec{Index: true, Images: []ocitest.Image{
@@ -93,7 +93,7 @@ func TestUploadMultiPlatformLayoutWithoutDaemon(t *testing.T) {
 	}
 }
 
-func TestUploadRockRefusals(t *testing.T) {
+func TestImageRockRefusals(t *testing.T) {
 	w := newWorld(t)
 	bad, written := writeRock(t, "bad.rock", ocitest.Spec{Corrupt: true, Images: []ocitest.Image{
 		{Platform: "linux/amd64", Layers: []int64{1 << 20}, Seed: 13}}})
@@ -142,11 +142,11 @@ func TestUploadRockRefusals(t *testing.T) {
 	}
 }
 
-// TestUploadSavedArchive uploads what `docker save` writes, with no
+// TestImageSavedArchive uploads what `docker save` writes, with no
 // daemon: Docker 25 and later write an OCI archive (index.json), which is
 // pushed as it is; older ones their own format (manifest.json alone),
 // which is refused, saying to `docker load` it.
-func TestUploadSavedArchive(t *testing.T) {
+func TestImageSavedArchive(t *testing.T) {
 	needDocker(t)
 	w := newWorld(t)
 	id := buildImage(t, 2424, layerSpec{size: 256 << 10, random: true}, layerSpec{size: 64 << 10})

@@ -157,6 +157,10 @@ echo "== tests: all passes in $((SECONDS - start))s; the slowest tests:"
 for f in "$logs"/*.log; do
 	sed -n "s/^--- \\(PASS\\|FAIL\\): \\([^ ]*\\) (\\([0-9.]*\\)s)\$/\\3s \\2 \\1 $(basename "$f" .log)/p" "$f"
 done | sort -rn | head -n 25 || true
+# Every test function's result in every pass (subtests not counted), in
+# the form any reader of CI logs knows.
+count() { cat "$logs"/*.log | grep -c "^--- $1: " || true; }
+echo "tests: $(count PASS) passed, $(count FAIL) failed, $(count SKIP) skipped"
 if [ -s "$logs/failed" ]; then
 	echo "== tests: failed passes (logs in $logs): $(tr '\n' ' ' <"$logs/failed")"
 	exit 1
