@@ -2,7 +2,8 @@ package registry_test
 
 import (
 	"bytes"
-	"io"
+	"fmt"
+	"net/http"
 	"strings"
 	"sync"
 	"testing"
@@ -14,21 +15,28 @@ import (
 	"github.com/canonical/docker-charmcraft/registry/registrytest"
 )
 
-// restartingReader gives r, and once at bytes have been read, stops the
-// registry, to start it again after down, while the upload goes on.
-type restartingReader struct {
-	r    io.Reader
-	n    int64
-	at   int64
-	once sync.Once
-	done chan error
-	reg  *registrytest.Registry
-	down time.Duration
+// restartingTransport stops the registry once an acknowledged chunk of an
+// upload has taken the registry past at bytes, after the registry answered
+// that PATCH and before the client sees the answer: no chunk is in flight
+// then, so the stop falls between two chunks however loaded the machine
+// is. It starts the registry again after down.
+type restartingTransport struct {
+	inner http.RoundTripper
+	at    int64
+	once  sync.Once
+	done  chan error
+	reg   *registrytest.Registry
+	down  time.Duration
 }
 
-func (r *restartingReader) Read(p []byte) (int, error) {
-	n, err := r.r.Read(p)
-	if r.n += int64(n); r.n >= r.at {
+func (r *restartingTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	resp, err := r.inner.RoundTrip(req)
+	if err != nil || req.Method != http.MethodPatch || resp.StatusCode != http.StatusAccepted {
+		return resp, err
+	}
+	// Range: 0-N, the bytes the session holds.
+	var last int64
+	if _, serr := fmt.Sscanf(resp.Header.Get("Range"), "0-%d", &last); serr == nil && last+1 >= r.at {
 		r.once.Do(func() {
 			r.reg.Stop()
 			go func() {
@@ -37,25 +45,26 @@ func (r *restartingReader) Read(p []byte) (int, error) {
 			}()
 		})
 	}
-	return n, err
+	return resp, err
 }
 
 // TestRegistryRestartsMidUpload stops the registry process midway through
 // a streamed upload and starts it again 2s later, with its storage kept:
 // the upload waits it out, and goes on in its session, which both
-// registries keep: the registry stops between two chunks here, and its
+// registries keep: the registry stops between two chunks here (see
+// restartingTransport), and its
 // secret, which signs the session's state, is the same (a registry
 // configured without one makes a new one at each start, and forgets
 // every session).
 func TestRegistryRestartsMidUpload(t *testing.T) {
 	env := newEnv(t, envConfig{dir: t.TempDir()})
 	log := &testutil.SyncBuffer{}
+	src := &restartingTransport{inner: transport.New(testStall), at: 5 << 20, reg: env.reg, down: 2 * time.Second, done: make(chan error, 1)}
 	c := env.client(t, registry.WithChunkSize(1<<20), registry.WithDebug(log),
-		registry.WithTransport(transport.New(testStall)),
+		registry.WithTransport(src),
 		registry.WithRetryPolicy(transport.Policy{Base: 200 * time.Millisecond, Cap: time.Second, Budget: 30 * time.Second}))
 	blob, d := randomBlob(t, 12<<20)
-	src := &restartingReader{r: bytes.NewReader(blob), at: 5 << 20, reg: env.reg, down: 2 * time.Second, done: make(chan error, 1)}
-	desc, err := c.PushBlobStream(t.Context(), src, nil)
+	desc, err := c.PushBlobStream(t.Context(), bytes.NewReader(blob), nil)
 	if err := <-src.done; err != nil {
 		t.Fatalf("starting the registry again: %v", err)
 	}
