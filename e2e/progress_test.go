@@ -30,13 +30,20 @@ func TestProgressImage(t *testing.T) {
 			t.Errorf("plain progress lacks %q: %q", state, res.stderr)
 		}
 	}
-	// A layer ends under the ID docker inspect and docker push give it,
-	// its diff ID, on every store (the classic store's save names it
-	// otherwise).
+	// A layer ends under the ID docker push gives it: its diff ID on the
+	// classic store (whose save names it otherwise), the stored blob's
+	// digest on the containerd store, where the blobs are pushed as they
+	// are.
 	inspect := dockerCmd(t, nil, "image", "inspect", "--format", "{{range .RootFS.Layers}}{{.}} {{end}}", id)
 	var diffIDs []string
 	for _, l := range strings.Fields(inspect.stdout) {
 		diffIDs = append(diffIDs, strings.TrimPrefix(l, "sha256:")[:12])
+	}
+	if containerdStore(t) {
+		diffIDs = diffIDs[:0]
+		for _, l := range w.pull(t, imageRepo, remote).manifest.Layers {
+			diffIDs = append(diffIDs, strings.TrimPrefix(l.Digest, "sha256:")[:12])
+		}
 	}
 	for _, m := range regexp.MustCompile(`(?m)^([0-9a-f]{12}): Pushed$`).FindAllStringSubmatch(res.stderr, -1) {
 		if !slices.Contains(diffIDs, m[1]) {
