@@ -3,6 +3,7 @@ package plugin
 import (
 	"errors"
 	"fmt"
+	"regexp"
 	"strings"
 
 	"github.com/canonical/docker-charmcraft/internal/transport"
@@ -22,21 +23,38 @@ func (e *plainError) Unwrap() error { return e.err }
 // plain tells a command's error in words when a service failed without
 // answering: which service, the cause, what was being done, and one
 // thing to do. Go's wording (dial tcp, the attempts made) is kept for
-// --debug, which prints the error as it came.
+// --debug, which prints the error as it came. A service's answer (a 503,
+// say) is told as it came, less the attempts made.
 func (e *cliEnv) plain(err error) error {
-	f, ok := errors.AsType[*transport.Failure](err)
-	if !ok || e.debug {
+	if err == nil || e.debug {
 		return err
+	}
+	f, ok := errors.AsType[*transport.Failure](err)
+	if !ok {
+		return withoutAttempts(err)
 	}
 	cause := transport.Cause(f.Err)
 	if cause == "failed" {
-		return err // no words for it: the error says more
+		return withoutAttempts(err) // no words for it: the error says more
 	}
 	msg := f.Service + " " + cause
 	if doing, _, _ := strings.Cut(err.Error(), ": "); doingRE(doing) {
 		msg += " while " + doing
 	}
 	return &plainError{msg: msg + "\n" + e.networkHint(f, cause), err: err}
+}
+
+// attemptsRE matches what transport.AfterAttempts adds to an error.
+var attemptsRE = regexp.MustCompile(` \(after [0-9]+ attempts\)`)
+
+// withoutAttempts is err less the counts of attempts its chain holds:
+// how many times a request was sent is for --debug.
+func withoutAttempts(err error) error {
+	msg := err.Error()
+	if !attemptsRE.MatchString(msg) {
+		return err
+	}
+	return &plainError{msg: attemptsRE.ReplaceAllString(msg, ""), err: err}
 }
 
 // doingRE says whether s says what was being done ("listing resources of

@@ -19,3 +19,22 @@ func TestSocketDenied(t *testing.T) {
 		t.Errorf("got %q", msg)
 	}
 }
+
+// TestPlainLeavesOutAttempts: a service's answer is told as it came, but
+// how many times the request was sent is for --debug only.
+func TestPlainLeavesOutAttempts(t *testing.T) {
+	cause := errors.New("registry answered 503 service unavailable to HEAD /v2/x/manifests/sha256:ab")
+	err := fmt.Errorf("asking Canonical's registry for sha256:ab: %w (after 15 attempts)", cause)
+	for _, debug := range []bool{false, true} {
+		got := (&cliEnv{debug: debug}).plain(err)
+		if !errors.Is(got, cause) {
+			t.Errorf("debug %v: %v lost its cause", debug, got)
+		}
+		if shown := strings.Contains(got.Error(), "(after 15 attempts)"); shown != debug {
+			t.Errorf("debug %v: %q", debug, got)
+		}
+		if !strings.Contains(got.Error(), "registry answered 503 service unavailable") {
+			t.Errorf("debug %v: the answer is gone: %q", debug, got)
+		}
+	}
+}
