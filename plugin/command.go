@@ -34,10 +34,11 @@ func newCommand(dockerCli command.Cli, help *cobra.Command, run runFunc) *cobra.
 		if ce, ok := errors.AsType[*credentialsError](err); ok {
 			ce.fromEnv = strings.TrimSpace(env.getenv(authEnv)) != ""
 		}
+		err = env.plain(err)
 		if f := cmd.Flags().Lookup("format"); err != nil && f != nil && f.Value.String() == "json" && !env.reported {
 			reportJSON(env.dockerCli.Out(), err)
 		}
-		return env.plain(err)
+		return err
 	}
 	return help
 }
