@@ -17,6 +17,13 @@ while read -r file target; do
 	dir=$(dirname "$file")
 	if out=$(go test -run '^$' -fuzz "^${target}\$" -fuzztime "$fuzztime" -fuzzminimizetime "$minimizetime" "./$dir" 2>&1 </dev/null); then
 		result=ok
+	elif grep -q 'context deadline exceeded' <<<"$out" && ! grep -q 'Failing input written to' <<<"$out"; then
+		# go test's fuzzing can end past -fuzztime while a worker is still
+		# shrinking an input, and then fails with "context deadline
+		# exceeded" though no input failed: a real failure always writes
+		# its input. Said, not counted.
+		result=ok
+		echo "$dir.$target: go stopped fuzzing late (context deadline exceeded); no input failed"
 	else
 		result=FAILED
 		status=1
