@@ -13,7 +13,7 @@ import (
 // may write it. Nil if it may be.
 func trusted(fi os.FileInfo) error {
 	if fi.Mode().Perm()&0o022 != 0 {
-		return fmt.Errorf("it is writable by its group or by others (mode %v); make it yours alone: chmod go-w", fi.Mode().Perm())
+		return fmt.Errorf("it is writable by its group or by others (mode %v)", fi.Mode().Perm())
 	}
 	st, ok := fi.Sys().(*syscall.Stat_t)
 	if !ok {

@@ -173,7 +173,7 @@ func (e *cliEnv) layerCache(out *resultWriter) *layercache.Cache {
 	}
 	c, err := layercache.Open(dir)
 	if errors.Is(err, layercache.ErrUnsafeDir) {
-		out.warn("Not using the layer cache: %v (make it yours alone, or set %s to a directory of your own)", err, cacheDirEnv)
+		out.warn("Not using the layer cache: %v (make it yours alone, e.g. with chmod go-w, or set %s to a directory of your own)", err, cacheDirEnv)
 		return nil
 	}
 	if err != nil {
