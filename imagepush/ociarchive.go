@@ -562,9 +562,9 @@ func (p *pusher) sendSeekable(ctx context.Context, d digest.Digest, r io.ReadSee
 	}
 	name := shortDigest(d)
 	show(manifest.Event{Kind: manifest.Preparing, Name: name, Digest: d, Total: size})
-	pr := &progressSeeker{r: r, step: func(n int64) {
+	pr := &progressSeeker{progressReader: progressReader{r: r, step: func(n int64) {
 		show(manifest.Event{Kind: manifest.Pushing, Name: name, Digest: d, Done: n, Total: size})
-	}}
+	}}, s: r}
 	if err := p.reg.PushBlob(ctx, pr, size, d); err != nil {
 		return fmt.Errorf("pushing blob %s to Canonical's registry: %w", d, err)
 	}
@@ -572,26 +572,15 @@ func (p *pusher) sendSeekable(ctx context.Context, d digest.Digest, r io.ReadSee
 	return nil
 }
 
-// progressSeeker calls step every MiB read, and follows the reader back
-// when it is rewound.
+// progressSeeker is a progressReader that can be rewound, and follows
+// the reader back when it is.
 type progressSeeker struct {
-	r        io.ReadSeeker
-	n, shown int64
-	step     func(int64)
-}
-
-func (r *progressSeeker) Read(b []byte) (int, error) {
-	n, err := r.r.Read(b)
-	r.n += int64(n)
-	if r.n-r.shown >= 1<<20 {
-		r.shown = r.n
-		r.step(r.n)
-	}
-	return n, err
+	progressReader
+	s io.Seeker
 }
 
 func (r *progressSeeker) Seek(offset int64, whence int) (int64, error) {
-	n, err := r.r.Seek(offset, whence)
+	n, err := r.s.Seek(offset, whence)
 	if err == nil {
 		r.n, r.shown = n, n
 	}
