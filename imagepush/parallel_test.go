@@ -29,7 +29,7 @@ func TestPushParallel(t *testing.T) {
 			t.Errorf("%d PATCH requests, want none: small blobs go whole", n)
 		}
 		var puts []faultproxy.Request
-		for _, q := range w.proxy.Requests() {
+		for _, q := range w.proxy.Settled(5 * time.Second) {
 			if q.Method == http.MethodPut && strings.HasPrefix(q.Path, w.path("blobs/uploads/")) {
 				puts = append(puts, q)
 			}

@@ -121,7 +121,7 @@ func TestUnixSockets(t *testing.T) {
 	if string(data) != "daemon /v1.41/images/get" {
 		t.Errorf("answer %q", data)
 	}
-	reqs := p.Requests()
+	reqs := p.Settled(5 * time.Second)
 	if len(reqs) != 1 || reqs[0].End.Before(reqs[0].Start) || reqs[0].Status != http.StatusOK {
 		t.Errorf("requests recorded: %+v", reqs)
 	}

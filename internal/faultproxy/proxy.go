@@ -245,6 +245,20 @@ func (p *Proxy) Requests() []Request {
 	return slices.Clone(p.requests)
 }
 
+// Settled is Requests once every request recorded so far has its End, or
+// once timeout has passed: an answer reaches the client a moment before
+// the proxy notes that it was passed back whole.
+func (p *Proxy) Settled(timeout time.Duration) []Request {
+	deadline := time.Now().Add(timeout)
+	for {
+		reqs := p.Requests()
+		if !slices.ContainsFunc(reqs, func(r Request) bool { return r.End.IsZero() }) || time.Now().After(deadline) {
+			return reqs
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
 // Count is how many requests matched method ("" for any) and the
 // path.Match pattern.
 func (p *Proxy) Count(method, pattern string) int {
