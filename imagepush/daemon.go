@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	cerrdefs "github.com/containerd/errdefs"
 	"github.com/moby/moby/client"
 	"github.com/opencontainers/go-digest"
 )
@@ -82,7 +83,7 @@ func FindLocal(ctx context.Context, d Daemon, ref Ref) (*LocalImage, error) {
 			return localImage(insp, info)
 		}
 	}
-	list, err := d.ImageList(ctx, client.ImageListOptions{All: true})
+	list, err := listImages(ctx, d)
 	if err != nil {
 		return nil, daemonError(err)
 	}
@@ -119,6 +120,19 @@ func FindLocal(ctx context.Context, d Daemon, ref Ref) (*LocalImage, error) {
 		img.RepoDigest = digest.Digest(ref.String())
 	}
 	return img, err
+}
+
+// listImages lists the daemon's images. The containerd store answers
+// NotFound when an image goes while it lists (a docker rmi, a prune,
+// another upload's temporary name removed): the list is asked for again,
+// twice at most.
+func listImages(ctx context.Context, d Daemon) (client.ImageListResult, error) {
+	for attempt := 1; ; attempt++ {
+		list, err := d.ImageList(ctx, client.ImageListOptions{All: true})
+		if err == nil || attempt == 3 || !cerrdefs.IsNotFound(err) || ctx.Err() != nil {
+			return list, err
+		}
+	}
 }
 
 type infoResult struct {

@@ -69,6 +69,9 @@ type fakeDaemon struct {
 	// listErr, saveErr and infoErr, when set, are the answers to
 	// ImageList, ImageSave and Info.
 	listErr, saveErr, infoErr error
+	// listFails, when positive, is how many times ImageList answers
+	// listErr before it answers the images.
+	listFails, lists atomic.Int32
 	// cut, when positive, ends each docker save stream after that many
 	// bytes, as a daemon that dies midway would.
 	cut   int64
@@ -78,7 +81,7 @@ type fakeDaemon struct {
 func newDaemon(fxs ...fixture) *fakeDaemon { return &fakeDaemon{images: fxs} }
 
 func (d *fakeDaemon) ImageList(context.Context, client.ImageListOptions) (client.ImageListResult, error) {
-	if d.listErr != nil {
+	if n := d.lists.Add(1); d.listErr != nil && (d.listFails.Load() == 0 || n <= d.listFails.Load()) {
 		return client.ImageListResult{}, d.listErr
 	}
 	var res client.ImageListResult

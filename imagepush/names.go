@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/distribution/reference"
-	"github.com/moby/moby/client"
 	"github.com/opencontainers/go-digest"
 )
 
@@ -41,7 +40,7 @@ type names struct {
 func readNames(ctx context.Context, d Daemon, id digest.Digest) (n names, ok bool, err error) {
 	ctx, cancel := context.WithTimeout(ctx, daemonTimeout)
 	defer cancel()
-	list, err := d.ImageList(ctx, client.ImageListOptions{All: true})
+	list, err := listImages(ctx, d)
 	if err != nil {
 		return names{}, false, daemonError(err)
 	}

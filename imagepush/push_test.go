@@ -3,6 +3,7 @@ package imagepush_test
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -11,6 +12,7 @@ import (
 	"github.com/canonical/docker-charmcraft/internal/faultproxy"
 	"github.com/canonical/docker-charmcraft/internal/mediatype"
 	"github.com/canonical/docker-charmcraft/registry"
+	cerrdefs "github.com/containerd/errdefs"
 	"github.com/moby/moby/client"
 	"github.com/opencontainers/go-digest"
 )
@@ -207,6 +209,21 @@ func TestPushExportsAgain(t *testing.T) {
 	})
 }
 
+// TestPushListRace: the containerd store answers NotFound to a listing
+// when an image goes meanwhile; the listing is asked for again.
+func TestPushListRace(t *testing.T) {
+	fx := loadFixture(t, "legacy")
+	d := newDaemon(fx)
+	d.listErr = fmt.Errorf("Error response from daemon: %w", cerrdefs.ErrNotFound)
+	d.listFails.Store(2)
+	w := newWorld(t)
+	r := push(t, w, d, short(fx.inspect.ID))
+	wantKinds(t, r, cold)
+	if n := d.lists.Load(); n < 3 {
+		t.Errorf("%d listings, want the two that failed and one more", n)
+	}
+}
+
 // TestPushLookupErrors: what is found nowhere, or ambiguously, or asked of
 // a daemon that is not there, fails before any docker save.
 func TestPushLookupErrors(t *testing.T) {
@@ -231,6 +248,9 @@ func TestPushLookupErrors(t *testing.T) {
 		{"list fails", &fakeDaemon{listErr: errors.New("boom")}, short(fx.inspect.ID), func(err error) bool {
 			var lookup *imagepush.LookupError
 			return !errors.As(err, &lookup) && strings.Contains(err.Error(), "asking the Docker daemon about local images: boom")
+		}},
+		{"list fails for good with NotFound", &fakeDaemon{listErr: cerrdefs.ErrNotFound}, short(fx.inspect.ID), func(err error) bool {
+			return strings.Contains(err.Error(), "asking the Docker daemon about local images: not found")
 		}},
 		{"ambiguous prefix", newDaemon(fx, twin), short(fx.inspect.ID), func(err error) bool {
 			var amb *imagepush.AmbiguousError
