@@ -283,7 +283,7 @@ func (b *bench) killedAt(cmd *exec.Cmd, at int64) (int64, error) {
 	for b.world.proxy.counted().blobBytes < at {
 		select {
 		case err := <-exited:
-			return 0, fmt.Errorf("%s ended before it was killed (%v)", describe(cmd), err)
+			return 0, fmt.Errorf("%s ended before it was killed: %w", describe(cmd), err)
 		case <-tick.C:
 		}
 	}

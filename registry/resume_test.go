@@ -85,7 +85,7 @@ func (k *killingReader) Read(p []byte) (int, error) {
 
 // killedRun pushes blob as a run killed once the registry got at bytes
 // of it.
-func (f *faulty) killedRun(t *testing.T, c *registry.Client, read func(context.Context, io.Reader) error, blob []byte, at int64) {
+func (f *faulty) killedRun(t *testing.T, read func(context.Context, io.Reader) error, blob []byte, at int64) {
 	t.Helper()
 	f.p.ClearRequests()
 	ctx, cancel := context.WithCancel(t.Context())
@@ -134,7 +134,7 @@ func TestResumeAcrossRuns(t *testing.T) {
 					return c.PushBlob(ctx, io.MultiReader(r), size, d) // a plain reader: sent in chunks
 				}
 			}
-			f.killedRun(t, run(), push(run()), blob, int64(tt.killAt*size))
+			f.killedRun(t, push(run()), blob, int64(tt.killAt*size))
 			if sessions.len() != 1 {
 				t.Fatalf("the killed run saved %d sessions, want 1\n%s", sessions.len(), f.log)
 			}
@@ -220,7 +220,7 @@ func TestResumeOtherContent(t *testing.T) {
 		_, err := c().PushBlobStream(resumekey.With(ctx, "layer test"), r, nil)
 		return err
 	}
-	f.killedRun(t, c(), push, other, size/2)
+	f.killedRun(t, push, other, size/2)
 	desc, err := c().PushBlobStream(resumekey.With(t.Context(), "layer test"), bytes.NewReader(blob), nil)
 	if err != nil || desc.Digest != d {
 		t.Fatalf("PushBlobStream = %+v, %v\n%s", desc, err, f.log)
@@ -230,7 +230,7 @@ func TestResumeOtherContent(t *testing.T) {
 		t.Errorf("the resumed session was not refused:\n%s", f.log)
 	}
 	// A plain reader cannot be sent again: the caller is told to.
-	f.killedRun(t, c(), push, other, size/2)
+	f.killedRun(t, push, other, size/2)
 	_, err = c().PushBlobStream(resumekey.With(t.Context(), "layer test"), io.MultiReader(bytes.NewReader(blob)), nil)
 	if f.env.reg.Kind != registrytest.Distribution2 && !errors.Is(err, registry.ErrInterrupted) {
 		t.Fatalf("PushBlobStream of a plain reader = %v, want ErrInterrupted\n%s", err, f.log)
@@ -255,7 +255,7 @@ func TestResumeLostSession(t *testing.T) {
 		c := newClient(t, f.p.URL, registry.WithDebug(f.log), registry.WithChunkSize(1<<20)).WithSessions(sessions)
 		// What the key of the blob is, the client alone knows: save under it
 		// by letting it save a session first.
-		f.killedRun(t, c, func(ctx context.Context, r io.Reader) error {
+		f.killedRun(t, func(ctx context.Context, r io.Reader) error {
 			_, err := c.PushBlobStream(resumekey.With(ctx, "layer test"), r, nil)
 			return err
 		}, blob, 2<<20)
