@@ -84,6 +84,12 @@ func TestImageUploadResumedAfterKill(t *testing.T) {
 			sent := f.regProxy.BodyBytes("", regSession)
 			t.Logf("%s: stopped when the registry had %d of %d bytes (%.0f%%); the run again sent %d (%.0f%%)",
 				os.Getenv("CHARMCRAFT_TEST_REGISTRY"), got, size, 100*float64(got)/float64(size), sent, 100*float64(sent)/float64(size))
+			for _, l := range strings.Split(res.stderr, "\n") {
+				if strings.Contains(l, "resuming the upload") || strings.Contains(l, "exporting the image again") ||
+					strings.Contains(l, "restarting the upload") || strings.Contains(l, "lost the upload session") {
+					t.Logf("the run again: %.300s", l)
+				}
+			}
 			if os.Getenv("CHARMCRAFT_TEST_REGISTRY") == "distribution2" {
 				return
 			}

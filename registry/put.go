@@ -16,9 +16,13 @@ import (
 // a single PUT. After a failure that may pass it asks the session where
 // it stands and goes on from there, or from the start in a new session
 // when the session holds nothing or is lost. With sessions kept (see
-// WithSessions), a session an earlier run left is resumed the same way.
+// WithSessions), a session an earlier run left is resumed the same way;
+// a blob smaller than a chunk is not worth saving a session for.
 func (c *Client) putResumed(ctx context.Context, r io.ReadSeeker, start, size int64, d digest.Digest) error {
-	key := c.blobKey(d)
+	key := ""
+	if size >= int64(c.chunkSize) {
+		key = c.blobKey(d)
+	}
 	loc, offset, err := c.openPut(ctx, key, size)
 	if err != nil {
 		return err

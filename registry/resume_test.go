@@ -103,7 +103,7 @@ func (f *faulty) killedRun(t *testing.T, read func(context.Context, io.Reader) e
 // than what it holds, which a request cut midway leaves: there the run
 // again starts a new session, and only its outcome is checked.
 func TestResumeAcrossRuns(t *testing.T) {
-	const size = 24 << 20
+	const size = 12 << 20
 	for _, tt := range []struct {
 		name   string
 		killAt float64
@@ -120,7 +120,7 @@ func TestResumeAcrossRuns(t *testing.T) {
 			sessions := &memSessions{}
 			run := func() *registry.Client {
 				return newClient(t, f.p.URL, registry.WithDebug(f.log), registry.WithTransport(transport.New(testStall)),
-					registry.WithChunkSize(1<<20)).WithSessions(sessions)
+					registry.WithChunkSize(512<<10)).WithSessions(sessions)
 			}
 			blob, d := randomBlob(t, size)
 			push := func(c *registry.Client) func(context.Context, io.Reader) error {
