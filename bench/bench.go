@@ -114,6 +114,7 @@ func (b *bench) steps() []step {
 	steps = append(steps, step{"docker charmcraft --image", b.pluginImage},
 		step{"docker charmcraft, GOMAXPROCS 16 and 64", b.pluginCores},
 		step{"docker charmcraft, one layer changed", b.pluginChanged},
+		step{"docker charmcraft, run again after a kill", b.pluginResumed},
 		step{"docker charmcraft, other compressor", b.pluginOtherCompressor},
 		step{"docker charmcraft, two runners at once", b.pluginRace})
 	if b.cfg.fileSize > 0 {

@@ -41,6 +41,11 @@ type sample struct {
 	// layer and config blobs of the pushed variant (one-layer-changed).
 	ChangedLayerBytes int64 `json:"changed_layer_bytes,omitempty"`
 	ConfigBytes       int64 `json:"config_bytes,omitempty"`
+	// WholeBytes is what a cold upload of the image sends, and
+	// KilledAtBytes what the registry got of it when the run was killed
+	// (run-again-after-a-kill).
+	WholeBytes    int64 `json:"whole_bytes,omitempty"`
+	KilledAtBytes int64 `json:"killed_at_bytes,omitempty"`
 	// WrongRemote is 1 when the upload ended on another remote manifest
 	// than the one wanted (other-compressor, two-runners); in a summary,
 	// the number of runs that did.
@@ -243,6 +248,8 @@ func summarize(runs []sample) sample {
 
 		ChangedLayerBytes: pick(func(s sample) int64 { return s.ChangedLayerBytes }),
 		ConfigBytes:       pick(func(s sample) int64 { return s.ConfigBytes }),
+		WholeBytes:        pick(func(s sample) int64 { return s.WholeBytes }),
+		KilledAtBytes:     pick(func(s sample) int64 { return s.KilledAtBytes }),
 		WrongRemote:       wrong,
 	}
 }

@@ -187,6 +187,10 @@ func rowNote(name string, m sample) string {
 	if name == scPluginChanged {
 		notes = append(notes, fmt.Sprintf("changed layer %s, config %s", mib(m.ChangedLayerBytes), mib(m.ConfigBytes)))
 	}
+	if name == scPluginResumed && m.WholeBytes > 0 {
+		notes = append(notes, fmt.Sprintf("killed when the registry had %s of %s; the run again sent %.0f%% of the whole",
+			mib(m.KilledAtBytes), mib(m.WholeBytes), 100*float64(m.BlobBytes)/float64(m.WholeBytes)))
+	}
 	return strings.Join(notes, "; ")
 }
 

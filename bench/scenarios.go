@@ -9,8 +9,11 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strings"
+	"time"
 
 	"github.com/canonical/docker-charmcraft/charmhub"
 	"github.com/canonical/docker-charmcraft/registry"
@@ -27,6 +30,8 @@ const (
 	scPluginWarm    = "docker charmcraft, warm"
 	scPluginFresh   = "docker charmcraft, fresh cache"
 	scPluginChanged = "docker charmcraft, one layer changed"
+	// A run killed midway, and the run again (issue 23).
+	scPluginResumed = "docker charmcraft, run again after a kill at half"
 	// The cold upload as if on more cores (issue 25): GOMAXPROCS set, on
 	// this machine's cores.
 	scPluginCold16 = "docker charmcraft, cold, GOMAXPROCS=16"
@@ -223,6 +228,69 @@ func (b *bench) pluginChanged(ctx context.Context) error {
 	}
 	b.record(scPluginChanged, s)
 	return nil
+}
+
+// pluginResumed uploads the base image to a fresh repository with an
+// empty cache, once whole (not timed: it tells the bytes a cold upload
+// sends), then again to another one, killed (SIGKILL) once the registry
+// got half those bytes; the row is the run again, with the cache the
+// killed run left, which resumes the upload sessions it finds there. On
+// a containerd store the image is pushed from its export (--platform): a
+// daemon push starts its layers over.
+func (b *bench) pluginResumed(ctx context.Context) error {
+	args := func() []string {
+		a := []string{"upload-resource", b.world.newCharm(), imageRes, "--image=" + b.img.base}
+		if b.store == storeContainerd {
+			a = append(a, "--platform=linux/"+runtime.GOARCH)
+		}
+		return a
+	}
+	if err := os.RemoveAll(b.cacheDir()); err != nil {
+		return err
+	}
+	whole, err := b.measure(b.plugin(ctx, nil, args()...))
+	if err != nil {
+		return err
+	}
+	if err := os.RemoveAll(b.cacheDir()); err != nil {
+		return err
+	}
+	again := args()
+	killed, err := b.killedAt(b.plugin(ctx, nil, again...), whole.BlobBytes/2)
+	if err != nil {
+		return err
+	}
+	s, err := b.measure(b.plugin(ctx, nil, again...))
+	if err != nil {
+		return err
+	}
+	s.WholeBytes, s.KilledAtBytes = whole.BlobBytes, killed
+	b.record(scPluginResumed, s)
+	return nil
+}
+
+// killedAt starts cmd and kills it once the registry got at blob bytes;
+// it returns how many it got by then.
+func (b *bench) killedAt(cmd *exec.Cmd, at int64) (int64, error) {
+	b.world.proxy.reset()
+	if err := cmd.Start(); err != nil {
+		return 0, err
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	tick := time.NewTicker(2 * time.Millisecond)
+	defer tick.Stop()
+	for b.world.proxy.counted().blobBytes < at {
+		select {
+		case err := <-exited:
+			return 0, fmt.Errorf("%s ended before it was killed: %w", describe(cmd), err)
+		case <-tick.C:
+		}
+	}
+	got := b.world.proxy.counted().blobBytes
+	_ = cmd.Process.Kill()
+	<-exited
+	return got, nil
 }
 
 // variantSizes reads the manifest the plugin pushed for the variant: the

@@ -53,6 +53,10 @@ type Result struct {
 // images with an *AmbiguousError.
 func Push(ctx context.Context, daemon Daemon, reg *registry.Client, ref Ref, opts ...Option) (*Result, error) {
 	p := &pusher{daemon: daemon, reg: reg, opts: newOptions(opts)}
+	if p.opts.cache != nil {
+		// A blob upload killed midway is resumed by the next run.
+		p.reg = reg.WithSessions(p.opts.cache)
+	}
 	return p.resolve(ctx, ref)
 }
 

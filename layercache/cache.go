@@ -12,6 +12,12 @@
 // refused when its directory belongs to another user or others may write
 // it, and an entry another user owns, or others may write, is a miss
 // (the checks ssh makes of its keys).
+//
+// It also keeps the upload sessions in flight (see registry.Sessions): a
+// run killed midway leaves the session of the blob it was sending, which
+// the next run resumes. A session entry names a location in the registry
+// and how much of the blob it acknowledged; the registry is asked where
+// it stands before it is used, and checks the blob's digest at its end.
 package layercache
 
 import (
@@ -239,6 +245,49 @@ func (c *Cache) writeFile(path string, v any) error {
 		return err
 	}
 	return nil
+}
+
+// uploadEntry is an upload session in flight, saved under its key.
+type uploadEntry struct {
+	Key      string `json:"key"`
+	Location string `json:"location"`
+	Offset   int64  `json:"offset"`
+}
+
+var uploadKeyRE = regexp.MustCompile(`^[0-9a-f]{64}$`)
+
+// UploadSession implements registry.Sessions.
+func (c *Cache) UploadSession(key string) (string, int64, bool) {
+	var e uploadEntry
+	if !uploadKeyRE.MatchString(key) {
+		return "", 0, false
+	}
+	path := filepath.Join(c.dir, "uploads", key)
+	if !c.read(path, &e) || e.Location == "" || e.Offset < 0 {
+		return "", 0, false
+	}
+	if e.Key != key {
+		c.drop(path, fmt.Sprintf("it is the entry of upload %.80q, not of upload %s", e.Key, key))
+		return "", 0, false
+	}
+	return e.Location, e.Offset, true
+}
+
+// SaveUploadSession implements registry.Sessions.
+func (c *Cache) SaveUploadSession(key, location string, offset int64) {
+	if uploadKeyRE.MatchString(key) {
+		c.write(filepath.Join(c.dir, "uploads", key), uploadEntry{Key: key, Location: location, Offset: offset})
+	}
+}
+
+// ForgetUploadSession implements registry.Sessions.
+func (c *Cache) ForgetUploadSession(key string) {
+	if !uploadKeyRE.MatchString(key) {
+		return
+	}
+	if err := os.Remove(filepath.Join(c.dir, "uploads", key)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		c.report(err)
+	}
 }
 
 var _ manifest.Cache = (*Cache)(nil)

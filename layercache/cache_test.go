@@ -236,3 +236,66 @@ func TestUnsafeCacheRefused(t *testing.T) {
 		t.Errorf("a directory of another user: Open = %v, want ErrUnsafeDir", err)
 	}
 }
+
+// TestUploadSessions: a session saved is found under its key alone, is
+// gone once forgotten, and one moved under another key, written by
+// others, or not a key at all is a miss.
+func TestUploadSessions(t *testing.T) {
+	c, _ := Open(t.TempDir())
+	var reported []error
+	c.Err = func(err error) { reported = append(reported, err) }
+	a, b := strings.Repeat("a", 64), strings.Repeat("b", 64)
+	if _, _, ok := c.UploadSession(a); ok {
+		t.Fatal("a session in an empty cache")
+	}
+	c.SaveUploadSession(a, "https://registry.test/v2/charm/x/image/blobs/uploads/1?_state=s", 4<<20)
+	c.SaveUploadSession(a, "https://registry.test/v2/charm/x/image/blobs/uploads/1?_state=t", 8<<20)
+	loc, off, ok := c.UploadSession(a)
+	if !ok || loc != "https://registry.test/v2/charm/x/image/blobs/uploads/1?_state=t" || off != 8<<20 {
+		t.Errorf("UploadSession = %q, %d, %v; want the last saved", loc, off, ok)
+	}
+	// Found by a new Cache on the directory: a run again finds it.
+	c2, _ := Open(c.Dir())
+	if _, _, ok := c2.UploadSession(a); !ok {
+		t.Error("the session was not found by another Cache on the directory")
+	}
+
+	pa, pb := filepath.Join(c.Dir(), "uploads", a), filepath.Join(c.Dir(), "uploads", b)
+	if err := os.Rename(pa, pb); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, ok := c.UploadSession(b); ok || len(reported) != 1 || !strings.Contains(reported[0].Error(), "not of upload") {
+		t.Errorf("a session moved under another key was used (%v), or not reported: %v", ok, reported)
+	}
+	if _, err := os.Stat(pb); !os.IsNotExist(err) {
+		t.Errorf("the moved session was kept: %v", err)
+	}
+
+	c.SaveUploadSession(a, "https://registry.test/v2/charm/x/image/blobs/uploads/1", 0)
+	c.ForgetUploadSession(a)
+	c.ForgetUploadSession(a) // forgetting none is no error
+	if _, _, ok := c.UploadSession(a); ok {
+		t.Error("a forgotten session was found")
+	}
+	for _, k := range []string{"../../etc/passwd", "", strings.Repeat("A", 64)} {
+		c.SaveUploadSession(k, "https://registry.test/", 0)
+		if _, _, ok := c.UploadSession(k); ok {
+			t.Errorf("key %q, not a key, was used", k)
+		}
+	}
+
+	if runtime.GOOS != "windows" {
+		c.SaveUploadSession(a, "https://registry.test/v2/charm/x/image/blobs/uploads/1", 0)
+		if err := os.Chmod(pa, 0o666); err != nil {
+			t.Fatal(err)
+		}
+		if _, _, ok := c.UploadSession(a); ok {
+			t.Error("a session others may write was used")
+		}
+	}
+	for _, err := range reported {
+		if errors.Is(err, os.ErrNotExist) {
+			t.Errorf("forgetting a session not saved reported %v", err)
+		}
+	}
+}

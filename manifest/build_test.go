@@ -274,11 +274,12 @@ func TestBuildCanceled(t *testing.T) {
 }
 
 // TestDependencies keeps the package a library: no CLI, no HTTP, none of
-// the project's packages but the shared media types and memory budget.
+// the project's packages but the shared media types, memory budget and
+// upload resume key.
 func TestDependencies(t *testing.T) {
 	for _, dep := range testutil.Deps(t, ".") {
 		for _, banned := range []string{"github.com/spf13/cobra", "github.com/docker/cli", "net/http", "github.com/canonical/docker-charmcraft/"} {
-			if strings.HasPrefix(dep, banned) && !strings.HasSuffix(dep, "/manifest") && !strings.HasSuffix(dep, "/internal/mediatype") && !strings.HasSuffix(dep, "/internal/membudget") {
+			if strings.HasPrefix(dep, banned) && !strings.HasSuffix(dep, "/manifest") && !strings.HasSuffix(dep, "/internal/mediatype") && !strings.HasSuffix(dep, "/internal/membudget") && !strings.HasSuffix(dep, "/internal/resumekey") {
 				t.Errorf("manifest depends on %s", dep)
 			}
 		}

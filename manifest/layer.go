@@ -7,6 +7,7 @@ import (
 	"io"
 
 	"github.com/canonical/docker-charmcraft/internal/mediatype"
+	"github.com/canonical/docker-charmcraft/internal/resumekey"
 	"github.com/opencontainers/go-digest"
 )
 
@@ -31,7 +32,7 @@ func (s *session) pushLayer(name string, size int64) (*blob, error) {
 			return b, err
 		}
 	}
-	b, err := s.compress(name, size, known)
+	b, err := s.compress(name, size, known, s.resumeKey(cmp.Or(string(known), fp)))
 	if err != nil {
 		return nil, err
 	}
@@ -95,14 +96,30 @@ func (s *session) fromCache(name string, diffID digest.Digest, size int64, guess
 	return &blob{diffID: diffID, desc: desc}, nil
 }
 
+// resumeKey names the compressed stream of the layer that id (its diff
+// ID, else its fingerprint) names, for the store to resume an upload of
+// it an earlier run left: the compressor, deterministic, makes the same
+// bytes again. "" without a cache, which keeps no sessions.
+func (s *session) resumeKey(id string) string {
+	if id == "" || s.opts.cache == nil {
+		return ""
+	}
+	return "layer " + id + " " + s.opts.compressor.ID()
+}
+
 // compress streams the compressed layer to PushBlobStream through a pipe:
 // the compressor writes in this goroutine, the push reads in another.
-func (s *session) compress(name string, size int64, diffID digest.Digest) (*blob, error) {
+// resume, if not "", names the stream (see resumekey).
+func (s *session) compress(name string, size int64, diffID digest.Digest, resume string) (*blob, error) {
 	src := s.newSource(name, size, diffID)
 	pr, pw := io.Pipe()
 	pushed := make(chan pushResult, 1)
+	ctx := s.ctx
+	if resume != "" {
+		ctx = resumekey.With(ctx, resume)
+	}
 	go func() {
-		d, err := s.store.PushBlobStream(s.ctx, pr, func(int64) {})
+		d, err := s.store.PushBlobStream(ctx, pr, func(int64) {})
 		_ = pr.CloseWithError(errPushReturned) // unblocks the compressor if the push stopped reading
 		pushed <- pushResult{d, err}
 	}()

@@ -24,6 +24,8 @@ type Client struct {
 	// upload.
 	policy    transport.Policy
 	chunkSize int
+	user      string   // the credentials' username: it scopes sessions
+	sessions  Sessions // nil: upload sessions are not kept across runs
 }
 
 // repositoryRE is the distribution API's repository name grammar.
@@ -55,7 +57,7 @@ func New(baseURL, repository string, opts ...Option) (*Client, error) {
 	log := transport.NewLog(o.debug, "registry")
 	return &Client{
 		base: base, repo: repository, hc: newHTTPClient(o, base, scope, log), log: log,
-		policy: o.policy, chunkSize: o.chunkSize,
+		policy: o.policy, chunkSize: o.chunkSize, user: o.user,
 	}, nil
 }
 

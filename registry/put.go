@@ -15,16 +15,22 @@ import (
 // putResumed uploads the size bytes of r, from start on, as the blob d in
 // a single PUT. After a failure that may pass it asks the session where
 // it stands and goes on from there, or from the start in a new session
-// when the session holds nothing or is lost.
+// when the session holds nothing or is lost. With sessions kept (see
+// WithSessions), a session an earlier run left is resumed the same way;
+// a blob smaller than a chunk is not worth saving a session for.
 func (c *Client) putResumed(ctx context.Context, r io.ReadSeeker, start, size int64, d digest.Digest) error {
-	loc, err := c.startUpload(ctx)
+	key := ""
+	if size >= int64(c.chunkSize) {
+		key = c.blobKey(d)
+	}
+	loc, offset, err := c.openPut(ctx, key, size)
 	if err != nil {
 		return err
 	}
 	tries := c.policy.Begin().At(c.base.Host)
-	var offset int64
 	for {
 		if err = c.putBlob(ctx, loc, r, offset, size, d); err == nil {
+			c.forgetSession(key)
 			return nil
 		}
 		if !c.resumable(ctx, err) {
@@ -33,6 +39,7 @@ func (c *Client) putResumed(ctx context.Context, r io.ReadSeeker, start, size in
 		if loc, offset, err = c.resumePoint(ctx, tries, loc, size, err); err != nil {
 			return err
 		}
+		c.saveSession(key, loc, offset)
 		if _, err = r.Seek(start, io.SeekStart); err != nil {
 			return fmt.Errorf("rewinding the blob: %w", err)
 		}

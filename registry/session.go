@@ -20,6 +20,10 @@ type session struct {
 	c      *Client
 	loc    *url.URL // as the registry last answered it
 	offset int64    // bytes the registry acknowledged
+	// resumed: an earlier run sent the bytes before offset.
+	resumed bool
+	// acked, if not nil, is told of each chunk the registry acknowledges.
+	acked func()
 }
 
 // sendAll sends what src gives, in chunks of size, until src is at its
@@ -210,6 +214,9 @@ func (s *session) patch(ctx context.Context, part []byte) error {
 		return fmt.Errorf("%w: the registry holds bytes 0-%d of the %d sent", errIncomplete, end, want)
 	}
 	s.loc, s.offset = next, want
+	if s.acked != nil {
+		s.acked()
+	}
 	return nil
 }
 

@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/canonical/docker-charmcraft/internal/resumekey"
 	"github.com/canonical/docker-charmcraft/internal/transport"
 	"github.com/opencontainers/go-digest"
 	v1 "github.com/opencontainers/image-spec/specs-go/v1"
@@ -46,7 +47,7 @@ func (c *Client) PushBlob(ctx context.Context, r io.Reader, size int64, d digest
 	var err error
 	if seekable && start >= 0 {
 		err = c.putResumed(ctx, rs, start, size, d)
-	} else if err = c.pushChunked(ctx, newCheckedReader(r, size, d), d); errors.Is(err, errSessionLost) {
+	} else if err = c.pushChunked(ctx, newCheckedReader(r, size, d), d, c.blobKey(d)); errors.Is(err, errSessionLost) {
 		err = &interruptedError{err}
 	}
 	if err != nil {
@@ -74,10 +75,11 @@ func (c *Client) PushBlobStream(ctx context.Context, r io.Reader, progress func(
 	start := seekStart(seeker, restartable)
 	restartable = restartable && start >= 0
 	tries := c.policy.Begin().At(c.base.Host)
+	key := c.sessionKey(resumekey.From(ctx))
 	for {
 		body := newCheckedReader(r, -1, "")
 		body.progress = progress
-		err := c.pushChunked(ctx, body, "")
+		err := c.pushChunked(ctx, body, "", key)
 		if err == nil {
 			return Descriptor{Digest: body.Digest(), Size: body.n}, nil
 		}
@@ -101,21 +103,33 @@ func (c *Client) PushBlobStream(ctx context.Context, r io.Reader, progress func(
 	}
 }
 
-// pushChunked makes one upload of body, in a new session, in chunks, and
-// commits it as d, or as the digest of what body gave when d is "".
-func (c *Client) pushChunked(ctx context.Context, body *checkedReader, d digest.Digest) error {
-	loc, err := c.startUpload(ctx)
+// pushChunked makes one upload of body, in chunks, and commits it as d,
+// or as the digest of what body gave when d is "". The upload goes on
+// from the session an earlier run saved under key, if the registry still
+// holds it, else in a new session; key "" saves none. A resumed upload
+// whose whole is not d (what the earlier run sent was other bytes) is a
+// lost session: it is forgotten, and the registry, which checks the
+// digest, has stored nothing.
+func (c *Client) pushChunked(ctx context.Context, body *checkedReader, d digest.Digest, key string) error {
+	s, err := c.openSession(ctx, key, body)
 	if err != nil {
 		return err
 	}
-	s := &session{c: c, loc: loc}
 	if err := s.sendAll(ctx, body, body.stop, c.chunkSize); err != nil {
 		return err
 	}
 	if d == "" {
 		d = body.Digest()
 	}
-	return s.commit(ctx, d)
+	err = s.commit(ctx, d)
+	switch {
+	case err == nil:
+		c.forgetSession(key)
+	case s.resumed && errors.Is(err, ErrDigestMismatch):
+		c.forgetSession(key)
+		return &sessionLostError{fmt.Errorf("what an earlier run sent in it is not this blob's start: %w", err)}
+	}
+	return err
 }
 
 // seekStart is where a seekable source starts, to go back to for another
