@@ -3,6 +3,8 @@ package charmhub
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -30,6 +32,18 @@ type Client struct {
 
 	mu   sync.Mutex
 	sent map[string]sentContent // by upload id
+}
+
+// CredentialsID is a stable name of the credentials c sends, for keys
+// that must differ between users and stay the same from one run to the
+// next: a hash, from which the credentials cannot be read back. "" when
+// c has none.
+func (c *Client) CredentialsID() string {
+	if c.token == "" {
+		return ""
+	}
+	sum := sha256.Sum256([]byte("docker-charmcraft credentials\x00" + c.token))
+	return hex.EncodeToString(sum[:])
 }
 
 // New returns a Client configured by opts.

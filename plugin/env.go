@@ -186,13 +186,16 @@ func scaledSchedule(total time.Duration) []time.Duration {
 }
 
 // registry builds a client for one repository of Canonical's registry.
-func (e *cliEnv) registry(repository, username, password string) (*registry.Client, error) {
+// Its upload sessions are kept under owner, a stable name of the user's
+// Charmhub credentials: the registry's username may be new each time.
+func (e *cliEnv) registry(repository, username, password, owner string) (*registry.Client, error) {
 	netp, err := e.netPolicy()
 	if err != nil {
 		return nil, err
 	}
 	opts := []registry.Option{
 		registry.WithBasicAuth(username, password),
+		registry.WithSessionsOwner(owner),
 		registry.WithUserAgent(e.userAgent),
 		registry.WithTransport(netp.transport),
 		registry.WithRetryPolicy(netp.retry),

@@ -55,7 +55,7 @@ func uploadImage(ctx context.Context, env *cliEnv, ch *charmhub.Client, out *res
 	if err != nil {
 		return "", nil, err
 	}
-	reg, err := env.registry(repositoryPath(cred.ImageName), cred.Username, cred.Password)
+	reg, err := env.registry(repositoryPath(cred.ImageName), cred.Username, cred.Password, ch.CredentialsID())
 	if err != nil {
 		return "", nil, err
 	}

@@ -1,6 +1,7 @@
 package registry
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"io"
@@ -24,7 +25,7 @@ type Client struct {
 	// upload.
 	policy    transport.Policy
 	chunkSize int
-	user      string   // the credentials' username: it scopes sessions
+	owner     string   // whose upload sessions these are: it scopes their keys
 	sessions  Sessions // nil: upload sessions are not kept across runs
 }
 
@@ -57,7 +58,7 @@ func New(baseURL, repository string, opts ...Option) (*Client, error) {
 	log := transport.NewLog(o.debug, "registry")
 	return &Client{
 		base: base, repo: repository, hc: newHTTPClient(o, base, scope, log), log: log,
-		policy: o.policy, chunkSize: o.chunkSize, user: o.user,
+		policy: o.policy, chunkSize: o.chunkSize, owner: cmp.Or(o.owner, "user "+o.user),
 	}, nil
 }
 

@@ -23,6 +23,7 @@ type options struct {
 	debug         io.Writer
 	policy        transport.Policy
 	chunkSize     int
+	owner         string
 }
 
 // DefaultChunkSize is the size of the chunks a streamed blob is sent in
@@ -49,6 +50,19 @@ func defaultOptions() *options {
 func WithBasicAuth(user, pass string) Option {
 	return func(o *options) error {
 		o.user, o.pass = user, pass
+		return nil
+	}
+}
+
+// WithSessionsOwner names whose upload sessions the client keeps (see
+// [Client.WithSessions]): a run resumes only the sessions of the same
+// owner. Give a stable name of the user's credentials, never the
+// credentials. The default is the username of WithBasicAuth, which a
+// service that issues a new username with each password changes every
+// time.
+func WithSessionsOwner(owner string) Option {
+	return func(o *options) error {
+		o.owner = owner
 		return nil
 	}
 }

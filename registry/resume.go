@@ -16,8 +16,8 @@ import (
 // Sessions keeps the upload sessions in flight across runs, so that an
 // upload a run could not finish (killed, cancelled, timed out) is resumed
 // by the next one from what the registry holds. Keys are opaque: the
-// client scopes them to the registry, the repository and the credentials'
-// username (hashed), and to what the upload sends (a blob's digest, or the
+// client scopes them to the registry, the repository and the sessions'
+// owner (hashed; see WithSessionsOwner), and to what the upload sends (a blob's digest, or the
 // name given with resumekey.With). layercache.Cache is one.
 type Sessions interface {
 	// UploadSession returns the session saved under key: its location, as
@@ -45,9 +45,9 @@ func (c *Client) sessionKey(id string) string {
 	if c.sessions == nil || id == "" {
 		return ""
 	}
-	user := sha256.Sum256([]byte(c.user))
+	owner := sha256.Sum256([]byte(c.owner))
 	h := sha256.New()
-	_, _ = fmt.Fprintf(h, "%s\n%s\n%x\n%s", c.base, c.repo, user, id)
+	_, _ = fmt.Fprintf(h, "%s\n%s\n%x\n%s", c.base, c.repo, owner, id)
 	return hex.EncodeToString(h.Sum(nil))
 }
 

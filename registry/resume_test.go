@@ -94,7 +94,13 @@ func (f *faulty) killedRun(t *testing.T, read func(context.Context, io.Reader) e
 	if !errors.Is(err, context.Canceled) {
 		t.Fatalf("the killed run ended with %v, want it cancelled\n%s", err, f.log)
 	}
+	f.settle()
 }
+
+// settle waits until the proxy has passed on what it took before the
+// kill: the bytes a dead client's connection held reach the registry
+// meanwhile, and the session grows under the run again until they have.
+func (f *faulty) settle() { f.p.Settled(10 * time.Second) }
 
 // TestResumeAcrossRuns kills an upload at about half and at about nine
 // tenths of a blob, and runs it again, with the sessions the killed run
@@ -176,6 +182,7 @@ func TestResumeSinglePUT(t *testing.T) {
 	if err := c().PushBlob(ctx, r, size, d); !errors.Is(err, context.Canceled) {
 		t.Fatalf("the killed run ended with %v\n%s", err, f.log)
 	}
+	f.settle()
 	f.p.ClearRequests()
 	if err := c().PushBlob(t.Context(), bytes.NewReader(blob), size, d); err != nil {
 		t.Fatalf("the run again: %v\n%s", err, f.log)
@@ -275,5 +282,39 @@ func TestResumeLostSession(t *testing.T) {
 	}
 	if !strings.Contains(f.log.String(), "not resuming the upload an earlier run left") {
 		t.Errorf("the debug log does not say the saved session was not resumed:\n%s", f.log)
+	}
+}
+
+// TestResumeOwner: a session is resumed only by a run of the same owner
+// (WithSessionsOwner), whatever the registry's username.
+func TestResumeOwner(t *testing.T) {
+	const size = 8 << 20
+	f := newFaulty(t)
+	sessions := &memSessions{}
+	blob, d := randomBlob(t, size)
+	push := func(owner string) func(context.Context, io.Reader) error {
+		c := newClient(t, f.p.URL, registry.WithDebug(f.log), registry.WithTransport(transport.New(testStall)),
+			registry.WithChunkSize(1<<20), registry.WithSessionsOwner(owner)).WithSessions(sessions)
+		return func(ctx context.Context, r io.Reader) error {
+			_, err := c.PushBlobStream(resumekey.With(ctx, "layer test"), r, nil)
+			return err
+		}
+	}
+	f.killedRun(t, push("alice"), blob, size/2)
+	mark := len(f.log.String())
+	f.killedRun(t, push("bob"), blob, size/4)
+	if strings.Contains(f.log.String()[mark:], "resuming") {
+		t.Fatalf("another owner resumed alice's session:\n%s", f.log)
+	}
+	if n := sessions.len(); n != 2 {
+		t.Fatalf("%d sessions saved, want alice's and bob's", n)
+	}
+	mark = len(f.log.String())
+	if err := push("alice")(t.Context(), bytes.NewReader(blob)); err != nil {
+		t.Fatalf("alice's run again: %v\n%s", err, f.log)
+	}
+	f.holds(t, blob, d)
+	if f.env.reg.Kind != registrytest.Distribution2 && !strings.Contains(f.log.String()[mark:], "resuming the upload an earlier run left") {
+		t.Errorf("alice's run again did not resume her session:\n%s", f.log)
 	}
 }

@@ -16,24 +16,18 @@ type registryCred struct {
 	actions  []string
 }
 
-// newCred makes and remembers fresh registry credentials: a password
-// of their own, for the username of the charm's registry account, the
-// same each time (as a client that keeps upload sessions across runs
-// sees it). Call with s.mu held.
+// newCred makes and remembers fresh registry credentials. Call with
+// s.mu held.
 func (s *Server) newCred(charmID string, actions ...string) (string, *registryCred) {
-	user := "charm-" + charmID
+	user := "charm-" + charmID + "-" + rand.Text()[:8]
 	password := rand.Text()
 	if s.newPassword != nil {
 		password = s.newPassword()
 	}
 	c := &registryCred{password: password, charmID: charmID, actions: actions}
-	s.creds[credKey(user, password)] = c
+	s.creds[user] = c
 	return user, c
 }
-
-// credKey is where the credentials of user and password are kept: one
-// username has many.
-func credKey(user, password string) string { return user + "\x00" + password }
 
 func (s *Server) imageName(t *target) string {
 	return s.registryHost + "/charm/" + t.charm.ID + "/" + t.res.Name

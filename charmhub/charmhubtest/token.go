@@ -50,7 +50,7 @@ func (s *Server) basicCred(r *http.Request) (string, *registryCred, bool) {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	c := s.creds[credKey(user, pass)]
+	c := s.creds[user]
 	if c == nil || subtle.ConstantTimeCompare([]byte(pass), []byte(c.password)) != 1 {
 		return "", nil, false
 	}
