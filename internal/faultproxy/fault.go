@@ -14,7 +14,8 @@ type Kind string
 // The faults a rule can apply.
 const (
 	// Status answers Code (with Retry-After if set, and Body or an error
-	// body both Charmhub and registries use) without forwarding.
+	// body both Charmhub and registries use) without forwarding, after
+	// Delay if set.
 	Status Kind = "status"
 	// ResetRequest forwards the request, and once Bytes bytes of its body
 	// have passed, resets both connections: the client's with a TCP
@@ -71,7 +72,7 @@ type Fault struct {
 	Bytes int64
 	// Rate is ThrottleRequest's bytes per second.
 	Rate int64
-	// Delay is how long Stall and StallAnswer hold.
+	// Delay is how long Stall and StallAnswer hold, and Status waits.
 	Delay time.Duration
 	// Header and Value are SetHeader's.
 	Header, Value string
@@ -94,6 +95,9 @@ func Throttle(rate int64) Fault { return Fault{Kind: ThrottleRequest, Rate: rate
 // answer writes the Status fault's answer.
 func (f *Fault) answer(w http.ResponseWriter, r *http.Request) {
 	_, _ = io.Copy(io.Discard, io.LimitReader(r.Body, 64<<20))
+	if !wait(r.Context(), f.Delay) {
+		return
+	}
 	if f.RetryAfter != "" {
 		w.Header().Set("Retry-After", f.RetryAfter)
 	}
