@@ -40,6 +40,13 @@ const (
 	TruncateAnswer Kind = "truncate-answer"
 	// SetHeader passes the answer with its header Header set to Value.
 	SetHeader Kind = "set-header"
+	// TrickleAnswer passes the answer's headers, then its body one byte
+	// every Delay, each in time to beat a stall timeout longer than Delay.
+	TrickleAnswer Kind = "trickle-answer"
+	// TrickleHeaders sends the answer's status line and headers one byte
+	// every Delay, then its body at once, over HTTP/1.1, and closes the
+	// connection.
+	TrickleHeaders Kind = "trickle-headers"
 )
 
 // Rule says which requests get a fault.
@@ -72,7 +79,8 @@ type Fault struct {
 	Bytes int64
 	// Rate is ThrottleRequest's bytes per second.
 	Rate int64
-	// Delay is how long Stall and StallAnswer hold, and Status waits.
+	// Delay is how long Stall and StallAnswer hold, Status waits, and
+	// TrickleAnswer and TrickleHeaders wait between two bytes.
 	Delay time.Duration
 	// Header and Value are SetHeader's.
 	Header, Value string
