@@ -2,6 +2,7 @@ package transport
 
 import (
 	"context"
+	"errors"
 	"io"
 	"net/http"
 	"net/http/httptrace"
@@ -28,7 +29,7 @@ func (t *headersTransport) RoundTrip(req *http.Request) (*http.Response, error) 
 	}}
 	ctx = httptrace.WithClientTrace(ctx, trace)
 	resp, err := t.inner.RoundTrip(req.WithContext(ctx))
-	if tm := timer.Load(); tm != nil && !tm.Stop() && context.Cause(ctx) == slow {
+	if tm := timer.Load(); tm != nil && !tm.Stop() && errors.Is(context.Cause(ctx), slow) {
 		if resp != nil {
 			_ = resp.Body.Close()
 		}
