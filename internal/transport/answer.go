@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptrace"
+	"net/textproto"
 	"sync/atomic"
 	"time"
 )
@@ -24,9 +25,19 @@ func (t *headersTransport) RoundTrip(req *http.Request) (*http.Response, error) 
 	ctx, cancel := context.WithCancelCause(req.Context())
 	var timer atomic.Pointer[time.Timer]
 	slow := &SlowError{Within: t.within, What: "headers"}
-	trace := &httptrace.ClientTrace{GotFirstResponseByte: func() {
-		timer.Store(time.AfterFunc(t.within, func() { cancel(slow) }))
-	}}
+	trace := &httptrace.ClientTrace{
+		GotFirstResponseByte: func() {
+			timer.Store(time.AfterFunc(t.within, func() { cancel(slow) }))
+		},
+		// After a 1xx (100 Continue) the body is sent, which takes its
+		// time, before the final headers: no bound then.
+		Got1xxResponse: func(int, textproto.MIMEHeader) error {
+			if tm := timer.Swap(nil); tm != nil {
+				tm.Stop()
+			}
+			return nil
+		},
+	}
 	ctx = httptrace.WithClientTrace(ctx, trace)
 	resp, err := t.inner.RoundTrip(req.WithContext(ctx))
 	if tm := timer.Load(); tm != nil && !tm.Stop() && errors.Is(context.Cause(ctx), slow) {
