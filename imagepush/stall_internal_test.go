@@ -17,8 +17,9 @@ import (
 // daemon goes silent or repeats the same progress; one that moves on
 // slower than every message, but within the timeout, goes on.
 func TestDaemonPushStalls(t *testing.T) {
-	const idle = 200 * time.Millisecond
-	// Messages every idle/5: 12 of them outlast two stall timeouts.
+	const idle = time.Second
+	// Messages every idle/10 (a margin for a loaded machine): 25 of
+	// them outlast two stall timeouts.
 	moving := func(i int) *jsonstream.Message {
 		return &jsonstream.Message{ID: "layer", Status: "Pushing", Progress: &jsonstream.Progress{Current: int64(i)}}
 	}
@@ -37,7 +38,7 @@ func TestDaemonPushStalls(t *testing.T) {
 		}, true},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			d := &messagingDaemon{message: tt.message, every: idle / 5, n: 12}
+			d := &messagingDaemon{message: tt.message, every: idle / 10, n: 25}
 			p := &pusher{opts: newOptions([]Option{WithStallTimeout(idle)})}
 			err := p.daemonPush(t.Context(), d, "registry.test/charm/x:tag", "", "sha256:abc")
 			stall, ok := errors.AsType[*DaemonStallError](err)
@@ -46,7 +47,7 @@ func TestDaemonPushStalls(t *testing.T) {
 				t.Fatalf("got %v, want the push to go on", err)
 			case tt.stalls && !ok:
 				t.Fatalf("got %v, want a *DaemonStallError", err)
-			case tt.stalls && stall.Error() != "the Docker daemon sent nothing for 200ms while pushing image sha256:abc as registry.test/charm/x:tag":
+			case tt.stalls && stall.Error() != "the Docker daemon sent nothing for 1s while pushing image sha256:abc as registry.test/charm/x:tag":
 				t.Errorf("got %q", stall)
 			}
 		})
