@@ -74,8 +74,14 @@ type fakeDaemon struct {
 	listFails, lists atomic.Int32
 	// cut, when positive, ends each docker save stream after that many
 	// bytes, as a daemon that dies midway would.
-	cut   int64
-	saves atomic.Int32
+	cut int64
+	// stallAt, when positive, holds each docker save stream after that
+	// many bytes, as a stuck daemon would; hang holds the export before
+	// it answers. Both hold until the call's context ends, as the moby
+	// client's streams do.
+	stallAt int64
+	hang    bool
+	saves   atomic.Int32
 }
 
 func newDaemon(fxs ...fixture) *fakeDaemon { return &fakeDaemon{images: fxs} }
@@ -114,8 +120,12 @@ func (d *fakeDaemon) ImageInspect(_ context.Context, id string, _ ...client.Imag
 	return client.ImageInspectResult{InspectResponse: fx.inspect}, err
 }
 
-func (d *fakeDaemon) ImageSave(_ context.Context, ids []string, _ ...client.ImageSaveOption) (client.ImageSaveResult, error) {
+func (d *fakeDaemon) ImageSave(ctx context.Context, ids []string, _ ...client.ImageSaveOption) (client.ImageSaveResult, error) {
 	d.saves.Add(1)
+	if d.hang {
+		<-ctx.Done()
+		return nil, ctx.Err()
+	}
 	if d.saveErr != nil {
 		return nil, d.saveErr
 	}
@@ -127,6 +137,12 @@ func (d *fakeDaemon) ImageSave(_ context.Context, ids []string, _ ...client.Imag
 		return nil, err
 	}
 	f, err := os.Open(fx.save)
+	if err == nil && d.stallAt > 0 {
+		return struct {
+			io.Reader
+			io.Closer
+		}{io.MultiReader(io.LimitReader(f, d.stallAt), stuck{ctx}), f}, nil
+	}
 	if err != nil || d.cut <= 0 {
 		return f, err
 	}
@@ -134,4 +150,12 @@ func (d *fakeDaemon) ImageSave(_ context.Context, ids []string, _ ...client.Imag
 		io.Reader
 		io.Closer
 	}{io.LimitReader(f, d.cut), f}, nil
+}
+
+// stuck is a stream that sends nothing until its context ends.
+type stuck struct{ ctx context.Context }
+
+func (s stuck) Read([]byte) (int, error) {
+	<-s.ctx.Done()
+	return 0, s.ctx.Err()
 }

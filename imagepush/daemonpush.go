@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"net/url"
@@ -14,6 +15,7 @@ import (
 	"strings"
 
 	"github.com/canonical/docker-charmcraft/manifest"
+	"github.com/moby/moby/api/types/jsonstream"
 	"github.com/moby/moby/api/types/registry"
 	"github.com/moby/moby/client"
 	"github.com/opencontainers/go-digest"
@@ -153,11 +155,7 @@ func (p *pusher) pushVia(ctx context.Context, d pushingDaemon, j *job, ref strin
 	if err != nil {
 		return err
 	}
-	resp, err := d.ImagePush(ctx, ref, client.ImagePushOptions{RegistryAuth: auth})
-	if err != nil {
-		return fmt.Errorf("the Docker daemon did not push: %w", err)
-	}
-	if err := p.followPush(ctx, resp); err != nil {
+	if err := p.daemonPush(ctx, d, ref, auth, j.img.ID); err != nil {
 		if strings.Contains(err.Error(), "missing content") {
 			return fmt.Errorf("%w: %w", errMissingContent, err)
 		}
@@ -242,21 +240,49 @@ func (p *pusher) note(format string, a ...any) {
 	p.emit(Event{Kind: PushPath, Note: fmt.Sprintf(format, a...)})
 }
 
-// followPush reads the daemon's push messages to the end, showing layer
-// progress, and returns the error the daemon reports, if any.
-func (p *pusher) followPush(ctx context.Context, resp client.ImagePushResponse) error {
+// daemonPush has the daemon push image id as ref, and follows its
+// messages. A push whose messages tell no progress for the stall timeout
+// (a healthy daemon tells its progress several times a second) is
+// stopped, with a *DaemonStallError.
+func (p *pusher) daemonPush(ctx context.Context, d pushingDaemon, ref, auth string, id digest.Digest) error {
+	ctx, w, stop := watch(ctx, p.opts.stall, fmt.Sprintf("pushing image %s as %s", id, ref))
+	defer stop()
+	resp, err := d.ImagePush(ctx, ref, client.ImagePushOptions{RegistryAuth: auth})
+	if err != nil {
+		return fmt.Errorf("the Docker daemon did not push: %w", cmp.Or(w.stalled(), err))
+	}
 	defer func() { _ = resp.Close() }()
+	if err := p.followPush(resp, w); err != nil {
+		return cmp.Or(w.stalled(), err)
+	}
+	return nil
+}
+
+// followPush reads the daemon's push messages to the end, showing layer
+// progress and telling w of it, and returns the error the daemon
+// reports, if any. A message that only repeats the last one of its layer
+// is no progress.
+func (p *pusher) followPush(messages io.Reader, w *watchdog) error {
 	var show func(manifest.Event)
 	if p.opts.layerProgress != nil {
 		show = p.opts.layerProgress()
 	}
-	for m, err := range resp.JSONMessages(ctx) {
-		if err != nil {
+	last := map[string]jsonstream.Message{}
+	dec := json.NewDecoder(messages)
+	for {
+		var m jsonstream.Message
+		if err := dec.Decode(&m); errors.Is(err, io.EOF) {
+			return nil
+		} else if err != nil {
 			return err
 		}
 		if m.Error != nil {
 			return errors.New(m.Error.Message)
 		}
+		if moved(last[m.ID], m) {
+			w.progress()
+		}
+		last[m.ID] = m
 		if show == nil || m.ID == "" {
 			continue
 		}
@@ -275,7 +301,15 @@ func (p *pusher) followPush(ctx context.Context, resp client.ImagePushResponse) 
 		}
 		show(e)
 	}
-	return nil
+}
+
+// moved tells whether m, a push message, tells more than before, the
+// last message of its layer.
+func moved(before, m jsonstream.Message) bool {
+	if m.Status != before.Status || (m.Progress == nil) != (before.Progress == nil) {
+		return true
+	}
+	return m.Progress != nil && m.Progress.Current != before.Progress.Current
 }
 
 // encodeAuth is the X-Registry-Auth header of the push: the charm's

@@ -37,6 +37,9 @@ func registryError(d digest.Digest, err error) error {
 // Docker daemon and pushed: the daemon, unless a service the push went to
 // failed.
 func exportError(id digest.Digest, err error) error {
+	if stall, ok := errors.AsType[*DaemonStallError](err); ok {
+		return stall // it says it all
+	}
 	if _, ok := errors.AsType[*transport.Failure](err); ok {
 		return fmt.Errorf("pushing image %s: %w", id, err)
 	}

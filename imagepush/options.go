@@ -1,6 +1,9 @@
 package imagepush
 
 import (
+	"time"
+
+	"github.com/canonical/docker-charmcraft/internal/transport"
 	"github.com/canonical/docker-charmcraft/layercache"
 	"github.com/canonical/docker-charmcraft/manifest"
 )
@@ -18,6 +21,7 @@ type options struct {
 	wholeBlobSize  int64 // the largest blob read into memory and sent whole
 	daemonTarget   *DaemonTarget
 	platforms      []Platform
+	stall          time.Duration // how long the daemon may send nothing
 }
 
 func newOptions(opts []Option) *options {
@@ -27,6 +31,7 @@ func newOptions(opts []Option) *options {
 		exportAttempts: 3,
 		uploads:        defaultUploads,
 		wholeBlobSize:  defaultWholeBlobSize,
+		stall:          transport.DefaultStallTimeout,
 	}
 	for _, opt := range opts {
 		opt(o)
@@ -99,4 +104,18 @@ func WithDaemonPush(t DaemonTarget) Option {
 // that has none of them. The default (none) is the image whole.
 func WithPlatforms(ps []Platform) Option {
 	return func(o *options) { o.platforms = ps }
+}
+
+// WithStallTimeout sets how long the Docker daemon may send nothing while
+// it exports or pushes the image: a docker save stream, or the messages
+// of the daemon's push, that stays silent that long fails the push with
+// a *DaemonStallError. Only waits for the daemon count, not the time the
+// push takes to send what the daemon gave. The default (or d <= 0) is
+// transport.DefaultStallTimeout, the registry's own stall timeout.
+func WithStallTimeout(d time.Duration) Option {
+	return func(o *options) {
+		if d > 0 {
+			o.stall = d
+		}
+	}
 }

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/canonical/docker-charmcraft/imagepush"
 	"github.com/canonical/docker-charmcraft/internal/faultproxy"
 )
 
@@ -62,6 +63,38 @@ func TestPushParallel(t *testing.T) {
 		}
 		if n := w.proxy.Count(http.MethodPut, w.path("manifests/*")); n != 0 {
 			t.Errorf("%d manifest PUTs after a blob upload failed, want none", n)
+		}
+	})
+	t.Run("a background upload fails while a layer streams", func(t *testing.T) {
+		// The OCI layout's small layer comes first and goes in the
+		// background (whole under 1 KiB); its upload is refused 0.3 s
+		// later, while the larger one (3 KiB compressed) streams in the
+		// foreground at 1000 bytes a second: the push ends without
+		// waiting for the registry's answer to it.
+		fx := loadFixture(t, "oci")
+		w, d := newWorld(t), newDaemon(fx)
+		w.proxy.Add(
+			faultproxy.Rule{Method: http.MethodPut, Path: w.path("blobs/uploads/*"), Times: 1,
+				Fault: faultproxy.Fault{Kind: faultproxy.Status, Code: http.StatusForbidden, Delay: 300 * time.Millisecond}},
+			faultproxy.Rule{Method: http.MethodPatch, Fault: faultproxy.Throttle(1000)})
+		r := push(t, w, d, full(fx.inspect.ID), imagepush.WithUploads(4, 1<<10))
+		ended := time.Now()
+		if r.err == nil || !strings.Contains(r.err.Error(), "403") {
+			t.Fatalf("got %v, want the background upload's 403", r.err)
+		}
+		var patches int
+		for _, q := range w.proxy.Settled(10 * time.Second) {
+			if q.Method != http.MethodPatch {
+				continue
+			}
+			patches++
+			if !ended.Before(q.End) {
+				t.Errorf("the push ended at %s, after the foreground layer's upload was answered (%s): it waited for it",
+					ended.Format(time.StampMilli), q.End.Format(time.StampMilli))
+			}
+		}
+		if patches != 1 {
+			t.Errorf("%d PATCH requests, want the foreground layer's", patches)
 		}
 	})
 }

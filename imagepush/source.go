@@ -19,20 +19,37 @@ type Source interface {
 	Open(ctx context.Context) (io.ReadCloser, error)
 }
 
-// DaemonSource is the docker save of image id from d.
-func DaemonSource(d Daemon, id digest.Digest) Source { return daemonSource{d, id} }
+// DaemonSource is the docker save of image id from d. An export that
+// sends nothing for idle (transport.DefaultStallTimeout if idle <= 0),
+// before its first byte or after any other, fails with a
+// *DaemonStallError.
+func DaemonSource(d Daemon, id digest.Digest, idle time.Duration) Source {
+	if idle <= 0 {
+		idle = transport.DefaultStallTimeout
+	}
+	return daemonSource{d, id, idle}
+}
 
 type daemonSource struct {
-	d  Daemon
-	id digest.Digest
+	d    Daemon
+	id   digest.Digest
+	idle time.Duration
 }
 
 func (s daemonSource) Open(ctx context.Context) (io.ReadCloser, error) {
+	ctx, w, stop := watch(ctx, s.idle, "exporting image "+s.id.String())
 	r, err := s.d.ImageSave(ctx, []string{s.id.String()})
+	if stall := w.stalled(); stall != nil {
+		err = stall
+	}
 	if err != nil {
+		stop()
+		if r != nil {
+			_ = r.Close()
+		}
 		return nil, daemonError(err)
 	}
-	return r, nil
+	return w.reader(r, stop), nil
 }
 
 // build reads the image out of its source and runs manifest.Build on it,

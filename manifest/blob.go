@@ -2,6 +2,7 @@ package manifest
 
 import (
 	"bytes"
+	"context"
 	"io"
 
 	"github.com/canonical/docker-charmcraft/internal/mediatype"
@@ -12,7 +13,7 @@ import (
 // is, and decompresses a copy on the side to learn its diff ID. A blob
 // named by its digest (OCI layout) is pushed only if the registry lacks
 // it, and must hash to its name.
-func (s *session) pushCompressed(name string, size int64, head []byte) (*blob, error) {
+func (s *session) pushCompressed(ctx context.Context, name string, size int64, head []byte) (*blob, error) {
 	mediaType, format := mediatype.DockerLayer, formatGzip
 	if bytes.HasPrefix(head, zstdMagic) {
 		mediaType, format = mediatype.OCILayerZstd, formatZstd
@@ -25,9 +26,9 @@ func (s *session) pushCompressed(name string, size int64, head []byte) (*blob, e
 	var b *blob
 	var err error
 	if known {
-		b, err = s.pushNamed(name, d, size, r, src)
+		b, err = s.pushNamed(ctx, name, d, size, r, src)
 	} else {
-		b, err = s.pushUnnamed(name, r, src)
+		b, err = s.pushUnnamed(ctx, name, r, src)
 	}
 	diffID, diffErr := diff.finish()
 	if err != nil {
@@ -44,8 +45,8 @@ func (s *session) pushCompressed(name string, size int64, head []byte) (*blob, e
 
 // pushNamed pushes a blob whose digest d is known, unless the registry
 // has it; either way it checks that the bytes hash to d.
-func (s *session) pushNamed(name string, d digest.Digest, size int64, r io.Reader, src *source) (*blob, error) {
-	exists, err := s.store.BlobExists(s.ctx, d)
+func (s *session) pushNamed(ctx context.Context, name string, d digest.Digest, size int64, r io.Reader, src *source) (*blob, error) {
+	exists, err := s.store.BlobExists(ctx, d)
 	if err != nil {
 		return nil, pushErr("blob", name, err)
 	}
@@ -53,7 +54,7 @@ func (s *session) pushNamed(name string, d digest.Digest, size int64, r io.Reade
 	if exists {
 		_, err = io.Copy(io.Discard, r)
 	} else {
-		err = s.store.PushBlob(s.ctx, &verifier{r: r, src: src, want: d}, size, d)
+		err = s.store.PushBlob(ctx, &verifier{r: r, src: src, want: d}, size, d)
 	}
 	switch {
 	case src.err != nil:
@@ -74,8 +75,8 @@ func (s *session) pushNamed(name string, d digest.Digest, size int64, r io.Reade
 }
 
 // pushUnnamed pushes a compressed blob whose digest is learnt on the way.
-func (s *session) pushUnnamed(name string, r io.Reader, src *source) (*blob, error) {
-	desc, err := s.store.PushBlobStream(s.ctx, r, func(int64) {})
+func (s *session) pushUnnamed(ctx context.Context, name string, r io.Reader, src *source) (*blob, error) {
+	desc, err := s.store.PushBlobStream(ctx, r, func(int64) {})
 	switch {
 	case src.err != nil:
 		return nil, entryError(name, src.err)

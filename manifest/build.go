@@ -26,14 +26,13 @@ func Build(ctx context.Context, save io.Reader, store BlobStore, opts ...Option)
 		return nil, err
 	}
 	s := &session{
-		ctx:   ctx,
 		store: store,
 		opts:  o,
 		lim:   o.limits,
 		br:    bufio.NewReaderSize(nil, 64<<10),
 		files: make(map[string]*entry),
 	}
-	res, err := s.run(save)
+	res, err := s.run(ctx, save)
 	var perr *pushError
 	if err != nil && !errors.As(err, &perr) && ctx.Err() == nil {
 		err = fmt.Errorf("reading docker save stream: %w", err)
@@ -43,7 +42,6 @@ func Build(ctx context.Context, save io.Reader, store BlobStore, opts ...Option)
 
 // session is one run of Build.
 type session struct {
-	ctx   context.Context
 	store BlobStore
 	opts  *options
 	lim   limits
@@ -54,16 +52,16 @@ type session struct {
 	bytesPushed int64
 }
 
-func (s *session) run(save io.Reader) (*Result, error) {
-	if err := s.read(save); err != nil {
+func (s *session) run(ctx context.Context, save io.Reader) (*Result, error) {
+	if err := s.read(ctx, save); err != nil {
 		return nil, err
 	}
-	return s.finish()
+	return s.finish(ctx)
 }
 
 // read processes the tar's entries in the order they come.
-func (s *session) read(save io.Reader) error {
-	tr := tar.NewReader(&ctxReader{ctx: s.ctx, r: save})
+func (s *session) read(ctx context.Context, save io.Reader) error {
+	tr := tar.NewReader(untilDone(ctx, save))
 	where := "at the start"
 	for n := 0; ; n++ {
 		hdr, err := tr.Next()
@@ -76,7 +74,7 @@ func (s *session) read(save io.Reader) error {
 		if n == s.lim.entries {
 			return errorf(ErrLimit, "more than %d entries", s.lim.entries)
 		}
-		if err := s.add(hdr, tr); err != nil {
+		if err := s.add(ctx, hdr, tr); err != nil {
 			return err
 		}
 		where = fmt.Sprintf("after entry %q", hdr.Name)
@@ -84,7 +82,7 @@ func (s *session) read(save io.Reader) error {
 }
 
 // add records one entry, pushing it if it is a layer.
-func (s *session) add(hdr *tar.Header, r io.Reader) error {
+func (s *session) add(ctx context.Context, hdr *tar.Header, r io.Reader) error {
 	if isSparse(hdr) {
 		// Its holes read as zeros: a few bytes could claim terabytes.
 		return errorf(ErrInvalidArchive, "entry %q is a sparse file, which docker save never writes", prefix(hdr.Name))
@@ -101,7 +99,7 @@ func (s *session) add(hdr *tar.Header, r io.Reader) error {
 	}
 	var e *entry
 	if hdr.Typeflag == tar.TypeReg {
-		e, err = s.readFile(name, hdr.Size, r)
+		e, err = s.readFile(ctx, name, hdr.Size, r)
 	} else {
 		e, err = s.readLink(name, hdr)
 	}

@@ -3,6 +3,7 @@ package manifest
 import (
 	"archive/tar"
 	"bytes"
+	"context"
 	"errors"
 	"io"
 	"path"
@@ -47,7 +48,7 @@ var skipped = map[string]bool{"VERSION": true, "json": true, "repositories": tru
 // metadata are the documents that must fit in memory.
 var metadata = map[string]bool{"manifest.json": true, "index.json": true}
 
-func (s *session) readFile(name string, size int64, r io.Reader) (*entry, error) {
+func (s *session) readFile(ctx context.Context, name string, size int64, r io.Reader) (*entry, error) {
 	e := &entry{size: size}
 	if skipped[path.Base(name)] {
 		return e, nil
@@ -67,9 +68,9 @@ func (s *session) readFile(name string, size int64, r io.Reader) (*entry, error)
 	case e.kind == kindJSON:
 		e.json, err = s.readJSON(name, size)
 	case e.kind == kindLayer:
-		e.blob, err = s.pushLayer(name, size)
+		e.blob, err = s.pushLayer(ctx, name, size)
 	case e.kind == kindCompressed:
-		e.blob, err = s.pushCompressed(name, size, head)
+		e.blob, err = s.pushCompressed(ctx, name, size, head)
 	}
 	return e, err
 }

@@ -2,6 +2,7 @@ package manifest
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 
 	"github.com/canonical/docker-charmcraft/internal/mediatype"
@@ -10,7 +11,7 @@ import (
 
 // finish checks what the stream held, once it is all read, pushes the
 // config and returns the remote manifest.
-func (s *session) finish() (*Result, error) {
+func (s *session) finish(ctx context.Context) (*Result, error) {
 	img, err := s.selectImage()
 	if err != nil {
 		return nil, err
@@ -27,7 +28,7 @@ func (s *session) finish() (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := s.pushConfig(img); err != nil {
+	if err := s.pushConfig(ctx, img); err != nil {
 		return nil, err
 	}
 	res.BytesPushed = s.bytesPushed
@@ -96,11 +97,11 @@ func (s *session) schema2Result(img *image) (*Result, error) {
 
 // pushConfig uploads the image config, unchanged, unless the registry
 // has it.
-func (s *session) pushConfig(img *image) error {
+func (s *session) pushConfig(ctx context.Context, img *image) error {
 	d := img.configDigest
-	exists, err := s.store.BlobExists(s.ctx, d)
+	exists, err := s.store.BlobExists(ctx, d)
 	if err == nil && !exists {
-		err = s.store.PushBlob(s.ctx, bytes.NewReader(img.config), int64(len(img.config)), d)
+		err = s.store.PushBlob(ctx, bytes.NewReader(img.config), int64(len(img.config)), d)
 	}
 	if err != nil {
 		return &pushError{what: fmt.Sprintf("image config %s", d), err: err}

@@ -3,6 +3,7 @@ package manifest
 import (
 	"bufio"
 	"cmp"
+	"context"
 	"fmt"
 	"io"
 
@@ -23,16 +24,16 @@ type blob struct {
 // streams it to the registry, computing its diff ID on the way; or, when
 // the cache knows the layer (by the name's diff ID, or by the layer's
 // fingerprint) and the registry has its blob, only checks it.
-func (s *session) pushLayer(name string, size int64) (*blob, error) {
+func (s *session) pushLayer(ctx context.Context, name string, size int64) (*blob, error) {
 	known, _ := blobDigest(name) // OCI layout: the blob's digest is its diff ID
 	fp, guess := s.recognise(known, size)
 	s.emit(Event{Kind: Preparing, Name: name, DiffID: cmp.Or(known, guess), Total: size})
 	if hint := cmp.Or(known, guess); hint != "" && s.opts.cache != nil {
-		if b, err := s.fromCache(name, hint, size, known == ""); b != nil || err != nil {
+		if b, err := s.fromCache(ctx, name, hint, size, known == ""); b != nil || err != nil {
 			return b, err
 		}
 	}
-	b, err := s.compress(name, size, known, s.resumeKey(cmp.Or(string(known), fp)))
+	b, err := s.compress(ctx, name, size, known, s.resumeKey(cmp.Or(string(known), fp)))
 	if err != nil {
 		return nil, err
 	}
@@ -66,12 +67,12 @@ func (s *session) recognise(known digest.Digest, size int64) (fp string, diffID 
 // fromCache returns the blob the cache recorded for diffID if the registry
 // still has it, once the layer read hashes to diffID; nil if it cannot. A
 // guessed diffID that the layer does not hash to is ErrStaleCache.
-func (s *session) fromCache(name string, diffID digest.Digest, size int64, guessed bool) (*blob, error) {
+func (s *session) fromCache(ctx context.Context, name string, diffID digest.Digest, size int64, guessed bool) (*blob, error) {
 	d, ok := s.opts.cache.Get(diffID, s.opts.compressor.ID())
 	if !ok || d.Digest.Validate() != nil {
 		return nil, nil
 	}
-	exists, err := s.store.BlobExists(s.ctx, d.Digest)
+	exists, err := s.store.BlobExists(ctx, d.Digest)
 	if err != nil {
 		return nil, pushErr("layer", name, err)
 	}
@@ -110,11 +111,10 @@ func (s *session) resumeKey(id string) string {
 // compress streams the compressed layer to PushBlobStream through a pipe:
 // the compressor writes in this goroutine, the push reads in another.
 // resume, if not "", names the stream (see resumekey).
-func (s *session) compress(name string, size int64, diffID digest.Digest, resume string) (*blob, error) {
+func (s *session) compress(ctx context.Context, name string, size int64, diffID digest.Digest, resume string) (*blob, error) {
 	src := s.newSource(name, size, diffID)
 	pr, pw := io.Pipe()
 	pushed := make(chan pushResult, 1)
-	ctx := s.ctx
 	if resume != "" {
 		ctx = resumekey.With(ctx, resume)
 	}

@@ -26,20 +26,21 @@ func entryError(name string, err error) error {
 	return streamError(fmt.Sprintf("entry %q", name), err)
 }
 
-// ctxReader stops reading once ctx is done, so that a slow or stuck
-// daemon stream does not outlive the caller's deadline by more than one
-// read.
-type ctxReader struct {
-	ctx context.Context
-	r   io.Reader
+// untilDone is r, which stops reading once ctx is done, so that a slow
+// or stuck daemon stream does not outlive the caller's deadline by more
+// than one read.
+func untilDone(ctx context.Context, r io.Reader) io.Reader {
+	return readerFunc(func(p []byte) (int, error) {
+		if err := ctx.Err(); err != nil {
+			return 0, err
+		}
+		return r.Read(p)
+	})
 }
 
-func (c *ctxReader) Read(p []byte) (int, error) {
-	if err := c.ctx.Err(); err != nil {
-		return 0, err
-	}
-	return c.r.Read(p)
-}
+type readerFunc func([]byte) (int, error)
+
+func (f readerFunc) Read(p []byte) (int, error) { return f(p) }
 
 // pushError is an error from the BlobStore: it is reported as it is,
 // not as an error reading the stream.

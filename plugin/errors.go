@@ -197,7 +197,10 @@ func socketDenied(err error) bool {
 func imageError(err error, charm string) error {
 	var lookup *imagepush.LookupError
 	var ambiguous *imagepush.AmbiguousError
+	var stall *imagepush.DaemonStallError
 	switch {
+	case errors.As(err, &stall):
+		return fmt.Errorf("%w; check that it is not stuck (`docker info`), or give it longer with %s", err, stallTimeoutEnv)
 	case errors.As(err, &ambiguous):
 		return fmt.Errorf("--image %s matches %d local images; give more hex characters to choose one of:\n%s", ambiguous.Ref.Hex, len(ambiguous.Images), ambiguous.List())
 	case !errors.As(err, &lookup):

@@ -109,7 +109,12 @@ func pushLocal(ctx context.Context, env *cliEnv, out *resultWriter, reg *registr
 	if err != nil {
 		return nil, err
 	}
-	pushOpts = append(pushOpts, imagepush.WithCache(env.layerCache(out)), imagepush.WithCompressor(comp))
+	stall, err := env.duration(stallTimeoutEnv, 0) // 0: the default
+	if err != nil {
+		return nil, err
+	}
+	pushOpts = append(pushOpts, imagepush.WithCache(env.layerCache(out)), imagepush.WithCompressor(comp),
+		imagepush.WithStallTimeout(stall))
 	if t, ok := env.daemonTarget(repositoryPath(cred.ImageName), cred.Username, cred.Password); ok {
 		pushOpts = append(pushOpts, imagepush.WithDaemonPush(t))
 	}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/canonical/docker-charmcraft/imagepush"
 	"github.com/moby/moby/client"
@@ -36,6 +37,8 @@ func TestImageError(t *testing.T) {
 		{"not found, short", notFound(short), "no local image ID starts with " + hex[:12] + "; check it with `docker images`, or give the full sha256 digest of an image already in Canonical's registry"},
 		{"ambiguous", &imagepush.AmbiguousError{Ref: short, Images: map[string][]string{"sha256:" + hex: {"a:1"}, "sha256:" + hex[:12] + "00": nil}},
 			"--image " + hex[:12] + " matches 2 local images; give more hex characters to choose one of:\n  sha256:" + hex[:12] + "00\n  sha256:" + hex + " (a:1)"},
+		{"the daemon stalls", &imagepush.DaemonStallError{Idle: time.Minute, Doing: "exporting image sha256:" + hex},
+			"the Docker daemon sent nothing for 1m0s while exporting image sha256:" + hex + "; check that it is not stuck (`docker info`), or give it longer with CHARMCRAFT_STALL_TIMEOUT"},
 		{"other errors pass", other, "registry answered 401"},
 	}
 	for _, tt := range tests {

@@ -30,7 +30,10 @@ type session struct {
 // end. Each chunk stays in memory until the registry acknowledges it,
 // while the next one is read (so that reading and sending overlap): two
 // chunks at most are held. stop ends the reading of src, and returns
-// once no read is under way.
+// once no read is under way: the caller may read what src left (its
+// hash, its end) as soon as sendAll returns. A read blocked on a stream
+// that stopped sending (docker save, through the compressor) holds it
+// until that stream fails: the daemon's stall timeout and ctx bound it.
 func (s *session) sendAll(ctx context.Context, src io.Reader, stop func(), size int) error {
 	type chunk struct {
 		b   []byte

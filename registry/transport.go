@@ -8,12 +8,23 @@ import (
 	"github.com/canonical/docker-charmcraft/internal/transport"
 )
 
+// smallAnswer is how much of an answer the retry layer reads before it
+// returns it: a token, a manifest or an error whole, a blob's start. It
+// must arrive within the policy's AnswerWithin, else the request fails
+// as a timeout (and is retried): a registry that trickles a manifest a
+// byte at a time cannot hold the push.
+const smallAnswer = 64 << 10
+
 // newHTTPClient builds the layers every request goes through, outermost
 // first: bearer auth, then transport.Stack (retries, the debug log, the
 // user agent) over the caller's transport. Token requests enter below
 // the auth layer.
 func newHTTPClient(o *options, registry *url.URL, scope string, log *transport.Log) *http.Client {
-	stack := transport.Stack(o.transport, o.policy, o.userAgent, log)
+	policy := o.policy
+	if policy.BufferAnswer == 0 {
+		policy.BufferAnswer = smallAnswer
+	}
+	stack := transport.Stack(o.transport, policy, o.userAgent, log)
 	bearer := &bearerTransport{
 		inner:    stack,
 		tokens:   &http.Client{Transport: stack, Timeout: o.timeout, CheckRedirect: transport.RedirectPolicy(nil)},

@@ -14,7 +14,8 @@ type Kind string
 // The faults a rule can apply.
 const (
 	// Status answers Code (with Retry-After if set, and Body or an error
-	// body both Charmhub and registries use) without forwarding.
+	// body both Charmhub and registries use) without forwarding, after
+	// Delay if set.
 	Status Kind = "status"
 	// ResetRequest forwards the request, and once Bytes bytes of its body
 	// have passed, resets both connections: the client's with a TCP
@@ -39,6 +40,13 @@ const (
 	TruncateAnswer Kind = "truncate-answer"
 	// SetHeader passes the answer with its header Header set to Value.
 	SetHeader Kind = "set-header"
+	// TrickleAnswer passes the answer's headers, then its body one byte
+	// every Delay, each in time to beat a stall timeout longer than Delay.
+	TrickleAnswer Kind = "trickle-answer"
+	// TrickleHeaders sends the answer's status line and headers one byte
+	// every Delay, then its body at once, over HTTP/1.1, and closes the
+	// connection.
+	TrickleHeaders Kind = "trickle-headers"
 )
 
 // Rule says which requests get a fault.
@@ -71,7 +79,8 @@ type Fault struct {
 	Bytes int64
 	// Rate is ThrottleRequest's bytes per second.
 	Rate int64
-	// Delay is how long Stall and StallAnswer hold.
+	// Delay is how long Stall and StallAnswer hold, Status waits, and
+	// TrickleAnswer and TrickleHeaders wait between two bytes.
 	Delay time.Duration
 	// Header and Value are SetHeader's.
 	Header, Value string
@@ -94,6 +103,9 @@ func Throttle(rate int64) Fault { return Fault{Kind: ThrottleRequest, Rate: rate
 // answer writes the Status fault's answer.
 func (f *Fault) answer(w http.ResponseWriter, r *http.Request) {
 	_, _ = io.Copy(io.Discard, io.LimitReader(r.Body, 64<<20))
+	if !wait(r.Context(), f.Delay) {
+		return
+	}
 	if f.RetryAfter != "" {
 		w.Header().Set("Retry-After", f.RetryAfter)
 	}

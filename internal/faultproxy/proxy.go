@@ -13,6 +13,7 @@ import (
 	"net/url"
 	"path"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -440,7 +441,15 @@ func (p *Proxy) forward(w *statusWriter, r *http.Request, f *Fault, c crossing) 
 	if f != nil && f.Kind == SetHeader {
 		w.Header().Set(f.Header, f.Value)
 	}
+	if f != nil && f.Kind == TrickleHeaders {
+		trickleHeaders(w, resp, f.Delay)
+		return
+	}
 	w.WriteHeader(resp.StatusCode)
+	if f != nil && f.Kind == TrickleAnswer {
+		trickle(r.Context(), w, resp.Body, f.Delay)
+		return
+	}
 	if f != nil && f.Kind == TruncateAnswer {
 		_, _ = io.CopyN(w, resp.Body, f.Bytes)
 		w.Flush()
@@ -562,4 +571,52 @@ func (c *countingBody) Read(b []byte) (int, error) {
 		c.add(n)
 	}
 	return n, err
+}
+
+// trickle writes what r gives to w one byte every delay, until r ends or
+// ctx is done.
+func trickle(ctx context.Context, w *statusWriter, r io.Reader, delay time.Duration) {
+	b := make([]byte, 1)
+	for {
+		if _, err := io.ReadFull(r, b); err != nil {
+			return
+		}
+		if _, err := w.Write(b); err != nil {
+			return
+		}
+		w.Flush()
+		if !wait(ctx, delay) {
+			return
+		}
+	}
+}
+
+// trickleHeaders sends resp, whose headers w holds, over w's connection
+// taken over: its status line and headers one byte every delay, then its
+// body.
+func trickleHeaders(w *statusWriter, resp *http.Response, delay time.Duration) {
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return
+	}
+	w.status = resp.StatusCode
+	conn, _, err := http.NewResponseController(w.ResponseWriter).Hijack()
+	if err != nil {
+		return
+	}
+	defer func() { _ = conn.Close() }()
+	h := w.Header().Clone()
+	h.Set("Content-Length", strconv.Itoa(len(body)))
+	h.Set("Connection", "close")
+	var head bytes.Buffer
+	fmt.Fprintf(&head, "HTTP/1.1 %03d %s\r\n", resp.StatusCode, http.StatusText(resp.StatusCode))
+	_ = h.Write(&head)
+	head.WriteString("\r\n")
+	for _, c := range head.Bytes() {
+		if _, err := conn.Write([]byte{c}); err != nil {
+			return
+		}
+		time.Sleep(delay)
+	}
+	_, _ = conn.Write(body)
 }

@@ -40,6 +40,10 @@ type Policy struct {
 	// that may be sent again the retry layer reads before returning it,
 	// so that an answer cut short is retried like a reset connection.
 	BufferAnswer int64
+	// AnswerWithin bounds the arrival of an answer's headers once their
+	// first byte came, and of the start of it BufferAnswer reads. The
+	// default is SmallAnswerTimeout.
+	AnswerWithin time.Duration
 	// Clock replaces the time of day and the waits, in tests.
 	Clock Clock
 }
@@ -93,6 +97,9 @@ func (p Policy) withDefaults() Policy {
 	}
 	if p.Clock == nil {
 		p.Clock = realClock{}
+	}
+	if p.AnswerWithin <= 0 {
+		p.AnswerWithin = SmallAnswerTimeout
 	}
 	return p
 }

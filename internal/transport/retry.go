@@ -13,17 +13,20 @@ import (
 
 // Stack wraps inner in the layers every client of the plugin sends
 // through, outermost first: the retries of p, the debug log (so that it
-// shows every attempt), the User-Agent. What a client retries itself
-// (see NoRetry) it paces with the same policy.
+// shows every attempt), the User-Agent, the bound on the headers of each
+// answer (p.AnswerWithin). What a client retries itself (see NoRetry) it
+// paces with the same policy.
 func Stack(inner http.RoundTripper, p Policy, userAgent string, log *Log) http.RoundTripper {
 	if inner == nil {
 		inner = http.DefaultTransport
 	}
-	var rt http.RoundTripper = &userAgentTransport{inner: inner, ua: userAgent}
+	p = p.withDefaults().WithRun()
+	var rt http.RoundTripper = &headersTransport{inner: inner, within: p.AnswerWithin}
+	rt = &userAgentTransport{inner: rt, ua: userAgent}
 	if log != nil {
 		rt = &debugTransport{inner: rt, log: log}
 	}
-	return &retryTransport{inner: rt, p: p.withDefaults().WithRun(), log: log}
+	return &retryTransport{inner: rt, p: p, log: log}
 }
 
 // noRetryKey marks a request whose retries its caller owns.
@@ -78,7 +81,7 @@ func (t *retryTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	for {
 		resp, err := t.inner.RoundTrip(counted(req, t.p.Run, &sent))
 		if err == nil && t.p.BufferAnswer > 0 && resendable(req) {
-			if err = buffer(resp, t.p.BufferAnswer); err != nil {
+			if err = buffer(resp, t.p.BufferAnswer, t.p.AnswerWithin); err != nil {
 				resp = nil
 			}
 		}
@@ -219,8 +222,8 @@ func rewind(req *http.Request) (*http.Request, error) {
 // buffer reads the start of an answer, all of it unless it is longer
 // than limit, so that an answer cut short fails the attempt rather than
 // the caller reading it.
-func buffer(resp *http.Response, limit int64) error {
-	head, err := ReadAllWithin(resp.Body, limit, SmallAnswerTimeout)
+func buffer(resp *http.Response, limit int64, within time.Duration) error {
+	head, err := ReadAllWithin(resp.Body, limit, within)
 	if err != nil {
 		_ = resp.Body.Close()
 		return fmt.Errorf("reading the answer: %w", err)

@@ -8,16 +8,25 @@ import (
 )
 
 // SmallAnswerTimeout bounds the reading of a small answer, a token or an
-// API's JSON, once its headers came: a server that trickles it a byte at
-// a time, each in time to beat the stall timeout, is dropped all the
-// same (64 KiB in this time is 2 KiB/s at least).
+// API's JSON, once its headers came, and the reading of any answer's
+// headers once their first byte came: a server that trickles them a byte
+// at a time, each in time to beat the stall timeout, is dropped all the
+// same (64 KiB in this time is 2 KiB/s at least). See
+// Policy.AnswerWithin.
 const SmallAnswerTimeout = 30 * time.Second
 
-// SlowError says an answer did not arrive whole in time. It is a
-// timeout (a net.Error whose Timeout is true).
-type SlowError struct{ Within time.Duration }
+// SlowError says an answer, or its headers, did not arrive whole in
+// time. It is a timeout (a net.Error whose Timeout is true).
+type SlowError struct {
+	Within time.Duration
+	// What is "headers" when the headers were late, else "".
+	What string
+}
 
 func (e *SlowError) Error() string {
+	if e.What != "" {
+		return fmt.Sprintf("the answer's %s did not arrive whole within %s of their first byte", e.What, e.Within)
+	}
 	return fmt.Sprintf("the answer did not arrive whole within %s", e.Within)
 }
 

@@ -1,0 +1,96 @@
+package imagepush
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"testing"
+	"time"
+
+	"github.com/moby/moby/api/types/jsonstream"
+	"github.com/moby/moby/client"
+)
+
+// TestDaemonPushStalls: a daemon push whose messages tell no progress for
+// the stall timeout is stopped with a *DaemonStallError, whether the
+// daemon goes silent or repeats the same progress; one that moves on
+// slower than every message, but within the timeout, goes on.
+func TestDaemonPushStalls(t *testing.T) {
+	const idle = time.Second
+	// Messages every idle/10 (a margin for a loaded machine): 25 of
+	// them outlast two stall timeouts.
+	moving := func(i int) *jsonstream.Message {
+		return &jsonstream.Message{ID: "layer", Status: "Pushing", Progress: &jsonstream.Progress{Current: int64(i)}}
+	}
+	for _, tt := range []struct {
+		name    string
+		message func(i int) *jsonstream.Message // nil: silence
+		stalls  bool
+	}{
+		{"progress", moving, false},
+		{"the same progress again and again", func(int) *jsonstream.Message { return moving(1) }, true},
+		{"silence", func(i int) *jsonstream.Message {
+			if i < 3 {
+				return moving(i)
+			}
+			return nil
+		}, true},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			d := &messagingDaemon{message: tt.message, every: idle / 10, n: 25}
+			p := &pusher{opts: newOptions([]Option{WithStallTimeout(idle)})}
+			err := p.daemonPush(t.Context(), d, "registry.test/charm/x:tag", "", "sha256:abc")
+			stall, ok := errors.AsType[*DaemonStallError](err)
+			switch {
+			case !tt.stalls && err != nil:
+				t.Fatalf("got %v, want the push to go on", err)
+			case tt.stalls && !ok:
+				t.Fatalf("got %v, want a *DaemonStallError", err)
+			case tt.stalls && stall.Error() != "the Docker daemon sent nothing for 1s while pushing image sha256:abc as registry.test/charm/x:tag":
+				t.Errorf("got %q", stall)
+			}
+		})
+	}
+}
+
+// messagingDaemon pushes by sending n push messages, one every every
+// (message(i), or nothing when it is nil), until its context ends.
+type messagingDaemon struct {
+	pushingDaemon
+	message func(i int) *jsonstream.Message
+	every   time.Duration
+	n       int
+}
+
+func (d *messagingDaemon) ImagePush(ctx context.Context, _ string, _ client.ImagePushOptions) (client.ImagePushResponse, error) {
+	pr, pw := io.Pipe()
+	// As the moby client's, the stream ends with its context.
+	stop := context.AfterFunc(ctx, func() { pw.CloseWithError(ctx.Err()) })
+	go func() {
+		defer stop()
+		enc := json.NewEncoder(pw)
+		for i := range d.n {
+			select {
+			case <-time.After(d.every):
+			case <-ctx.Done():
+				return
+			}
+			if m := d.message(i); m != nil {
+				_ = enc.Encode(m)
+			}
+		}
+		_ = pw.Close()
+	}()
+	return pushResponse{r: pr}, nil
+}
+
+// pushResponse is the stream of a push; the rest of the moby client's
+// answer is not used.
+type pushResponse struct {
+	client.ImagePushResponse
+	r io.ReadCloser
+}
+
+func (r pushResponse) Read(p []byte) (int, error) { return r.r.Read(p) }
+func (r pushResponse) Close() error               { return r.r.Close() }
