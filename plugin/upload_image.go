@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/url"
 	"os"
 	"strings"
@@ -14,6 +13,7 @@ import (
 
 	"github.com/canonical/docker-charmcraft/charmhub"
 	"github.com/canonical/docker-charmcraft/imagepush"
+	"github.com/canonical/docker-charmcraft/internal/transport"
 	"github.com/canonical/docker-charmcraft/layercache"
 	"github.com/canonical/docker-charmcraft/registry"
 	"github.com/opencontainers/go-digest"
@@ -228,10 +228,5 @@ func (e *cliEnv) plainDaemon() bool {
 	if err != nil || (u.Scheme != "tcp" && u.Scheme != "http") || ep.TLSData != nil {
 		return false
 	}
-	host := u.Hostname()
-	if host == "localhost" {
-		return false
-	}
-	ip := net.ParseIP(host)
-	return ip == nil || !ip.IsLoopback()
+	return !transport.Loopback(u.Host)
 }
