@@ -47,10 +47,10 @@ func New(opts ...Option) (*Client, error) {
 	}
 	c.log = transport.NewLog(o.debug, "charmhub")
 	o.policy = o.policy.WithRun()
-	hc := *o.httpClient
-	hc.Transport = transport.Stack(hc.Transport, o.policy, o.userAgent, c.log)
-	hc.CheckRedirect = transport.RedirectPolicy(hc.CheckRedirect)
-	c.hc = &hc
+	c.hc = &http.Client{
+		Transport:     transport.Stack(o.transport, o.policy, o.userAgent, c.log),
+		CheckRedirect: transport.RedirectPolicy(nil),
+	}
 	return c, nil
 }
 
