@@ -28,7 +28,7 @@ type uploadResourceOptions struct {
 
 func newUploadResourceCmd(dockerCli command.Cli) *cobra.Command {
 	var opts uploadResourceOptions
-	cmd := newCommand(dockerCli, &cobra.Command{
+	cmd := newCommand(dockerCli, []string{"CHARM", "RESOURCE"}, &cobra.Command{
 		Use:   "upload-resource [OPTIONS] CHARM RESOURCE (--filepath=PATH | --image=DIGEST|ROCK)",
 		Short: "Upload a file or an OCI image as a new revision of a charm resource",
 		Long: `Upload a file (--filepath) or an OCI image (--image) as a new revision of
