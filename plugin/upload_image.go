@@ -116,14 +116,17 @@ func pushLocal(ctx context.Context, env *cliEnv, out *resultWriter, reg *registr
 	return imagepush.Push(ctx, env.dockerCli.Client(), reg, imagepush.Ref{Hex: want.hex, Full: want.full}, pushOpts...)
 }
 
-// imageEvents tells the user what the push does, in the seed's words.
+// imageEvents tells the user what the push does. Three of its lines are
+// charmcraft's own, word for word, for scripts that read them: "Using the
+// OCI image from Canonical's registry", "Remote image not found,
+// uploading from local registry" and "Image uploaded, new remote digest".
 func imageEvents(env *cliEnv, out *resultWriter) func(imagepush.Event) {
 	return func(e imagepush.Event) {
 		switch e.Kind {
 		case imagepush.Reused:
 			out.info("Using the OCI image from Canonical's registry")
 		case imagepush.Uploading:
-			// The seed's words, although the image comes from the Docker daemon.
+			// charmcraft's sentence; the image comes from the Docker daemon.
 			out.info("Remote image not found, uploading from local registry")
 		case imagepush.AlreadyPushed:
 			out.info("Image already in Canonical's registry, remote digest: %s", e.Digest)
