@@ -214,9 +214,11 @@ func imageError(err error, charm string) error {
 	case errors.Is(err, imagepush.ErrDaemonUnreachable) && socketDenied(err):
 		return fmt.Errorf("the local Docker daemon cannot be reached: permission denied on its socket, needed to look up image %s\nAdd your user to the docker group (then log in again), or give the full sha256 digest of an image already in Canonical's registry", want)
 	case errors.Is(err, imagepush.ErrDaemonUnreachable) && want.Full:
-		return fmt.Errorf("image %s is not in Canonical's registry for charm '%s', and the local Docker daemon cannot be reached to take it from there (%w); start Docker, or give the digest of an image already in the registry", want, charm, lookup.Err)
+		return hint(fmt.Errorf("image %s is not in Canonical's registry for charm '%s', and the local Docker daemon cannot be reached to take it from there (%w)", want, charm, lookup.Err),
+			"Start Docker, or give the digest of an image already in the registry.")
 	case errors.Is(err, imagepush.ErrDaemonUnreachable):
-		return fmt.Errorf("a short digest must be looked up in the local Docker daemon, which cannot be reached (%w); start Docker, or give the full sha256 digest of an image already in Canonical's registry", lookup.Err)
+		return hint(fmt.Errorf("a short digest must be looked up in the local Docker daemon, which cannot be reached (%w)", lookup.Err),
+			"Start Docker, or give the full sha256 digest of an image already in Canonical's registry.")
 	case want.Full:
 		return fmt.Errorf("image %s was found neither in Canonical's registry for charm '%s' nor in the local Docker daemon; check the digest with `docker images --digests --no-trunc`", want, charm)
 	default:

@@ -94,7 +94,8 @@ func (o *uploadResourceOptions) validate() error {
 		return err
 	}
 	if o.filepath == "-" {
-		return errors.New("--filepath=- (standard input) is not supported: the upload needs the file's size before it starts, and reads the file again if a retry is needed; save it to a file and give its path")
+		return hint(errors.New("--filepath=- (standard input) is not supported: the upload needs the file's size before it starts, and reads the file again if a retry is needed"),
+			"Save it to a file and give its path.")
 	}
 	return checkReadableFile("--filepath", o.filepath)
 }
