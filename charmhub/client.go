@@ -102,8 +102,9 @@ func (c *Client) do(req *http.Request, v any) error {
 	return nil
 }
 
-// read sends req and returns the body of its 2xx answer, read to its end
-// and at most limit bytes long.
+// read sends req and returns the whole body of its 2xx answer, which
+// must be at most limit bytes long. Read to its end, the body leaves the
+// connection ready for the next request.
 func (c *Client) read(req *http.Request, limit int64) ([]byte, error) {
 	resp, err := c.send(req)
 	if err != nil {
