@@ -61,10 +61,10 @@ func New(opts ...Option) (*Client, error) {
 	}
 	c.log = transport.NewLog(o.debug, "charmhub")
 	o.policy = o.policy.WithRun()
-	hc := *o.httpClient
-	hc.Transport = transport.Stack(hc.Transport, o.policy, o.userAgent, c.log)
-	hc.CheckRedirect = transport.RedirectPolicy(hc.CheckRedirect)
-	c.hc = &hc
+	c.hc = &http.Client{
+		Transport:     transport.Stack(o.transport, o.policy, o.userAgent, c.log),
+		CheckRedirect: transport.RedirectPolicy(nil),
+	}
 	return c, nil
 }
 
@@ -104,24 +104,32 @@ func (c *Client) newRequest(ctx context.Context, method, u string, body any) (*h
 	return req, nil
 }
 
-// do sends req and decodes a JSON answer into v, unless v is nil.
+// do sends req and decodes its JSON answer into v.
 func (c *Client) do(req *http.Request, v any) error {
-	resp, err := c.send(req)
+	data, err := c.read(req, maxJSON)
 	if err != nil {
 		return err
-	}
-	defer drain(resp)
-	if v == nil {
-		return nil
-	}
-	data, err := readCapped(resp.Body, maxJSON)
-	if err != nil {
-		return fmt.Errorf("%s %s: %w", req.Method, req.URL.Path, err)
 	}
 	if err := json.Unmarshal(data, v); err != nil {
 		return fmt.Errorf("%s %s: decoding the answer: %w", req.Method, req.URL.Path, err)
 	}
 	return nil
+}
+
+// read sends req and returns the whole body of its 2xx answer, which
+// must be at most limit bytes long. Read to its end, the body leaves the
+// connection ready for the next request.
+func (c *Client) read(req *http.Request, limit int64) ([]byte, error) {
+	resp, err := c.send(req)
+	if err != nil {
+		return nil, err
+	}
+	defer func() { _ = resp.Body.Close() }()
+	data, err := readCapped(resp.Body, limit)
+	if err != nil {
+		return nil, fmt.Errorf("%s %s: %w", req.Method, req.URL.Path, err)
+	}
+	return data, nil
 }
 
 // send sends req and returns a 2xx answer, or else an error that says
@@ -132,7 +140,7 @@ func (c *Client) send(req *http.Request) (*http.Response, error) {
 		return nil, err
 	}
 	if err := checkResponse(resp); err != nil {
-		drain(resp)
+		_ = resp.Body.Close() // checkResponse read what it needs
 		if e, ok := errors.AsType[*APIError](err); ok {
 			e.Attempts = attempts
 		}
@@ -173,12 +181,6 @@ func transportError(req *http.Request, err error, attempts int) error {
 		err = ue.Err
 	}
 	return fmt.Errorf("%s %s: %w%s", req.Method, req.URL.Path, err, transport.AfterAttempts(attempts))
-}
-
-// drain reads a little of what is left so the connection can be reused.
-func drain(resp *http.Response) {
-	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 4<<10))
-	_ = resp.Body.Close()
 }
 
 // resolve turns a path answered by Charmhub into a URL under the API

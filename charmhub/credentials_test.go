@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/canonical/docker-charmcraft/charmhub"
+	"github.com/canonical/docker-charmcraft/internal/transport"
 )
 
 func TestDecodeCredentials(t *testing.T) {
@@ -55,8 +56,8 @@ func TestOptions(t *testing.T) {
 	bad := []charmhub.Option{
 		charmhub.WithToken("tok\r\nX-Evil: 1"),
 		charmhub.WithAPIURL("https://user:pw@api.test"),
-		charmhub.WithRetry(0, 0),
-		charmhub.WithHTTPClient(nil),
+		charmhub.WithRetryPolicy(transport.Policy{Attempts: -1}),
+		charmhub.WithTransport(nil),
 	}
 	for i, opt := range bad {
 		if _, err := charmhub.New(opt); err == nil {

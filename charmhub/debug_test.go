@@ -8,6 +8,7 @@ import (
 
 	"github.com/canonical/docker-charmcraft/charmhub"
 	"github.com/canonical/docker-charmcraft/charmhub/charmhubtest"
+	"github.com/canonical/docker-charmcraft/internal/transport"
 )
 
 func TestDebugRedactsSecrets(t *testing.T) {
@@ -50,7 +51,7 @@ func TestDebugRedactsSecrets(t *testing.T) {
 
 func TestTransportErrorHidesQuery(t *testing.T) {
 	s := startServer(t)
-	c := newClient(t, s, aliceToken, charmhub.WithRetry(1, 0))
+	c := newClient(t, s, aliceToken, charmhub.WithRetryPolicy(transport.Policy{Attempts: 1}))
 	s.Close()
 	_, err := c.WaitForRevision(t.Context(), "/v1/charm/my-charm/resources/data/revisions/review?upload-id=SECRETISH")
 	if err == nil || strings.Contains(err.Error(), "SECRETISH") || strings.Contains(err.Error(), aliceToken) {

@@ -42,8 +42,8 @@ func newProxied(t *testing.T, s *charmhubtest.Server, rules ...faultproxy.Rule) 
 	c, err := charmhub.New(
 		charmhub.WithAPIURL(p.URL+"/api"), charmhub.WithStorageURL(p.URL+"/storage"), charmhub.WithToken(aliceToken),
 		charmhub.WithPollSchedule([]time.Duration{time.Millisecond, time.Millisecond, time.Millisecond}),
-		charmhub.WithRetry(4, time.Millisecond), charmhub.WithDebug(log),
-		charmhub.WithHTTPClient(&http.Client{Transport: transport.New(testStall)}))
+		charmhub.WithRetryPolicy(transport.Policy{Attempts: 4, Budget: transport.DefaultBudget, Base: time.Millisecond}), charmhub.WithDebug(log),
+		charmhub.WithTransport(transport.New(testStall)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -240,7 +240,7 @@ func TestRedirectsKeepTheMacaroon(t *testing.T) {
 	}
 	plain := httptest.NewServer(http.HandlerFunc(redirect))
 	t.Cleanup(plain.Close)
-	c, err := charmhub.New(charmhub.WithAPIURL(plain.URL), charmhub.WithToken(aliceToken), charmhub.WithRetry(1, 0))
+	c, err := charmhub.New(charmhub.WithAPIURL(plain.URL), charmhub.WithToken(aliceToken), charmhub.WithRetryPolicy(transport.Policy{Attempts: 1}))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -255,8 +255,8 @@ func TestRedirectsKeepTheMacaroon(t *testing.T) {
 
 	secure := httptest.NewTLSServer(http.HandlerFunc(redirect))
 	t.Cleanup(secure.Close)
-	c, err = charmhub.New(charmhub.WithAPIURL(secure.URL), charmhub.WithToken(aliceToken), charmhub.WithRetry(1, 0),
-		charmhub.WithHTTPClient(secure.Client()))
+	c, err = charmhub.New(charmhub.WithAPIURL(secure.URL), charmhub.WithToken(aliceToken), charmhub.WithRetryPolicy(transport.Policy{Attempts: 1}),
+		charmhub.WithTransport(secure.Client().Transport))
 	if err != nil {
 		t.Fatal(err)
 	}

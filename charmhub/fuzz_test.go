@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/canonical/docker-charmcraft/charmhub"
+	"github.com/canonical/docker-charmcraft/internal/transport"
 )
 
 // answer is a RoundTripper that answers every request with the same
@@ -93,8 +94,8 @@ func fuzzClient(t *testing.T, a *answer) *charmhub.Client {
 	t.Helper()
 	c, err := charmhub.New(charmhub.WithAPIURL("https://api.test"), charmhub.WithStorageURL("https://storage.test"),
 		charmhub.WithLoginURL("https://login.test"), charmhub.WithToken("token"),
-		charmhub.WithRetry(2, 0), charmhub.WithPollSchedule([]time.Duration{0, 0}),
-		charmhub.WithHTTPClient(&http.Client{Transport: a}))
+		charmhub.WithRetryPolicy(transport.Policy{Attempts: 2, Budget: transport.DefaultBudget}), charmhub.WithPollSchedule([]time.Duration{0, 0}),
+		charmhub.WithTransport(a))
 	if err != nil {
 		t.Fatal(err)
 	}

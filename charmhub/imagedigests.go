@@ -76,12 +76,7 @@ func (c *Client) blobDigest(ctx context.Context, ref string) (string, error) {
 		return "", err
 	}
 	req.Header.Set("Accept", "*/*")
-	resp, err := c.send(req)
-	if err != nil {
-		return "", err
-	}
-	defer drain(resp)
-	data, err := readCapped(resp.Body, maxImageBlob)
+	data, err := c.read(req, maxImageBlob)
 	if err != nil {
 		return "", err
 	}

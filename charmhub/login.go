@@ -135,7 +135,8 @@ func (c *Client) dischargeOnce(ctx context.Context, body map[string]string) (*ma
 	if err != nil {
 		return nil, err
 	}
-	defer drain(resp)
+	defer func() { _ = resp.Body.Close() }() // read to its end, or to maxErrorBody
+
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
 		return nil, loginError(resp)
 	}

@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/canonical/docker-charmcraft/charmhub"
+	"github.com/canonical/docker-charmcraft/internal/transport"
 )
 
 func loginClient(t *testing.T, apiURL, loginURL string, opts ...charmhub.Option) *charmhub.Client {
@@ -100,7 +101,7 @@ func TestLoginErrorShapes(t *testing.T) {
 func TestLoginFailsWithoutTheLoginService(t *testing.T) {
 	s := startServer(t)
 	s.AddSSOAccount("alice@example.com", "pw", "", "alice")
-	_, err := loginClient(t, s.APIURL(), "http://127.0.0.1:1", charmhub.WithRetry(1, 0)).Login(t.Context(),
+	_, err := loginClient(t, s.APIURL(), "http://127.0.0.1:1", charmhub.WithRetryPolicy(transport.Policy{Attempts: 1})).Login(t.Context(),
 		charmhub.LoginRequest{Email: "alice@example.com", Password: "pw", Description: "d"})
 	if err == nil || strings.Contains(err.Error(), "pw") {
 		t.Fatalf("Login against a dead login service = %v", err)

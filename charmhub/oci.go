@@ -66,10 +66,5 @@ func (c *Client) imageBlob(ctx context.Context, path, digest string) ([]byte, er
 	if err != nil {
 		return nil, err
 	}
-	resp, err := c.send(req)
-	if err != nil {
-		return nil, err
-	}
-	defer drain(resp)
-	return readCapped(resp.Body, maxImageBlob)
+	return c.read(req, maxImageBlob)
 }

@@ -39,7 +39,7 @@ type Option func(*options) error
 type options struct {
 	apiURL, storageURL string
 	loginURL           string
-	httpClient         *http.Client
+	transport          http.RoundTripper
 	userAgent          string
 	token              string
 	schedule           []time.Duration
@@ -52,7 +52,7 @@ func defaultOptions() *options {
 		apiURL:     DefaultAPIURL,
 		storageURL: DefaultStorageURL,
 		loginURL:   DefaultLoginURL,
-		httpClient: &http.Client{Transport: transport.New(transport.DefaultStallTimeout)},
+		transport:  transport.New(transport.DefaultStallTimeout),
 		userAgent:  DefaultUserAgent,
 		schedule:   DefaultPollSchedule(),
 		policy:     defaultPolicy(),
@@ -94,19 +94,18 @@ func baseURL(what, s string) (string, error) {
 	return strings.TrimRight(u.String(), "/"), nil
 }
 
-// WithHTTPClient sets the HTTP client whose transport carries the
-// requests; the client itself is not modified. Redirects to another
-// host never carry the credentials, and none goes from https to http.
-// The default is a client without an overall timeout (uploads can be
-// long) over a transport whose waits are bounded: connecting, the TLS
-// handshake, the answer's headers, and any silence on a connection
-// longer than two minutes.
-func WithHTTPClient(c *http.Client) Option {
+// WithTransport sets the transport that carries the requests, wrapped in
+// the client's own layers: redirects never carry credentials to another
+// origin, and none goes from https to http. The default has no overall
+// timeout (uploads can be long) but bounds every wait: connecting, the
+// TLS handshake, the answer's headers, and any silence on a connection
+// longer than two minutes (transport.New).
+func WithTransport(rt http.RoundTripper) Option {
 	return func(o *options) error {
-		if c == nil {
-			return errors.New("the HTTP client is nil")
+		if rt == nil {
+			return errors.New("the transport is nil")
 		}
-		o.httpClient = c
+		o.transport = rt
 		return nil
 	}
 }
@@ -148,26 +147,15 @@ func WithPollSchedule(s []time.Duration) Option {
 	}
 }
 
-// WithRetry caps the attempts of a request at attempts in all, from a
-// first backoff of baseDelay, doubled at each retry, with jitter.
-// Attempts of 1 disable retries. The default is transport.DefaultPolicy:
-// about 12 attempts over two minutes, from 1s.
-func WithRetry(attempts int, baseDelay time.Duration) Option {
-	return func(o *options) error {
-		if attempts < 1 || baseDelay < 0 {
-			return errors.New("retry needs at least one attempt and a non-negative delay")
-		}
-		o.policy.Attempts, o.policy.Base, o.policy.Cap = attempts, baseDelay, max(baseDelay, transport.DefaultCap)
-		return nil
-	}
-}
-
 // WithRetryPolicy sets how requests are retried: which answers, how
 // often, for how long (see transport.Policy); answers are read whole
 // before they are returned unless p.BufferAnswer says otherwise. The
 // default is transport.DefaultPolicy.
 func WithRetryPolicy(p transport.Policy) Option {
 	return func(o *options) error {
+		if err := p.Check(); err != nil {
+			return err
+		}
 		if p.BufferAnswer == 0 {
 			p.BufferAnswer = maxJSON
 		}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/canonical/docker-charmcraft/charmhub"
 	"github.com/canonical/docker-charmcraft/charmhub/charmhubtest"
+	"github.com/canonical/docker-charmcraft/internal/transport"
 )
 
 const resourcesPath = "/api/v1/charm/my-charm/resources"
@@ -134,7 +135,7 @@ func TestCreateRevisionRetriesWhenRefused(t *testing.T) {
 	ln.Close()
 	var log bytes.Buffer
 	c, err := charmhub.New(charmhub.WithAPIURL("http://"+addr), charmhub.WithToken(aliceToken),
-		charmhub.WithRetry(3, time.Millisecond), charmhub.WithDebug(&log))
+		charmhub.WithRetryPolicy(transport.Policy{Attempts: 3, Budget: transport.DefaultBudget, Base: time.Millisecond}), charmhub.WithDebug(&log))
 	if err != nil {
 		t.Fatal(err)
 	}

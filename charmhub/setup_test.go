@@ -8,6 +8,7 @@ import (
 
 	"github.com/canonical/docker-charmcraft/charmhub"
 	"github.com/canonical/docker-charmcraft/charmhub/charmhubtest"
+	"github.com/canonical/docker-charmcraft/internal/transport"
 )
 
 // Tokens of the test accounts: alice owns my-charm, bob collaborates on
@@ -51,7 +52,7 @@ func newClient(t *testing.T, s *charmhubtest.Server, token string, opts ...charm
 		charmhub.WithStorageURL(s.StorageURL()),
 		charmhub.WithToken(token),
 		charmhub.WithPollSchedule([]time.Duration{time.Millisecond, time.Millisecond, time.Millisecond, time.Millisecond}),
-		charmhub.WithRetry(4, time.Millisecond),
+		charmhub.WithRetryPolicy(transport.Policy{Attempts: 4, Budget: transport.DefaultBudget, Base: time.Millisecond}),
 	}
 	c, err := charmhub.New(append(base, opts...)...)
 	if err != nil {

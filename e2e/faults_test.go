@@ -167,7 +167,7 @@ func TestFileUploadFaults(t *testing.T) {
 			stderr: []string{"creating a revision of resource", "no progress for 2s"}},
 		{name: "content corrupted on the way", revision: true,
 			hub:    []faultproxy.Rule{{Path: storageUpload, Fault: faultproxy.Fault{Kind: faultproxy.CorruptRequest, Bytes: 2 << 20}}},
-			stderr: []string{"charmhub holds other content than was uploaded", "do not release revision 1", hexSum(data)}},
+			stderr: []string{"charmhub holds other content than was uploaded", "\nDo not release revision 1; upload the file again.", hexSum(data)}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -25,6 +25,25 @@ func (w *world) uploadImage(t *testing.T, image string, extraEnv ...string) (res
 	return res, w.remoteOf(t, res)
 }
 
+// uploadFirst uploads image, by its short ID, as the resource's first
+// revision, and checks the run says so in charmcraft's words; it returns
+// the remote digest.
+func (w *world) uploadFirst(t *testing.T, image string) string {
+	t.Helper()
+	res, remote := w.uploadImage(t, image)
+	if res.code != 0 || remote == "" {
+		t.Fatalf("short ID: %s", res)
+	}
+	if !strings.Contains(res.stderr, "Remote image not found, uploading from local registry\n") ||
+		!strings.Contains(res.stderr, "Image uploaded, new remote digest: "+remote+"\n") {
+		t.Errorf("stderr lacks the upload lines: %s", res)
+	}
+	if res.stdout != "Revision 1 created of resource 'my-image' for charm 'my-charm'\n" {
+		t.Errorf("stdout = %q", res.stdout)
+	}
+	return remote
+}
+
 // remoteOf is the remote digest of the revision an upload created, "" if
 // it failed; it checks that a digest the upload printed is that one.
 func (w *world) remoteOf(t *testing.T, res result) string {
@@ -49,17 +68,7 @@ func TestUploadImageFromDaemon(t *testing.T) {
 	id := buildImage(t, 1, layerSpec{size: 2 << 20, random: true}, layerSpec{size: 2 << 20, random: false}, layerSpec{size: 10, random: false})
 	hex := strings.TrimPrefix(id, "sha256:")
 
-	res, remote := w.uploadImage(t, hex[:12])
-	if res.code != 0 || remote == "" {
-		t.Fatalf("short ID: %s", res)
-	}
-	if !strings.Contains(res.stderr, "Remote image not found, uploading from local registry\n") ||
-		!strings.Contains(res.stderr, "Image uploaded, new remote digest: "+remote+"\n") {
-		t.Errorf("stderr lacks the upload lines: %s", res)
-	}
-	if res.stdout != "Revision 1 created of resource 'my-image' for charm 'my-charm'\n" {
-		t.Errorf("stdout = %q", res.stdout)
-	}
+	remote := w.uploadFirst(t, hex[:12])
 	p := w.pull(t, imageRepo, remote)
 	checkSameImage(t, p, id, remote)
 	if len(p.manifest.Layers) != 3 {
@@ -251,7 +260,7 @@ func TestUploadImageJSON(t *testing.T) {
 	if res.code != 0 || strings.TrimSpace(res.stdout) != "{\n    \"revision\": 2,\n    \"digest\": \""+pushed+"\"\n}" || !strings.Contains(res.stderr, "Using the OCI image from Canonical's registry") {
 		t.Errorf("reusing the digest: %s", res)
 	}
-	// -q leaves out the lines that say what is done, the seed's included.
+	// -q leaves out the lines that say what is done, charmcraft's included.
 	res = dockerCmd(t, w.env(ownerToken), "charmcraft", "upload-resource", "my-charm", "my-image", "--image", id, "-q")
 	if res.code != 0 || res.stderr != "" || res.stdout != "Revision 3 created of resource 'my-image' for charm 'my-charm'\n" {
 		t.Errorf("-q: want the result alone: %s", res)

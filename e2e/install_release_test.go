@@ -106,20 +106,12 @@ func TestInstallReleaseRefused(t *testing.T) {
 			t.Run(shell[0]+"/"+tt.name, func(t *testing.T) {
 				url := serveRelease(t, tt.dist)
 				home, cfg := t.TempDir(), t.TempDir()
-				installed := filepath.Join(cfg, "cli-plugins", "docker-charmcraft")
-				if err := os.MkdirAll(filepath.Dir(installed), 0o755); err != nil {
-					t.Fatal(err)
-				}
-				if err := os.WriteFile(installed, []byte("earlier"), 0o755); err != nil {
-					t.Fatal(err)
-				}
+				keep := installedEarlier(t, cfg)
 				res := install(t, shell, home, t.TempDir(), []string{"CHARMCRAFT_RELEASES_URL=" + url + "/releases", "DOCKER_CONFIG=" + cfg}, tt.args...)
 				if res.code == 0 || !strings.Contains(res.stderr, tt.stderr) {
 					t.Fatalf("want a refusal saying %q; got %s", tt.stderr, res)
 				}
-				if b, _ := os.ReadFile(installed); string(b) != "earlier" {
-					t.Fatal("a refused install replaced the installed plugin")
-				}
+				keep()
 			})
 		}
 	}

@@ -267,21 +267,12 @@ func TestInstallRefusesUncheckedPrebuilt(t *testing.T) {
 					}
 				}
 				home, cfg := t.TempDir(), t.TempDir()
-				// A plugin installed earlier must stay as it was.
-				installed := filepath.Join(cfg, "cli-plugins", "docker-charmcraft")
-				if err := os.MkdirAll(filepath.Dir(installed), 0o755); err != nil {
-					t.Fatal(err)
-				}
-				if err := os.WriteFile(installed, []byte("earlier"), 0o755); err != nil {
-					t.Fatal(err)
-				}
+				keep := installedEarlier(t, cfg)
 				res := install(t, shell, home, dist, []string{"DOCKER_CONFIG=" + cfg})
 				if res.code == 0 || !strings.Contains(res.stderr, tt.stderr) || !strings.Contains(res.stderr, "--from-source") {
 					t.Fatalf("want a refusal mentioning %q and --from-source; got %s", tt.stderr, res)
 				}
-				if b, _ := os.ReadFile(installed); string(b) != "earlier" {
-					t.Fatal("a refused install replaced the installed plugin")
-				}
+				keep()
 				if strings.Contains(res.stdout, "Building") {
 					t.Fatalf("a refused prebuilt plugin fell back to a build: %s", res)
 				}
@@ -343,5 +334,25 @@ func TestInstallTellsWhatToDo(t *testing.T) {
 			}
 			checkInstalled(t, dest)
 		})
+	}
+}
+
+// installedEarlier puts a plugin, installed earlier, in the Docker
+// config directory cfg; keep checks that a refused install left it as
+// it was.
+func installedEarlier(t *testing.T, cfg string) (keep func()) {
+	t.Helper()
+	installed := filepath.Join(cfg, "cli-plugins", "docker-charmcraft")
+	if err := os.MkdirAll(filepath.Dir(installed), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(installed, []byte("earlier"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return func() {
+		t.Helper()
+		if b, _ := os.ReadFile(installed); string(b) != "earlier" {
+			t.Fatal("a refused install replaced the installed plugin")
+		}
 	}
 }

@@ -76,7 +76,7 @@ func skipOnContainerd(t *testing.T) {
 
 // TestImageRecordFreshRunner: after one upload, a machine with no cache
 // (a new CI runner) uploads the same image again with no docker save and
-// no blob sent, saying only the seed's words for reuse.
+// no blob sent, saying only charmcraft's sentence for reuse.
 func TestImageRecordFreshRunner(t *testing.T) {
 	needDocker(t)
 	w := newWorld(t)

@@ -107,7 +107,7 @@ func TestImageRockRefusals(t *testing.T) {
 		{"damaged", bad, []string{written.Corrupted.String(), "damaged", "nothing was uploaded"}},
 		{"two images", two, []string{"holds 2 images", "linux/amd64", "linux/arm64", "--platform"}},
 		{"missing", "./no-such.rock", []string{`no such file or directory "./no-such.rock"`}},
-		{"missing bare", "no-such.rock", []string{"no such file in this directory", "give the path of the rock"}},
+		{"missing bare", "no-such.rock", []string{"no such file in this directory", "\nGive the path of the rock"}},
 	}
 	blobs := w.countRegistry(t)
 	for _, tt := range tests {

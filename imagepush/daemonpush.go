@@ -8,15 +8,15 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/url"
 	"slices"
 	"strings"
 
+	"github.com/canonical/docker-charmcraft/internal/transport"
 	"github.com/canonical/docker-charmcraft/manifest"
 	"github.com/moby/moby/api/types/jsonstream"
-	"github.com/moby/moby/api/types/registry"
+	registrytypes "github.com/moby/moby/api/types/registry"
 	"github.com/moby/moby/client"
 	"github.com/opencontainers/go-digest"
 )
@@ -124,7 +124,7 @@ func (p *pusher) pushByDaemon(ctx context.Context, j *job) error {
 		}
 	}
 	host := t.Registry.Host
-	if loopback(host) {
+	if transport.Loopback(host) {
 		return errors.Join(append(errs, fmt.Errorf("the registry is on this machine's loopback (%s), which the Docker daemon at %s does not share", host, d.DaemonHost()))...)
 	}
 	p.note("the Docker daemon pushes to %s directly", host)
@@ -315,25 +315,11 @@ func moved(before, m jsonstream.Message) bool {
 // encodeAuth is the X-Registry-Auth header of the push: the charm's
 // upload credentials, which the daemon trades for a token.
 func encodeAuth(t *DaemonTarget, host string) (string, error) {
-	b, err := json.Marshal(registry.AuthConfig{Username: t.Username, Password: t.Password, ServerAddress: host}) //nolint:gosec // the X-Registry-Auth header carries it to the daemon, by design
+	b, err := json.Marshal(registrytypes.AuthConfig{Username: t.Username, Password: t.Password, ServerAddress: host}) //nolint:gosec // the X-Registry-Auth header carries it to the daemon, by design
 	if err != nil {
 		return "", err
 	}
 	return base64.URLEncoding.EncodeToString(b), nil
-}
-
-// loopback tells whether host[:port] is this machine's loopback, which
-// only a daemon on this machine shares.
-func loopback(hostport string) bool {
-	host := hostport
-	if h, _, err := net.SplitHostPort(hostport); err == nil {
-		host = h
-	}
-	if host == "localhost" {
-		return true
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
 }
 
 // mayReachRelay tells whether the daemon at host (DOCKER_HOST's form) may
@@ -350,7 +336,7 @@ func mayReachRelay(host string) bool {
 	case "unix", "npipe":
 		return true
 	case "tcp", "http", "https":
-		return loopback(u.Host)
+		return transport.Loopback(u.Host)
 	}
 	return false
 }

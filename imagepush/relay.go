@@ -19,6 +19,8 @@ import (
 	"time"
 
 	"github.com/moby/moby/client"
+
+	"github.com/canonical/docker-charmcraft/internal/transport"
 )
 
 // relay is a loopback proxy to the registry, for one daemon push by a
@@ -283,7 +285,7 @@ func httpRelay(upstream *url.URL, host string, tr http.RoundTripper) http.Handle
 			// Upload sessions are named by absolute URLs on the upstream:
 			// keep the daemon on the relay.
 			if loc := resp.Header.Get("Location"); loc != "" {
-				if u, err := url.Parse(loc); err == nil && u.Host == upstream.Host {
+				if u, err := url.Parse(loc); err == nil && transport.SameOrigin(u, upstream) {
 					u.Scheme, u.Host = "http", host
 					resp.Header.Set("Location", u.String())
 				}

@@ -30,16 +30,16 @@ func (p *pusher) newJob(img *LocalImage) *job {
 	return &job{img: img, src: DaemonSource(p.daemon, img.ID, p.opts.stall), cached: p.cachedManifest(img)}
 }
 
-// A strategy tries to settle a push: done when it did (res is then the
-// remote manifest), not done when it does not apply and the next one must
-// try. Its errors end the push.
-type strategy func(ctx context.Context, j *job) (res *manifest.Result, done bool, err error)
+// A strategy tries to settle a push: res is the remote manifest when it
+// did, nil when it does not apply and the next one must try. Its errors
+// end the push.
+type strategy func(ctx context.Context, j *job) (res *manifest.Result, err error)
 
 // pushLocal makes sure the registry holds the remote manifest of the
 // local image, by the first strategy that settles it, cheapest first.
 func (p *pusher) pushLocal(ctx context.Context, j *job) (*manifest.Result, error) {
 	for _, s := range []strategy{p.fromCache, p.dryRun, p.upload} {
-		if res, done, err := s(ctx, j); done || err != nil {
+		if res, err := s(ctx, j); res != nil || err != nil {
 			return res, err
 		}
 	}
@@ -67,21 +67,21 @@ func (p *pusher) cachedManifest(img *LocalImage) *manifest.Result {
 
 // fromCache settles the push of a manifest known from the cache, with no
 // docker save, if the registry has every blob it names: the manifest is
-// there already, or is pushed. Not done if the cache does not know the
-// manifest or the registry lacks a blob.
-func (p *pusher) fromCache(ctx context.Context, j *job) (*manifest.Result, bool, error) {
+// there already, or is pushed. It does not apply if the cache does not
+// know the manifest or the registry lacks a blob.
+func (p *pusher) fromCache(ctx context.Context, j *job) (*manifest.Result, error) {
 	res := j.cached
 	if res == nil {
-		return nil, false, nil
+		return nil, nil
 	}
 	if res.Digest != j.absent {
 		exists, err := p.reg.ManifestExists(ctx, res.Digest)
 		if err != nil {
-			return nil, false, registryError(res.Digest, err)
+			return nil, registryError(res.Digest, err)
 		}
 		if exists {
 			p.emit(Event{Kind: AlreadyPushed, Digest: res.Digest})
-			return res, true, nil
+			return res, nil
 		}
 	}
 	blobs := []digest.Digest{res.Config.Digest}
@@ -90,56 +90,56 @@ func (p *pusher) fromCache(ctx context.Context, j *job) (*manifest.Result, bool,
 	}
 	for _, d := range blobs {
 		if exists, err := p.reg.BlobExists(ctx, d); err != nil || !exists {
-			return nil, false, registryError(d, err)
+			return nil, registryError(d, err)
 		}
 	}
-	return res, true, p.pushManifest(ctx, res) // its absence was just checked
+	return res, p.pushManifest(ctx, res) // its absence was just checked
 }
 
 // dryRun settles the push of an image whose config the registry holds,
 // pushed before from a machine whose cache this one lacks: one docker
 // save computes the remote manifest, sending nothing, and fills the
-// cache; done if the registry has that manifest. It does not apply
+// cache; settled if the registry has that manifest. It does not apply
 // without a cache (the upload that follows would do the same work again)
 // nor when the cache knew the manifest (it would only compute it again).
-func (p *pusher) dryRun(ctx context.Context, j *job) (*manifest.Result, bool, error) {
+func (p *pusher) dryRun(ctx context.Context, j *job) (*manifest.Result, error) {
 	if p.opts.cache == nil || j.cached != nil {
-		return nil, false, nil
+		return nil, nil
 	}
 	img := j.img
 	exists, err := p.reg.BlobExists(ctx, img.ID)
 	if err != nil || !exists {
-		return nil, false, registryError(img.ID, err)
+		return nil, registryError(img.ID, err)
 	}
 	res, err := p.build(ctx, j, dryStore{p.reg}, false)
 	if errors.Is(err, manifest.ErrStaleCache) {
-		return nil, false, p.forgetFingerprints() // the upload reads it again, without them
+		return nil, p.forgetFingerprints() // the upload reads it again, without them
 	}
 	if err != nil {
-		return nil, false, err
+		return nil, err
 	}
 	if exists, err = p.reg.ManifestExists(ctx, res.Digest); err != nil || !exists {
-		return nil, false, registryError(res.Digest, err)
+		return nil, registryError(res.Digest, err)
 	}
 	p.emit(Event{Kind: AlreadyPushed, Digest: res.Digest})
-	return res, true, nil
+	return res, nil
 }
 
 // upload settles any push: docker save, compressing and pushing what the
 // registry lacks (see pushBuild), then the manifest unless the registry
 // has it already. A stale cache fingerprint costs one more export.
-func (p *pusher) upload(ctx context.Context, j *job) (*manifest.Result, bool, error) {
+func (p *pusher) upload(ctx context.Context, j *job) (*manifest.Result, error) {
 	res, err := p.pushBuild(ctx, j)
 	if errors.Is(err, manifest.ErrStaleCache) {
 		if err := p.forgetFingerprints(); err != nil {
-			return nil, true, err
+			return nil, err
 		}
 		res, err = p.pushBuild(ctx, j)
 	}
 	if err != nil {
-		return nil, true, err
+		return nil, err
 	}
-	return res, true, p.publish(ctx, res)
+	return res, p.publish(ctx, res)
 }
 
 func (p *pusher) forgetFingerprints() error {

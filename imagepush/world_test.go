@@ -9,6 +9,7 @@ import (
 	"github.com/canonical/docker-charmcraft/charmhub/charmhubtest"
 	"github.com/canonical/docker-charmcraft/imagepush"
 	"github.com/canonical/docker-charmcraft/internal/faultproxy"
+	"github.com/canonical/docker-charmcraft/internal/transport"
 	"github.com/canonical/docker-charmcraft/layercache"
 	"github.com/canonical/docker-charmcraft/registry"
 )
@@ -54,7 +55,7 @@ func newWorld(t *testing.T) *world {
 // client is a registry client through the proxy, quick to retry.
 func (w *world) client(t *testing.T) *registry.Client {
 	t.Helper()
-	c, err := registry.New(w.proxy.URL, w.repo, registry.WithBasicAuth(w.username, w.passwd), registry.WithRetry(2, time.Millisecond))
+	c, err := registry.New(w.proxy.URL, w.repo, registry.WithBasicAuth(w.username, w.passwd), registry.WithRetryPolicy(transport.Policy{Attempts: 2, Budget: transport.DefaultBudget, Base: time.Millisecond}))
 	if err != nil {
 		t.Fatal(err)
 	}

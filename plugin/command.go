@@ -15,12 +15,11 @@ type runFunc func(ctx context.Context, env *cliEnv, args []string) error
 
 // newCommand makes a command the one way all of them are made, from
 // help, a cobra command holding only Use, Short, Long and Example: it
-// takes exactly the arguments Use names after [OPTIONS] (CHARM,
-// RESOURCE...), which are names on Charmhub, never completed as files
-// unless help says how to complete them, and runs run with them; a run
-// the user cancelled fails with errCancelled.
-func newCommand(dockerCli command.Cli, help *cobra.Command, run runFunc) *cobra.Command {
-	names := argNames(help.Use)
+// takes exactly the positional arguments names holds (CHARM, RESOURCE...,
+// as Use shows them), which are names on Charmhub, never completed as
+// files unless help says how to complete them, and runs run with them; a
+// run the user cancelled fails with errCancelled.
+func newCommand(dockerCli command.Cli, names []string, help *cobra.Command, run runFunc) *cobra.Command {
 	help.Args = exactArgs(names...)
 	if help.ValidArgsFunction == nil {
 		help.ValidArgsFunction = completeCharmArgs(dockerCli, names, nil)
@@ -41,20 +40,4 @@ func newCommand(dockerCli command.Cli, help *cobra.Command, run runFunc) *cobra.
 		return err
 	}
 	return help
-}
-
-// argNames are the positional arguments a usage line names: the
-// upper-case words after the command's name and its [OPTIONS].
-func argNames(use string) []string {
-	var names []string
-	for _, w := range strings.Fields(use)[1:] {
-		switch {
-		case w == "[OPTIONS]":
-		case strings.Trim(w, "ABCDEFGHIJKLMNOPQRSTUVWXYZ") == "":
-			names = append(names, w)
-		default:
-			return names
-		}
-	}
-	return names
 }

@@ -3,7 +3,6 @@ package plugin
 import (
 	"fmt"
 	"io"
-	"net/http"
 	"os"
 	"strings"
 	"time"
@@ -146,7 +145,7 @@ func (e *cliEnv) charmhubClient(token string) (*charmhub.Client, error) {
 	opts := []charmhub.Option{
 		charmhub.WithToken(token),
 		charmhub.WithUserAgent(e.userAgent),
-		charmhub.WithHTTPClient(&http.Client{Transport: netp.transport}),
+		charmhub.WithTransport(netp.transport),
 		charmhub.WithRetryPolicy(netp.retry),
 	}
 	for _, o := range []struct {

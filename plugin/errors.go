@@ -19,7 +19,8 @@ import (
 // writes them.
 
 // errNoCredentials says how to provide credentials when none were found.
-var errNoCredentials = errors.New("no Charmhub credentials found: log in with `docker charmcraft login` (kept in Docker's credential store), or set " + authEnv + " to what `charmcraft login --export=FILE` wrote")
+var errNoCredentials = errors.New("no Charmhub credentials found\n" +
+	"Log in with `docker charmcraft login` (kept in Docker's credential store), or set " + authEnv + " to what `charmcraft login --export=FILE` wrote.")
 
 // credentialsError is Charmhub refusing the credentials. What to do
 // depends on where they came from, which newCommand fills in: a login
@@ -31,9 +32,11 @@ type credentialsError struct {
 
 func (e *credentialsError) Error() string {
 	if e.fromEnv {
-		return fmt.Sprintf("Charmhub did not accept the credentials in %s (%s): they are invalid or expired; set %s to fresh ones from `charmcraft login --export=FILE`, or unset it and run `docker charmcraft login`", authEnv, e.details, authEnv)
+		return fmt.Sprintf("Charmhub did not accept the credentials in %s (%s): they are invalid or expired\n"+
+			"Set %s to fresh ones from `charmcraft login --export=FILE`, or unset it and run `docker charmcraft login`.", authEnv, e.details, authEnv)
 	}
-	return fmt.Sprintf("Charmhub did not accept the credentials (%s): they are invalid or expired; log in again with `docker charmcraft login`", e.details)
+	return fmt.Sprintf("Charmhub did not accept the credentials (%s): they are invalid or expired\n"+
+		"Log in again with `docker charmcraft login`.", e.details)
 }
 
 // charmCall says what a Charmhub call was about, for its error: the
@@ -62,14 +65,16 @@ func (c charmCall) explain(err error) error {
 		if apiErr.Attempts > 1 {
 			again = fmt.Sprintf(" and kept failing after %d attempts", apiErr.Attempts)
 		}
-		return fmt.Errorf("Charmhub is temporarily unavailable (%s)%s; try again later", apiErr.Details(), again)
+		return hint(fmt.Errorf("Charmhub is temporarily unavailable (%s)%s", apiErr.Details(), again), "Try again later.")
 	case errors.Is(err, charmhub.ErrNotFound) && c.resource == "":
-		return fmt.Errorf("charm '%s' was not found on Charmhub (%s): check the name, and that the charm is registered", c.charm, apiErr.Details())
+		return hint(fmt.Errorf("charm '%s' was not found on Charmhub (%s)", c.charm, apiErr.Details()),
+			"Check the name, and that the charm is registered.")
 	case errors.Is(err, charmhub.ErrNotFound) && len(c.revisions) > 0:
-		return fmt.Errorf("charm '%s', its resource '%s' or %s was not found on Charmhub (%s): check them with `docker charmcraft resource-revisions %s %s`",
-			c.charm, c.resource, revisionList(c.revisions), apiErr.Details(), c.charm, c.resource)
+		return hint(fmt.Errorf("charm '%s', its resource '%s' or %s was not found on Charmhub (%s)", c.charm, c.resource, revisionList(c.revisions), apiErr.Details()),
+			fmt.Sprintf("Check them with `docker charmcraft resource-revisions %s %s`.", c.charm, c.resource))
 	case errors.Is(err, charmhub.ErrNotFound):
-		return fmt.Errorf("charm '%s' or its resource '%s' was not found on Charmhub (%s): check the names, and that the charm is registered", c.charm, c.resource, apiErr.Details())
+		return hint(fmt.Errorf("charm '%s' or its resource '%s' was not found on Charmhub (%s)", c.charm, c.resource, apiErr.Details()),
+			"Check the names, and that the charm is registered.")
 	}
 	return fmt.Errorf("Charmhub refused the request: %s", apiErr.Details())
 }
@@ -101,7 +106,8 @@ func explainQuery(err error, charm, resource string) error {
 // content, which names the revision not to release when it differs.
 func explainVerify(err error, charm, resource string, revision int) error {
 	if errors.Is(err, charmhub.ErrContentMismatch) {
-		return fmt.Errorf("%w: the file changed on the way or on disk; do not release revision %d, upload the file again", err, revision)
+		return hint(fmt.Errorf("%w: the file changed on the way or on disk", err),
+			fmt.Sprintf("Do not release revision %d; upload the file again.", revision))
 	}
 	return explainUpload(err, charm, resource)
 }
@@ -110,7 +116,7 @@ func explainVerify(err error, charm, resource string, revision int) error {
 // source, that hold no token.
 func explainExported(err error, source string) error {
 	if errors.Is(err, charmhub.ErrNoCredentials) {
-		return fmt.Errorf("%s is empty: export the credentials with `charmcraft login --export=FILE`", source)
+		return hint(fmt.Errorf("%s is empty", source), "Export the credentials with `charmcraft login --export=FILE`.")
 	}
 	return err
 }
@@ -124,7 +130,7 @@ func explainLogin(err error) error {
 	case errors.As(err, &le) && errors.Is(err, charmhub.ErrTwoFactorRequired):
 		return fmt.Errorf("Ubuntu One asks for a one-time password, and none was given (%w)", le)
 	case errors.As(err, &le) && strings.Contains(strings.ToLower(le.Code), "twofactor"):
-		return fmt.Errorf("Ubuntu One did not accept the one-time password (%w); try again with a fresh one", le)
+		return hint(fmt.Errorf("Ubuntu One did not accept the one-time password (%w)", le), "Try again with a fresh one.")
 	case errors.As(err, &le) && le.StatusCode == 401:
 		return fmt.Errorf("Ubuntu One did not accept the email address and password (%w)", le)
 	case errors.As(err, &le):
@@ -146,7 +152,7 @@ func unreachable(err error) error {
 	var opErr *net.OpError
 	var dnsErr *net.DNSError
 	if errors.As(err, &opErr) || errors.As(err, &dnsErr) {
-		return fmt.Errorf("%w; check the network connection, and %s, %s and %s if you set them", err, apiURLEnv, uploadURLEnv, registryURLEnv)
+		return hint(err, fmt.Sprintf("Check the network connection, and %s, %s and %s if you set them.", apiURLEnv, uploadURLEnv, registryURLEnv))
 	}
 	return err
 }
@@ -211,9 +217,11 @@ func imageError(err error, charm string) error {
 	case errors.Is(err, imagepush.ErrDaemonUnreachable) && socketDenied(err):
 		return fmt.Errorf("the local Docker daemon cannot be reached: permission denied on its socket, needed to look up image %s\nAdd your user to the docker group (then log in again), or give the full sha256 digest of an image already in Canonical's registry", want)
 	case errors.Is(err, imagepush.ErrDaemonUnreachable) && want.Full:
-		return fmt.Errorf("image %s is not in Canonical's registry for charm '%s', and the local Docker daemon cannot be reached to take it from there (%w); start Docker, or give the digest of an image already in the registry", want, charm, lookup.Err)
+		return hint(fmt.Errorf("image %s is not in Canonical's registry for charm '%s', and the local Docker daemon cannot be reached to take it from there (%w)", want, charm, lookup.Err),
+			"Start Docker, or give the digest of an image already in the registry.")
 	case errors.Is(err, imagepush.ErrDaemonUnreachable):
-		return fmt.Errorf("a short digest must be looked up in the local Docker daemon, which cannot be reached (%w); start Docker, or give the full sha256 digest of an image already in Canonical's registry", lookup.Err)
+		return hint(fmt.Errorf("a short digest must be looked up in the local Docker daemon, which cannot be reached (%w)", lookup.Err),
+			"Start Docker, or give the full sha256 digest of an image already in Canonical's registry.")
 	case want.Full:
 		return fmt.Errorf("image %s was found neither in Canonical's registry for charm '%s' nor in the local Docker daemon; check the digest with `docker images --digests --no-trunc`", want, charm)
 	default:

@@ -104,7 +104,7 @@ func TestCredentialAdvice(t *testing.T) {
 	// no variable to unset.
 	u.hub.ExpireToken(ownerToken)
 	res = u.run(t, "", nil, "whoami")
-	if res.code == 0 || !strings.Contains(res.stderr, "log in again with `docker charmcraft login`") || strings.Contains(res.stderr, "unset") {
+	if res.code == 0 || !strings.Contains(res.stderr, "\nLog in again with `docker charmcraft login`.") || strings.Contains(res.stderr, "unset") {
 		t.Errorf("expired stored credentials: %s", res)
 	}
 

@@ -71,7 +71,8 @@ func parseImageArg(s string, stat func(string) (fs.FileInfo, error)) (imageArg, 
 		return archiveArg(s, s, false, stat)
 	}
 	if _, named := errors.AsType[*imageNameError](derr); named && fileShaped(s) && !strings.ContainsAny(s, ":@") {
-		return imageArg{}, fmt.Errorf("--image %q: no such file in this directory, and it is no image ID; give the path of the rock (an OCI archive), e.g. --image=./NAME_1.0_amd64.rock or --image=/path/to/%s, or an image ID", s, s)
+		return imageArg{}, hint(fmt.Errorf("--image %q: no such file in this directory, and it is no image ID", s),
+			fmt.Sprintf("Give the path of the rock (an OCI archive), e.g. --image=./NAME_1.0_amd64.rock or --image=/path/to/%s, or an image ID.", s))
 	}
 	return imageArg{digest: d}, derr
 }

@@ -163,7 +163,7 @@ func TestParseImageArg(t *testing.T) {
 		{in: `E:\gone.rock`, wantErr: "no such file or directory"},
 		{in: `.\gone.rock`, wantErr: "no such file or directory"},
 		{in: "gone.rock", wantErr: "no such file in this directory"},
-		{in: "myrock_1.0_amd64.rock", wantErr: "give the path of the rock"},
+		{in: "myrock_1.0_amd64.rock", wantErr: "\nGive the path of the rock"},
 		{in: "70aa8983ec5c", wantErr: "both an image ID and the name of a file"},
 		{in: "5ce4e53e997b", digest: "sha256:5ce4e53e997b"},
 		{in: " 5ce4e53e997b", digest: "sha256:5ce4e53e997b"},

@@ -21,7 +21,7 @@ type loginOptions struct {
 
 func newLoginCmd(dockerCli command.Cli) *cobra.Command {
 	var opts loginOptions
-	cmd := newCommand(dockerCli, &cobra.Command{
+	cmd := newCommand(dockerCli, nil, &cobra.Command{
 		Use:   "login [OPTIONS]",
 		Short: "Log in to Charmhub and keep the credentials in Docker's credential store",
 		Long: `Log in to Charmhub with your Ubuntu One account, as charmcraft does: the

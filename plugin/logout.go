@@ -11,7 +11,7 @@ import (
 )
 
 func newLogoutCmd(dockerCli command.Cli) *cobra.Command {
-	return newCommand(dockerCli, &cobra.Command{
+	return newCommand(dockerCli, nil, &cobra.Command{
 		Use:   "logout [OPTIONS]",
 		Short: "Remove the Charmhub credentials from Docker's credential store",
 		Long: `Remove the Charmhub credentials that ` + "`docker charmcraft login`" + ` kept in Docker's

@@ -2,7 +2,6 @@ package plugin
 
 import (
 	"fmt"
-	"net"
 	"net/http"
 	"net/url"
 	"strings"
@@ -32,7 +31,7 @@ func checkEndpoints(getenv func(string) string) error {
 			}
 			return fmt.Errorf("%s=%s %s: give an https URL such as %s, or unset it", e.name, quotePath(shown), err, e.def)
 		}
-		if getenv(allowInsecureEnv) != "1" && strings.EqualFold(u.Scheme, "http") && !loopback(u.Hostname()) {
+		if getenv(allowInsecureEnv) != "1" && strings.EqualFold(u.Scheme, "http") && !transport.Loopback(u.Hostname()) {
 			return fmt.Errorf("%s points at http://%s, plain http that would carry your credentials unencrypted: use https, or set %s=1 if you trust the network to %s",
 				e.name, u.Host, allowInsecureEnv, u.Hostname())
 		}
@@ -53,16 +52,6 @@ func checkBaseURL(u *url.URL, err error) string {
 		return "has a query, which a base URL cannot have"
 	}
 	return ""
-}
-
-// loopback says whether host is this machine: localhost, 127.0.0.0/8 or
-// ::1.
-func loopback(host string) bool {
-	if strings.EqualFold(host, "localhost") {
-		return true
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
 }
 
 // netPolicy is how the plugin's clients use the network: the transport

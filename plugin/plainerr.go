@@ -20,6 +20,12 @@ type plainError struct {
 func (e *plainError) Error() string { return e.msg }
 func (e *plainError) Unwrap() error { return e.err }
 
+// hint tells err as docker does: its cause on the first line, then what
+// to do, each thing on a line of its own.
+func hint(err error, hints ...string) error {
+	return &plainError{msg: err.Error() + "\n" + strings.Join(hints, "\n"), err: err}
+}
+
 // plain tells a command's error in words when a service failed without
 // answering: which service, the cause, what was being done, and one
 // thing to do. Go's wording (dial tcp, the attempts made) is kept for

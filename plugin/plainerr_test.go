@@ -38,3 +38,26 @@ func TestPlainLeavesOutAttempts(t *testing.T) {
 		}
 	}
 }
+
+// TestCauseThenHints: an error the user can act on is told as docker
+// tells one: the cause alone on its first line, then what to do on lines
+// of their own, each a sentence; the error it stands for stays in the
+// chain.
+func TestCauseThenHints(t *testing.T) {
+	cause := errors.New("charm 'my-charm' was not found on Charmhub (404 Not Found)")
+	err := hint(cause, "Check the name, and that the charm is registered.")
+	lines := strings.Split(err.Error(), "\n")
+	if len(lines) != 2 || lines[0] != cause.Error() || lines[1] != "Check the name, and that the charm is registered." {
+		t.Errorf("got %q", err.Error())
+	}
+	if !errors.Is(err, cause) {
+		t.Errorf("%v does not wrap its cause", err)
+	}
+	for _, fromEnv := range []bool{false, true} {
+		msg := (&credentialsError{details: "macaroon-needs-refresh", fromEnv: fromEnv}).Error()
+		first, rest, ok := strings.Cut(msg, "\n")
+		if !ok || strings.Contains(first, "login") || !strings.HasSuffix(first, "they are invalid or expired") || !strings.HasSuffix(rest, ".") {
+			t.Errorf("fromEnv %v: got %q", fromEnv, msg)
+		}
+	}
+}

@@ -21,7 +21,7 @@ type resourceRevisionsOptions struct {
 
 func newResourceRevisionsCmd(dockerCli command.Cli) *cobra.Command {
 	var opts resourceRevisionsOptions
-	cmd := newCommand(dockerCli, &cobra.Command{
+	cmd := newCommand(dockerCli, []string{"CHARM", "RESOURCE"}, &cobra.Command{
 		Use:   "resource-revisions [OPTIONS] CHARM RESOURCE",
 		Short: "List the revisions of a charm's resource on Charmhub",
 		Long: `List the revisions of a charm's resource on Charmhub, newest first: when

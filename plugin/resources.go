@@ -20,7 +20,7 @@ type resourcesOptions struct {
 
 func newResourcesCmd(dockerCli command.Cli) *cobra.Command {
 	var opts resourcesOptions
-	cmd := newCommand(dockerCli, &cobra.Command{
+	cmd := newCommand(dockerCli, []string{"CHARM"}, &cobra.Command{
 		Use:   "resources [OPTIONS] CHARM",
 		Short: "List the resources declared by a charm on Charmhub",
 		Long: `List the resources declared by a charm on Charmhub, as charmcraft does:

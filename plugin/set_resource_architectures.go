@@ -22,7 +22,7 @@ type setResourceArchitecturesOptions struct {
 
 func newSetResourceArchitecturesCmd(dockerCli command.Cli) *cobra.Command {
 	var opts setResourceArchitecturesOptions
-	cmd := newCommand(dockerCli, &cobra.Command{
+	cmd := newCommand(dockerCli, []string{"CHARM", "RESOURCE", "ARCHS"}, &cobra.Command{
 		Use:   "set-resource-architectures [OPTIONS] CHARM RESOURCE ARCHS",
 		Short: "Set the architectures existing revisions of a charm's resource are for",
 		Long: `Set the architectures existing revisions of a charm's resource are for, as

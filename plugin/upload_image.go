@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/url"
 	"os"
 	"strings"
@@ -14,6 +13,7 @@ import (
 
 	"github.com/canonical/docker-charmcraft/charmhub"
 	"github.com/canonical/docker-charmcraft/imagepush"
+	"github.com/canonical/docker-charmcraft/internal/transport"
 	"github.com/canonical/docker-charmcraft/layercache"
 	"github.com/canonical/docker-charmcraft/registry"
 	"github.com/opencontainers/go-digest"
@@ -121,14 +121,17 @@ func pushLocal(ctx context.Context, env *cliEnv, out *resultWriter, reg *registr
 	return imagepush.Push(ctx, env.dockerCli.Client(), reg, imagepush.Ref{Hex: want.hex, Full: want.full}, pushOpts...)
 }
 
-// imageEvents tells the user what the push does, in the seed's words.
+// imageEvents tells the user what the push does. Three of its lines are
+// charmcraft's own, word for word, for scripts that read them: "Using the
+// OCI image from Canonical's registry", "Remote image not found,
+// uploading from local registry" and "Image uploaded, new remote digest".
 func imageEvents(env *cliEnv, out *resultWriter) func(imagepush.Event) {
 	return func(e imagepush.Event) {
 		switch e.Kind {
 		case imagepush.Reused:
 			out.info("Using the OCI image from Canonical's registry")
 		case imagepush.Uploading:
-			// The seed's words, although the image comes from the Docker daemon.
+			// charmcraft's sentence; the image comes from the Docker daemon.
 			out.info("Remote image not found, uploading from local registry")
 		case imagepush.AlreadyPushed:
 			out.info("Image already in Canonical's registry, remote digest: %s", e.Digest)
@@ -233,10 +236,5 @@ func (e *cliEnv) plainDaemon() bool {
 	if err != nil || (u.Scheme != "tcp" && u.Scheme != "http") || ep.TLSData != nil {
 		return false
 	}
-	host := u.Hostname()
-	if host == "localhost" {
-		return false
-	}
-	ip := net.ParseIP(host)
-	return ip == nil || !ip.IsLoopback()
+	return !transport.Loopback(u.Host)
 }

@@ -28,7 +28,7 @@ type uploadResourceOptions struct {
 
 func newUploadResourceCmd(dockerCli command.Cli) *cobra.Command {
 	var opts uploadResourceOptions
-	cmd := newCommand(dockerCli, &cobra.Command{
+	cmd := newCommand(dockerCli, []string{"CHARM", "RESOURCE"}, &cobra.Command{
 		Use:   "upload-resource [OPTIONS] CHARM RESOURCE (--filepath=PATH | --image=DIGEST|ROCK)",
 		Short: "Upload a file or an OCI image as a new revision of a charm resource",
 		Long: `Upload a file (--filepath) or an OCI image (--image) as a new revision of
@@ -94,7 +94,8 @@ func (o *uploadResourceOptions) validate() error {
 		return err
 	}
 	if o.filepath == "-" {
-		return errors.New("--filepath=- (standard input) is not supported: the upload needs the file's size before it starts, and reads the file again if a retry is needed; save it to a file and give its path")
+		return hint(errors.New("--filepath=- (standard input) is not supported: the upload needs the file's size before it starts, and reads the file again if a retry is needed"),
+			"Save it to a file and give its path.")
 	}
 	return checkReadableFile("--filepath", o.filepath)
 }

@@ -16,7 +16,7 @@ type whoamiOptions struct {
 
 func newWhoamiCmd(dockerCli command.Cli) *cobra.Command {
 	var opts whoamiOptions
-	cmd := newCommand(dockerCli, &cobra.Command{
+	cmd := newCommand(dockerCli, nil, &cobra.Command{
 		Use:   "whoami [OPTIONS]",
 		Short: "Show the Charmhub account the credentials belong to",
 		Long: `Show the Charmhub account the credentials belong to (from CHARMCRAFT_AUTH, else

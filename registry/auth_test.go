@@ -247,6 +247,25 @@ func assertNoSecrets(t *testing.T, what, s string, env *testEnv) {
 	}
 }
 
+// pushedWithGets pushes blob, d, through a proxy in front of env's
+// registry that answers the authorized GETs of a blob with answer, and
+// returns the client and the proxy.
+func pushedWithGets(t *testing.T, env *testEnv, blob []byte, d digest.Digest, answer http.HandlerFunc) (*registry.Client, *proxy) {
+	t.Helper()
+	p := newProxy(t, env.reg.URL, func(_ int, w http.ResponseWriter, r *http.Request) bool {
+		if r.Method == http.MethodGet && strings.Contains(r.URL.Path, "/blobs/sha256:") && r.Header.Get("Authorization") != "" {
+			answer(w, r)
+			return true
+		}
+		return false
+	})
+	c := newClient(t, p.URL)
+	if err := c.PushBlob(t.Context(), bytes.NewReader(blob), int64(len(blob)), d); err != nil {
+		t.Fatal(err)
+	}
+	return c, p
+}
+
 // TestRedirectDropsCredentials sends blob downloads to another host, as a
 // registry in front of object storage does: the download must arrive
 // there without the token, and the registry must never see Basic auth.
@@ -262,17 +281,9 @@ func TestRedirectDropsCredentials(t *testing.T) {
 		_, _ = w.Write(blob)
 	}))
 	t.Cleanup(storage.Close)
-	p := newProxy(t, env.reg.URL, func(_ int, w http.ResponseWriter, r *http.Request) bool {
-		if r.Method == http.MethodGet && strings.Contains(r.URL.Path, "/blobs/sha256:") && r.Header.Get("Authorization") != "" {
-			http.Redirect(w, r, storage.URL+"/blob?X-Signature=abc", http.StatusTemporaryRedirect)
-			return true
-		}
-		return false
+	c, p := pushedWithGets(t, env, blob, d, func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, storage.URL+"/blob?X-Signature=abc", http.StatusTemporaryRedirect)
 	})
-	c := newClient(t, p.URL)
-	if err := c.PushBlob(t.Context(), bytes.NewReader(blob), int64(len(blob)), d); err != nil {
-		t.Fatal(err)
-	}
 	rc, err := c.GetBlob(t.Context(), d)
 	if err != nil {
 		t.Fatal(err)
@@ -299,17 +310,9 @@ func TestRedirectDropsCredentials(t *testing.T) {
 func TestRedirectedDigestChecked(t *testing.T) {
 	env := newEnv(t, envConfig{})
 	blob, d := randomBlob(t, 4096)
-	p := newProxy(t, env.reg.URL, func(_ int, w http.ResponseWriter, r *http.Request) bool {
-		if r.Method == http.MethodGet && strings.Contains(r.URL.Path, "/blobs/sha256:") && r.Header.Get("Authorization") != "" {
-			_, _ = w.Write(append([]byte("tampered"), blob[8:]...))
-			return true
-		}
-		return false
+	c, _ := pushedWithGets(t, env, blob, d, func(w http.ResponseWriter, _ *http.Request) {
+		_, _ = w.Write(append([]byte("tampered"), blob[8:]...))
 	})
-	c := newClient(t, p.URL)
-	if err := c.PushBlob(t.Context(), bytes.NewReader(blob), int64(len(blob)), d); err != nil {
-		t.Fatal(err)
-	}
 	rc, err := c.GetBlob(t.Context(), d)
 	if err != nil {
 		t.Fatal(err)

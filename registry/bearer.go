@@ -49,7 +49,7 @@ func (b *bearerTransport) RoundTrip(in *http.Request) (*http.Response, error) {
 	resp, err := b.send(in, in.Body, auth)
 	// A request whose body is gone cannot be sent again: the caller must
 	// have made a body-less request first, which got the token.
-	if err != nil || resp.StatusCode != http.StatusUnauthorized || fresh || !rewindable(in) {
+	if err != nil || resp.StatusCode != http.StatusUnauthorized || fresh || !transport.Rewindable(in) {
 		return resp, err
 	}
 	auth, ok, err := b.answer(in.Context(), resp.Header.Values("WWW-Authenticate"), auth)
@@ -186,9 +186,4 @@ func closeBody(req *http.Request) {
 	if req.Body != nil {
 		_ = req.Body.Close()
 	}
-}
-
-// rewindable says whether a request's body can be had again.
-func rewindable(req *http.Request) bool {
-	return req.Body == nil || req.Body == http.NoBody || req.GetBody != nil
 }

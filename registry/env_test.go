@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/canonical/docker-charmcraft/internal/transport"
 	"github.com/canonical/docker-charmcraft/registry"
 	"github.com/canonical/docker-charmcraft/registry/registrytest"
 	"github.com/opencontainers/go-digest"
@@ -131,7 +132,7 @@ func (e *testEnv) client(t testing.TB, opts ...registry.Option) *registry.Client
 
 func newClient(t testing.TB, url string, opts ...registry.Option) *registry.Client {
 	t.Helper()
-	opts = append([]registry.Option{registry.WithBasicAuth(testUser, testPass), registry.WithRetry(4, time.Millisecond)}, opts...)
+	opts = append([]registry.Option{registry.WithBasicAuth(testUser, testPass), registry.WithRetryPolicy(transport.Policy{Attempts: 4, Budget: transport.DefaultBudget, Base: time.Millisecond})}, opts...)
 	c, err := registry.New(url, testRepo, opts...)
 	if err != nil {
 		t.Fatal(err)

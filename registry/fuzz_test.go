@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/canonical/docker-charmcraft/internal/mediatype"
+	"github.com/canonical/docker-charmcraft/internal/transport"
 	"github.com/canonical/docker-charmcraft/registry"
 	"github.com/opencontainers/go-digest"
 )
@@ -132,7 +133,7 @@ var registryCalls = []struct {
 func scriptedClient(t *testing.T, s *scripted) *registry.Client {
 	t.Helper()
 	c, err := registry.New("https://reg.test", testRepo, registry.WithBasicAuth(testUser, testPass),
-		registry.WithRetry(2, 0), registry.WithTransport(s))
+		registry.WithRetryPolicy(transport.Policy{Attempts: 2, Budget: transport.DefaultBudget}), registry.WithTransport(s))
 	if err != nil {
 		t.Fatal(err)
 	}

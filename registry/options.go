@@ -4,7 +4,6 @@ import (
 	"errors"
 	"io"
 	"net/http"
-	"time"
 
 	"github.com/canonical/docker-charmcraft/internal/membudget"
 	"github.com/canonical/docker-charmcraft/internal/transport"
@@ -14,16 +13,13 @@ import (
 type Option func(*options) error
 
 type options struct {
-	user, pass    string
-	transport     http.RoundTripper
-	timeout       time.Duration
-	jar           http.CookieJar
-	checkRedirect func(*http.Request, []*http.Request) error
-	userAgent     string
-	debug         io.Writer
-	policy        transport.Policy
-	chunkSize     int
-	owner         string
+	user, pass string
+	transport  http.RoundTripper
+	userAgent  string
+	debug      io.Writer
+	policy     transport.Policy
+	chunkSize  int
+	owner      string
 }
 
 // DefaultChunkSize is the size of the chunks a streamed blob is sent in
@@ -67,30 +63,12 @@ func WithSessionsOwner(owner string) Option {
 	}
 }
 
-// WithHTTPClient takes the transport, timeout, cookie jar and redirect
-// policy of c. The transport is wrapped in the client's own layers; the
-// redirect policy runs after the client's own, which drops credentials on a
-// redirect to another host and refuses one from https to http. The default
-// is no overall timeout (blobs can be large) over a transport whose waits
-// are bounded: connecting, the TLS handshake, the answer's headers, and any
-// silence on a connection longer than two minutes.
-func WithHTTPClient(c *http.Client) Option {
-	return func(o *options) error {
-		if c == nil {
-			return errors.New("nil http client")
-		}
-		o.transport = c.Transport
-		if o.transport == nil {
-			o.transport = http.DefaultTransport
-		}
-		o.timeout, o.jar, o.checkRedirect = c.Timeout, c.Jar, c.CheckRedirect
-		return nil
-	}
-}
-
 // WithTransport sets the transport that carries the requests, wrapped in
-// the client's own layers. The default bounds every wait, as
-// WithHTTPClient says.
+// the client's own layers: redirects never carry credentials to another
+// origin, and none goes from https to http. The default has no overall
+// timeout (blobs can be large) but bounds every wait: connecting, the TLS
+// handshake, the answer's headers, and any silence on a connection longer
+// than two minutes (transport.New).
 func WithTransport(rt http.RoundTripper) Option {
 	return func(o *options) error {
 		if rt == nil {
@@ -121,23 +99,6 @@ func WithDebug(w io.Writer) Option {
 	}
 }
 
-// WithRetry caps the attempts of a request at attempts in all, from a
-// first backoff of base, doubled at each retry, with jitter. An attempts
-// of 1 disables retries. The default is transport.DefaultPolicy: about 12
-// attempts over two minutes, from 1s.
-func WithRetry(attempts int, base time.Duration) Option {
-	return func(o *options) error {
-		if attempts < 1 {
-			return errors.New("retry attempts must be at least 1")
-		}
-		if base < 0 {
-			return errors.New("retry backoff must not be negative")
-		}
-		o.policy.Attempts, o.policy.Base, o.policy.Cap = attempts, base, max(base, transport.DefaultCap)
-		return nil
-	}
-}
-
 // WithRetryPolicy sets how requests are retried: which answers, how
 // often, for how long (see transport.Policy). Only requests that can be
 // sent again whole are retried by the transport (HEAD, GET, PUT with a
@@ -147,6 +108,9 @@ func WithRetry(attempts int, base time.Duration) Option {
 // transport.DefaultPolicy.
 func WithRetryPolicy(p transport.Policy) Option {
 	return func(o *options) error {
+		if err := p.Check(); err != nil {
+			return err
+		}
 		o.policy = p
 		return nil
 	}

@@ -27,7 +27,7 @@ func newHTTPClient(o *options, registry *url.URL, scope string, log *transport.L
 	stack := transport.Stack(o.transport, policy, o.userAgent, log)
 	bearer := &bearerTransport{
 		inner:    stack,
-		tokens:   &http.Client{Transport: stack, Timeout: o.timeout, CheckRedirect: transport.RedirectPolicy(nil)},
+		tokens:   &http.Client{Transport: stack, CheckRedirect: transport.RedirectPolicy(nil)},
 		registry: registry,
 		scope:    scope,
 		user:     o.user,
@@ -35,12 +35,7 @@ func newHTTPClient(o *options, registry *url.URL, scope string, log *transport.L
 		log:      log,
 		fetching: make(chan struct{}, 1),
 	}
-	return &http.Client{
-		Transport:     bearer,
-		Timeout:       o.timeout,
-		Jar:           o.jar,
-		CheckRedirect: transport.RedirectPolicy(o.checkRedirect),
-	}
+	return &http.Client{Transport: bearer, CheckRedirect: transport.RedirectPolicy(nil)}
 }
 
 // where names a URL for logs and errors: host and path, never the user

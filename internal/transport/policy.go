@@ -81,6 +81,15 @@ func DefaultPolicy() Policy {
 	return Policy{Base: DefaultBase, Cap: DefaultCap, Budget: DefaultBudget}
 }
 
+// Check says what is wrong with p, if anything: a negative wait or
+// number of attempts.
+func (p Policy) Check() error {
+	if p.Attempts < 0 || p.Base < 0 || p.Cap < 0 || p.Budget < 0 || p.Grace < 0 {
+		return errors.New("a retry policy's attempts and waits must not be negative")
+	}
+	return nil
+}
+
 // withDefaults fills in what p leaves zero.
 func (p Policy) withDefaults() Policy {
 	if p.Cap <= 0 {

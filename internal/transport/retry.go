@@ -138,7 +138,7 @@ func (t *retryTransport) heard(req *http.Request, resp *http.Response) {
 // another, after how long the server asked for it (0 if it did not say),
 // and why (an error; a StatusError for an answer).
 func (t *retryTransport) verdict(req *http.Request, resp *http.Response, err error) (time.Duration, bool, error) {
-	if req.Context().Err() != nil || !rewindable(req) {
+	if req.Context().Err() != nil || !Rewindable(req) {
 		return 0, false, err
 	}
 	if err != nil {
@@ -198,11 +198,6 @@ func resendable(req *http.Request) bool {
 		return true
 	}
 	return Replay(req.Context())
-}
-
-// rewindable says whether req's body can be had again.
-func rewindable(req *http.Request) bool {
-	return req.Body == nil || req.Body == http.NoBody || req.GetBody != nil
 }
 
 // rewind copies req with a fresh body.
