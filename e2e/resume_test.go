@@ -11,7 +11,7 @@ import (
 	"time"
 )
 
-// resumeSize is the layer of TestImageUploadResumedAfterKill, in MiB:
+// resumeSize is the layer of TestImageKilledUploadResumes, in MiB:
 // CHARMCRAFT_TEST_RESUME_MIB, else 256, or 64 on a containerd store, whose
 // exports of it take most of the test's time (the target is 1024, run by
 // hand: CHARMCRAFT_TEST_RESUME_MIB=1024).
@@ -31,7 +31,7 @@ func resumeSize(t *testing.T) int {
 	return n
 }
 
-// TestImageUploadResumedAfterKill stops the plugin once the registry got
+// TestImageKilledUploadResumes stops the plugin once the registry got
 // about half, then nine tenths, of the one large layer of an image (a
 // SIGKILL, and a Ctrl-C), and runs it again through the docker CLI with
 // the same cache: the run again sends only what the registry lacks.
@@ -42,7 +42,7 @@ func resumeSize(t *testing.T) int {
 // A containerd-store image is pushed from its export, where the layer is
 // the stored blob, sent by its digest (--platform chooses that way): a
 // daemon push, the daemon's own upload, starts the layer over.
-func TestImageUploadResumedAfterKill(t *testing.T) {
+func TestImageKilledUploadResumes(t *testing.T) {
 	needDocker(t)
 	size := resumeSize(t) << 20
 	id := buildImage(t, 2330, layerSpec{size: size, random: true})

@@ -15,6 +15,9 @@
 #             registries taking turns; on the namespaced daemons (which
 #             reach the registry only through the namespace's veth pair)
 #             over TLS only.
+#             The kill-and-run-again tests ($heavy) take a minute or more
+#             each: besides the two e2e passes, they run in one classic and
+#             one containerd image pass ($heavy_passes), not in every one.
 # The race detector runs on the packages whose code runs in the test
 # process; the e2e tests run the plugin as a separate, non-race binary.
 #
@@ -117,10 +120,18 @@ chain() {
 	done
 }
 
+heavy=TestImageKilled # no '|': it is the chains' separator
+heavy_passes=" image-d26-distribution2-tls image-d26c-embedded-tls "
+image() { # NAME DAEMON REGISTRY TLS: an image pass
+	local skip="-test.skip $heavy"
+	[[ $heavy_passes == *" $1 "* ]] && skip=
+	echo "$1 $2 $3 $4 e2e -test.run Image $skip"
+}
+
 image_tls() { # DAEMON: the TLS image passes of a daemon
 	[ "$tls" = yes ] || return 0
-	echo "image-$1-embedded-tls $1 embedded tls e2e -test.run Image"
-	echo "image-$1-distribution2-tls $1 distribution2 tls e2e -test.run Image"
+	image "image-$1-embedded-tls" "$1" embedded tls
+	image "image-$1-distribution2-tls" "$1" distribution2 tls
 }
 
 chains=()
@@ -133,7 +144,7 @@ for d in "${names[@]}"; do
 	if [ "$d" != "$first" ] && [ "$d" != "$last" ]; then
 		r=embedded
 		[ $((i % 2)) = 1 ] && r=distribution2
-		c+="|image-$d-$r $d $r plain e2e -test.run Image"
+		c+="|$(image "image-$d-$r" "$d" "$r" plain)"
 		i=$((i + 1))
 	fi
 	while read -r p; do [ -n "$p" ] && c+="|$p"; done < <(image_tls "$d")
