@@ -70,9 +70,11 @@ const safeShellRunes = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123
 // only the platforms chosen, as for a containerd-store image. The blobs
 // the registry has are not sent, nor read; every other blob is checked
 // against its digest and size before any is sent, so that a damaged
-// archive sends nothing. No Docker daemon is asked.
+// archive sends nothing. No Docker daemon is asked. With WithCache, the
+// upload of a blob a killed run left is resumed (the cache's other
+// entries are for images of the daemon).
 func PushArchive(ctx context.Context, reg *registry.Client, a Archive, opts ...Option) (*Result, error) {
-	p := &pusher{reg: reg, opts: newOptions(opts)}
+	p := newPusher(nil, reg, opts)
 	src, err := openArchive(a)
 	if err != nil {
 		return nil, err

@@ -2,15 +2,21 @@ package imagepush_test
 
 import (
 	"archive/tar"
+	"context"
 	"errors"
+	"net/http"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/canonical/docker-charmcraft/imagepush"
+	"github.com/canonical/docker-charmcraft/internal/faultproxy"
 	"github.com/canonical/docker-charmcraft/internal/ocitest"
+	"github.com/canonical/docker-charmcraft/layercache"
+	"github.com/canonical/docker-charmcraft/registry/registrytest"
 )
 
 // pushArchive is one PushArchive, and what it said.
@@ -269,5 +275,48 @@ func TestPushArchiveNotOCI(t *testing.T) {
 	r = pushArchive(t, w, imagepush.Archive{Path: dir, Layout: true})
 	if r.err == nil || !strings.Contains(r.err.Error(), "index.json") {
 		t.Errorf("an empty directory: %v, want a refusal saying what it lacks", r.err)
+	}
+}
+
+// TestPushArchiveResumed kills the push of a rock midway: the next run,
+// with the same cache, sends only what the registry lacks (distribution
+// 2.8 cancels a session cut midway: there only the outcome is checked).
+func TestPushArchiveResumed(t *testing.T) {
+	const layer = 24 << 20
+	w := newWorld(t)
+	cache, err := layercache.Open(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, written := writeArchive(t, "big.rock", ocitest.Spec{Images: []ocitest.Image{{Platform: "linux/amd64", Layers: []int64{layer}, Seed: 7}}})
+	uploads := w.path("blobs/uploads/*")
+	w.proxy.Add(faultproxy.Rule{Method: http.MethodPut, Path: uploads, Fault: faultproxy.Throttle(32 << 20)})
+	ctx, cancel := context.WithCancel(t.Context())
+	killed := make(chan error, 1)
+	go func() {
+		_, err := imagepush.PushArchive(ctx, w.client(t), a, imagepush.WithCache(cache))
+		killed <- err
+	}()
+	for w.proxy.BodyBytes(http.MethodPut, uploads) < layer/2 {
+		time.Sleep(time.Millisecond)
+	}
+	cancel()
+	if err := <-killed; !errors.Is(err, context.Canceled) {
+		t.Fatalf("the killed run ended with %v", err)
+	}
+	w.proxy.Settled(10 * time.Second) // what the dead connection held reaches the registry
+	w.proxy.Clear()
+	w.proxy.ClearRequests()
+	r := pushArchive(t, w, a, imagepush.WithCache(cache))
+	if r.err != nil {
+		t.Fatal(r.err)
+	}
+	if r.res.Digest != written.Top[0] {
+		t.Errorf("pushed as %s, want %s", r.res.Digest, written.Top[0])
+	}
+	sent := w.proxy.BodyBytes(http.MethodPut, uploads)
+	t.Logf("the run again sent %d bytes, %.0f%% of the layer", sent, 100*float64(sent)/layer)
+	if kind, _ := registrytest.KindFromEnv(); kind != registrytest.Distribution2 && sent > layer*55/100 {
+		t.Errorf("the run again sent %d bytes, more than 55%% of the %d-byte layer", sent, layer)
 	}
 }

@@ -58,9 +58,10 @@ func WithLayerProgress(start func() func(manifest.Event)) Option {
 }
 
 // WithCache lets Push skip the work the cache says was done before (see
-// the fromCache and dryRun strategies) and records what it learns in c.
-// The default (or a nil c) is no cache: every push reads the image with
-// docker save.
+// the fromCache and dryRun strategies) and records what it learns in c;
+// Push and PushArchive keep there the upload sessions in flight, for the
+// next run to resume those a killed run left. The default (or a nil c) is
+// no cache: every push reads the image with docker save.
 func WithCache(c *layercache.Cache) Option {
 	return func(o *options) { o.cache = c }
 }

@@ -52,12 +52,16 @@ type Result struct {
 // provide fails with a *LookupError; a prefix that matches several local
 // images with an *AmbiguousError.
 func Push(ctx context.Context, daemon Daemon, reg *registry.Client, ref Ref, opts ...Option) (*Result, error) {
+	return newPusher(daemon, reg, opts).resolve(ctx, ref)
+}
+
+func newPusher(daemon Daemon, reg *registry.Client, opts []Option) *pusher {
 	p := &pusher{daemon: daemon, reg: reg, opts: newOptions(opts)}
 	if p.opts.cache != nil {
 		// A blob upload killed midway is resumed by the next run.
 		p.reg = reg.WithSessions(p.opts.cache)
 	}
-	return p.resolve(ctx, ref)
+	return p
 }
 
 // pusher is one run of Push.

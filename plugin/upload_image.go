@@ -67,8 +67,9 @@ func uploadImage(ctx context.Context, env *cliEnv, ch *charmhub.Client, out *res
 	}
 	var res *imagepush.Result
 	if arg.archive != nil {
-		// A rock: no daemon, no cache, no compression.
-		res, err = imagepush.PushArchive(ctx, reg, *arg.archive, pushOpts...)
+		// A rock: no daemon, no compression; the cache keeps only the
+		// upload sessions a killed run leaves.
+		res, err = imagepush.PushArchive(ctx, reg, *arg.archive, append(pushOpts, imagepush.WithCache(env.layerCache(out)))...)
 	} else {
 		res, err = pushLocal(ctx, env, out, reg, cred, arg.digest, pushOpts)
 	}
