@@ -109,11 +109,18 @@ func (e *APIError) permissionCode() bool {
 type PollTimeoutError struct {
 	// Waited is the sum of the poll schedule.
 	Waited float64
+	// Failing is why the last poll failed, when it failed until the end.
+	Failing error
 }
 
-// Error is the message charmcraft gives, so that users recognise it.
+// Error is the message charmcraft gives, so that users recognise it, and
+// why the last poll failed, if it did.
 func (e *PollTimeoutError) Error() string {
-	return fmt.Sprintf("Timeout polling Charmhub for upload status (after %.1fs).", e.Waited)
+	msg := fmt.Sprintf("Timeout polling Charmhub for upload status (after %.1fs).", e.Waited)
+	if e.Failing != nil {
+		msg += " The last poll failed: " + e.Failing.Error()
+	}
+	return msg
 }
 
 // Is matches ErrPollTimeout.

@@ -375,3 +375,35 @@ func waitGoroutines(t *testing.T, n int) {
 		time.Sleep(10 * time.Millisecond)
 	}
 }
+
+// TestReviewFailingEnds: a review that answers 502 to every poll (an HTML
+// page, as a proxy in front of Charmhub would) ends as a review that
+// stays pending does, by the poll schedule, not after the retry budget.
+func TestReviewFailingEnds(t *testing.T) {
+	s := startServer(t)
+	pc := newProxied(t, s)
+	c, err := charmhub.New(
+		charmhub.WithAPIURL(pc.p.URL+"/api"), charmhub.WithStorageURL(pc.p.URL+"/storage"), charmhub.WithToken(aliceToken),
+		charmhub.WithPollSchedule([]time.Duration{100 * time.Millisecond, 100 * time.Millisecond}),
+		charmhub.WithRetryPolicy(transport.Policy{Budget: transport.DefaultBudget, Base: 50 * time.Millisecond}),
+		charmhub.WithTransport(transport.New(testStall)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	pc.c = c
+	pc.p.Add(faultproxy.Rule{Method: http.MethodGet, Path: apiReview,
+		Fault: faultproxy.Fault{Kind: faultproxy.Status, Code: http.StatusBadGateway, Body: "<html><body>502 Bad Gateway</body></html>"}})
+	start := time.Now()
+	_, err = pc.publish(t, []byte("content"))
+	took := time.Since(start)
+	var pe *charmhub.PollTimeoutError
+	if !errors.As(err, &pe) || pe.Failing == nil || !strings.Contains(err.Error(), "502") {
+		t.Fatalf("got %v, want a poll timeout naming the 502", err)
+	}
+	// The schedule is 0.2 s, so the wait is 0.25 s at most; the 2 min
+	// retry budget would have gone on.
+	if took > 30*time.Second {
+		t.Errorf("the failing review took %s", took)
+	}
+	t.Logf("ended after %s: %v", took.Round(time.Millisecond), err)
+}

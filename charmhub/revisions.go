@@ -69,17 +69,30 @@ func (c *Client) createRevision(ctx context.Context, path string, r RevisionRequ
 
 // WaitForRevision polls the review at statusURL until it is approved or
 // rejected, waiting between polls as the poll schedule says, and fails
-// with a *PollTimeoutError once the schedule is spent. A rejection is
-// not an error: the status holds the reasons.
+// with a *PollTimeoutError once the schedule is spent. A poll that fails
+// is retried as any request is, but the whole wait lasts no more than a
+// quarter longer than the schedule (5 s at least): a review that keeps
+// failing ends as one that keeps saying "pending" does. A rejection is not an error: the
+// status holds the reasons.
 func (c *Client) WaitForRevision(ctx context.Context, statusURL string) (*RevisionStatus, error) {
 	u, err := c.resolve(statusURL)
 	if err != nil {
 		return nil, fmt.Errorf("waiting for the review: %w", err)
 	}
+	total := c.ReviewTimeout()
+	ctx, cancel := context.WithTimeoutCause(ctx, total+max(total/4, reviewGrace), errReviewOver)
+	defer cancel()
 	var waited time.Duration
 	for i := 0; ; i++ {
 		st, err := c.pollRevision(ctx, u)
 		if err != nil {
+			if errors.Is(context.Cause(ctx), errReviewOver) {
+				e := &PollTimeoutError{Waited: total.Seconds()}
+				if errors.Is(err, errReviewOver) { // the poll was failing, and its retries were cut
+					e.Failing = err
+				}
+				return nil, e
+			}
 			return nil, fmt.Errorf("waiting for the review: %w", err)
 		}
 		if st.Status == StatusApproved || st.Status == StatusRejected {
@@ -90,11 +103,20 @@ func (c *Client) WaitForRevision(ctx context.Context, statusURL string) (*Revisi
 		}
 		c.log.Printf("review status %q, polling again in %s", st.Status, c.schedule[i])
 		if err := transport.Sleep(ctx, c.schedule[i]); err != nil {
+			if errors.Is(context.Cause(ctx), errReviewOver) {
+				return nil, &PollTimeoutError{Waited: total.Seconds()}
+			}
 			return nil, fmt.Errorf("waiting for the review: %w", err)
 		}
 		waited += c.schedule[i]
 	}
 }
+
+// reviewGrace is the least time a review may take beyond its schedule,
+// for its polls to be answered.
+const reviewGrace = 5 * time.Second
+
+var errReviewOver = errors.New("the time given to the review was over")
 
 // ReviewTimeout is how long WaitForRevision waits in all, the sum of the
 // poll schedule.

@@ -102,6 +102,11 @@ func (t *retryTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 		t.log.Printf("retrying %s %s after %s (%v), attempt %d%s", req.Method, req.URL.EscapedPath(),
 			wait.Round(time.Millisecond), failed, tries.N()+1, tries.Of())
 		if err := tries.Wait(ctx, wait); err != nil {
+			if errors.Is(err, context.DeadlineExceeded) {
+				// A deadline the caller set ended the wait: what failed
+				// explains more than the deadline does.
+				return nil, fmt.Errorf("%w (%w)", t.failure(host, failed), context.Cause(ctx))
+			}
 			return nil, err
 		}
 		if req, err = rewind(req); err != nil {
