@@ -178,12 +178,28 @@ func sessionGone(err error) bool {
 	return ok && (e.StatusCode == http.StatusNotFound || e.hasCode("BLOB_UPLOAD_UNKNOWN", "BLOB_UPLOAD_INVALID"))
 }
 
+// finishChunkWithin is how long a chunk under way when its run is
+// cancelled (Ctrl-C) may take to arrive: a Ctrl-C stays quick.
+const finishChunkWithin = time.Second
+
 // patch sends part, the bytes of the session from s.offset on, in one
 // PATCH whose retries are the caller's, and checks the registry holds
-// them all.
+// them all. Once ctx is cancelled no PATCH starts, but one under way is
+// given finishChunkWithin to end, so that the session an interrupted run
+// leaves holds what it acknowledged: distribution 2.8 cancels a session
+// asked about with an older state than what it holds, which a chunk cut
+// midway leaves, and the next run could not resume it.
 func (s *session) patch(ctx context.Context, part []byte) error {
+	if ctx.Err() != nil {
+		return context.Cause(ctx)
+	}
+	pctx, cancel := context.WithCancelCause(context.WithoutCancel(ctx))
+	defer cancel(nil)
+	defer context.AfterFunc(ctx, func() {
+		time.AfterFunc(finishChunkWithin, func() { cancel(context.Cause(ctx)) })
+	})()
 	body := &chunkBody{r: bytes.NewReader(part)}
-	req, err := s.c.newRequest(transport.NoRetry(ctx), http.MethodPatch, s.loc, body)
+	req, err := s.c.newRequest(transport.NoRetry(pctx), http.MethodPatch, s.loc, body)
 	if err != nil {
 		return err
 	}
