@@ -1,6 +1,7 @@
-// Package manifest turns the `docker save` stream of one local image into
-// the "remote manifest" that Canonical's registry serves for a charm's OCI
-// image resource.
+// Package manifest turns the `docker save` stream of one classic-store
+// image into the "remote manifest" that Canonical's registry serves for a
+// charm's OCI image resource. (A containerd-store image keeps its own
+// manifest, and its export is pushed as it is, by the imagepush package.)
 //
 // Build reads the tar once, entry by entry as the daemon writes it, and
 // pushes each layer through a BlobStore while it reads: layers that docker
@@ -9,21 +10,18 @@
 // already compressed are pushed as they are. Only the image's small JSON
 // documents are kept in memory; nothing is written to disk.
 //
-// Three layouts of docker save are read:
+// Two layouts of docker save are read:
 //
 //   - the legacy layout of Docker 24 and older: <v1id>/layer.tar,
 //     <image-id>.json and manifest.json, layers uncompressed and in lexical
 //     rather than layer order;
-//   - the layout of Docker 25 and newer with the classic image store: an
-//     OCI image layout (oci-layout, index.json, blobs/sha256/...) whose
-//     layer blobs are uncompressed, plus a manifest.json pointing into it;
-//   - the containerd image store (Docker Engine 29+, Docker Desktop 4.34+):
-//     the same OCI layout holding the stored, already-compressed layers. The
-//     image's own manifest is then the remote manifest, unchanged.
+//   - the layout of Docker 25 and newer: an OCI image layout (oci-layout,
+//     index.json, blobs/sha256/...) whose layer blobs are uncompressed,
+//     plus a manifest.json pointing into it.
 //
-// For the first two, the remote manifest is a Docker schema 2 manifest:
-// the image config unchanged (so its digest stays the image ID) and one
-// gzip-compressed layer per entry of manifest.json, in that order.
+// The remote manifest is a Docker schema 2 manifest: the image config
+// unchanged (so its digest stays the image ID) and one gzip-compressed
+// layer per entry of manifest.json, in that order.
 //
 // Because docker save writes manifest.json near the end, layers are pushed
 // before Build knows which image they belong to; a failed Build can leave

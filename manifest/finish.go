@@ -19,12 +19,7 @@ func (s *session) finish(ctx context.Context) (*Result, error) {
 	if err := s.checkInspect(img); err != nil {
 		return nil, err
 	}
-	var res *Result
-	if img.native != nil {
-		res, err = s.nativeResult(img)
-	} else {
-		res, err = s.schema2Result(img)
-	}
+	res, err := s.schema2Result(img)
 	if err != nil {
 		return nil, err
 	}
@@ -45,28 +40,6 @@ func checkLayer(img *image, i int, name string, b *blob) error {
 		return errorf(ErrDiffIDMismatch, "%s: diff ID %s does not match the image config's %s", layerN(i, n), b.diffID, img.diffIDs[i])
 	}
 	return nil
-}
-
-// nativeResult returns the image's own manifest, unchanged.
-func (s *session) nativeResult(img *image) (*Result, error) {
-	m := img.native
-	if len(m.doc.Layers) != len(img.diffIDs) {
-		return nil, errorf(ErrDiffIDMismatch, "manifest %s lists %d layers, but the image config has %d diff IDs",
-			m.digest, len(m.doc.Layers), len(img.diffIDs))
-	}
-	res := &Result{MediaType: m.mediaType, Manifest: m.raw, Digest: m.digest, Config: m.doc.Config}
-	for i, l := range m.doc.Layers {
-		b := s.blobFile(l.Digest).blob
-		if b.desc.Size != l.Size {
-			return nil, errorf(ErrInvalidArchive, "%s: manifest %s gives blob %s a size of %d bytes, but it has %d",
-				layerN(i, len(img.diffIDs)), m.digest, l.Digest, l.Size, b.desc.Size)
-		}
-		if err := checkLayer(img, i, blobPath(l.Digest), b); err != nil {
-			return nil, err
-		}
-		res.Layers = append(res.Layers, Layer{DiffID: b.diffID, Descriptor: l, Pushed: b.pushed})
-	}
-	return res, nil
 }
 
 // schema2Result builds a Docker schema 2 manifest from manifest.json.

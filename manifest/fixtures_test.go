@@ -12,7 +12,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/klauspost/compress/zstd"
 	"github.com/opencontainers/go-digest"
 )
 
@@ -119,7 +118,6 @@ type fixture struct {
 	config  []byte
 	imageID digest.Digest   // for WithImage
 	diffIDs []digest.Digest // RootFS.Layers
-	native  []byte          // the image's own manifest, containerd store only
 	blobs   int             // distinct layer blobs
 }
 
@@ -135,13 +133,9 @@ func gzipped(t testing.TB, b []byte) []byte {
 	return buf.Bytes()
 }
 
-func zstded(t testing.TB, b []byte) []byte {
-	enc, err := zstd.NewWriter(nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() { _ = enc.Close() }()
-	return enc.EncodeAll(b, nil)
+// blobPath is where an OCI layout keeps the blob d.
+func blobPath(d digest.Digest) string {
+	return "blobs/" + d.Algorithm().String() + "/" + d.Encoded()
 }
 
 // setChecksum writes the checksum of the tar header at the start of b,

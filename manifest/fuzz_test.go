@@ -33,9 +33,8 @@ func TestFuzzSeeds(t *testing.T) {
 	legacy, files := legacyWith([][]byte{random, text, empty}, digests([][]byte{random, text, empty}))
 	legacy.save = tarOf(t, files)
 	seeds := map[string][]byte{
-		"legacy":     legacy.save,
-		"docker25":   docker25With(t, text, random, empty).save,
-		"containerd": containerdWith(t, text, random, empty).save,
+		"legacy":   legacy.save,
+		"docker25": docker25With(t, text, random, empty).save,
 	}
 	dir := filepath.Join("testdata", "fuzz", "FuzzBuild")
 	for name, save := range seeds {

@@ -21,7 +21,6 @@ type image struct {
 	config       []byte
 	configDigest digest.Digest
 	diffIDs      []digest.Digest
-	native       *ociManifest // the image's own manifest, if pushed as it is
 }
 
 func (s *session) readManifestJSON() ([]saveItem, error) {

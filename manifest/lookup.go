@@ -1,10 +1,6 @@
 package manifest
 
-import (
-	"fmt"
-
-	"github.com/opencontainers/go-digest"
-)
+import "fmt"
 
 // lookup finds the file a path read from the archive's metadata names,
 // following links. what says what the path is for, in error messages.
@@ -44,16 +40,4 @@ func (s *session) lookupJSON(p, what string) (*entry, error) {
 		return nil, errorf(ErrInvalidArchive, "%s %q is not a JSON document", what, p)
 	}
 	return e, nil
-}
-
-// blobFile returns the OCI layout blob d, following links, or nil.
-func (s *session) blobFile(d digest.Digest) *entry {
-	if d.Validate() != nil || d.Algorithm() != digest.SHA256 {
-		return nil
-	}
-	e, err := s.lookup(blobPath(d), "blob")
-	if err != nil {
-		return nil
-	}
-	return e
 }

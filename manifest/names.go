@@ -70,11 +70,6 @@ func blobDigest(name string) (d digest.Digest, ok bool) {
 	return d, d.Validate() == nil
 }
 
-// blobPath is where an OCI layout keeps the blob d.
-func blobPath(d digest.Digest) string {
-	return "blobs/" + d.Algorithm().String() + "/" + d.Encoded()
-}
-
 // prefix shortens s for an error message.
 func prefix(s string) string {
 	const n = 64

@@ -27,7 +27,6 @@ type limits struct {
 	jsonTotal int64 // bytes in all of them
 	layers    int   // layers of one image
 	linkHops  int   // links followed to reach a file
-	nesting   int   // image indexes followed to reach a manifest
 }
 
 var defaultLimits = limits{
@@ -37,7 +36,6 @@ var defaultLimits = limits{
 	jsonTotal: 64 << 20,
 	layers:    1000,
 	linkHops:  32,
-	nesting:   4,
 }
 
 func newOptions(opts []Option) (*options, error) {
@@ -51,10 +49,10 @@ func newOptions(opts []Option) (*options, error) {
 }
 
 // WithImage names the image to read: id is its ID as image inspect gives
-// it (a config digest, or with the containerd store a manifest or index
-// digest), and diffIDs its RootFS.Layers, which the image config must
-// match. A nil diffIDs skips that check. The default is to expect exactly
-// one image in the stream and check its config against its layers only.
+// it on the classic store (its config digest), and diffIDs its
+// RootFS.Layers, which the image config must match. A nil diffIDs skips
+// that check. The default is to expect exactly one image in the stream
+// and check its config against its layers only.
 func WithImage(id digest.Digest, diffIDs []digest.Digest) Option {
 	return func(o *options) error {
 		if err := id.Validate(); err != nil {

@@ -5,8 +5,7 @@ import (
 )
 
 // selectImage finds the image to push: the only one in the stream, or the
-// one WithImage names by its config digest (classic image store) or by
-// its manifest or index digest (containerd image store).
+// one WithImage names by its config digest.
 func (s *session) selectImage() (*image, error) {
 	items, err := s.readManifestJSON()
 	if err != nil {
@@ -17,7 +16,7 @@ func (s *session) selectImage() (*image, error) {
 		if len(items) != 1 {
 			return nil, errorf(ErrImageNotFound, "manifest.json lists %d images, and none was named", len(items))
 		}
-		return s.withNative(s.load(items[0]))
+		return s.load(items[0])
 	}
 	var broken error // a config that could not be read: the likely reason
 	for _, it := range items {
@@ -27,52 +26,11 @@ func (s *session) selectImage() (*image, error) {
 			continue
 		}
 		if d == id {
-			return s.withNative(s.load(it))
+			return s.load(it)
 		}
 	}
-	img, err := s.selectByManifest(items)
-	if err != nil && broken != nil {
+	if broken != nil {
 		return nil, broken
-	}
-	return img, err
-}
-
-// withNative looks for the image's own manifest in the OCI layout.
-func (s *session) withNative(img *image, err error) (*image, error) {
-	if err != nil {
-		return nil, err
-	}
-	for _, m := range s.manifestsUnder(s.indexJSON()) {
-		if m.doc.Config.Digest == img.configDigest && s.compressedLayers(m) {
-			img.native = m
-			break
-		}
-	}
-	return img, nil
-}
-
-// selectByManifest finds the image whose manifest, or one of the platform
-// manifests of whose index, is the image ID and has its blobs present.
-func (s *session) selectByManifest(items []saveItem) (*image, error) {
-	id := s.opts.imageID
-	for _, m := range s.manifestsUnder([]Descriptor{{Digest: id}}) {
-		if !s.blobsPresent(m) {
-			continue
-		}
-		for _, it := range items {
-			_, d, err := s.configOf(it)
-			if err != nil || d != m.doc.Config.Digest {
-				continue
-			}
-			img, err := s.load(it)
-			if err != nil {
-				return nil, err
-			}
-			if s.compressedLayers(m) {
-				img.native = m
-			}
-			return img, nil
-		}
 	}
 	return nil, errorf(ErrImageNotFound, "the stream holds no image %s", id)
 }

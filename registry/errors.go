@@ -28,6 +28,11 @@ var (
 	// given or announced with, here or at the registry (DIGEST_INVALID,
 	// SIZE_INVALID).
 	ErrDigestMismatch = errors.New("content does not match its digest or size")
+	// ErrInterrupted: a blob upload lost its session midway (the registry
+	// forgot it, or holds less than it acknowledged), and its content,
+	// read from a plain reader, could not be sent again from its start.
+	// Trying again with a fresh reader may succeed.
+	ErrInterrupted = errors.New("the blob upload was interrupted and its content cannot be read again")
 )
 
 // maxErrorBody caps how much of an error answer is read.
@@ -127,6 +132,63 @@ func newError(method, path string, resp *http.Response) *Error {
 		e.Errors = body.Errors
 	}
 	return e
+}
+
+// uploadKind is how a blob upload failed, which says what is done next.
+type uploadKind int
+
+const (
+	// incomplete: the registry did not receive all that was sent; the
+	// session is asked where it stands and sent what it lacks.
+	incomplete uploadKind = iota + 1
+	// sessionLost: the registry no longer holds what the session was
+	// acknowledged; what was sent must be sent again, from the start, in
+	// a new session.
+	sessionLost
+	// interrupted: the session was lost, and the blob, read from a plain
+	// reader, cannot be sent again. It matches ErrInterrupted.
+	interrupted
+)
+
+// uploadError is a blob upload that failed as its kind says, because of
+// err.
+type uploadError struct {
+	kind uploadKind
+	err  error
+}
+
+func (e *uploadError) Error() string {
+	switch e.kind {
+	case incomplete:
+		return "the upload arrived incomplete: " + e.err.Error()
+	case sessionLost:
+		return "the registry lost the upload session: " + e.err.Error()
+	default:
+		return e.err.Error() + " (the blob was streamed and cannot be sent again)"
+	}
+}
+
+// Unwrap is the cause, except for an incomplete upload, whose cause may
+// be the registry's DIGEST_INVALID or SIZE_INVALID answer to right bytes
+// damaged or cut short on the way: that must not match ErrDigestMismatch,
+// which is never sent again. Its words are in the message all the same.
+func (e *uploadError) Unwrap() error {
+	if e.kind == incomplete {
+		return nil
+	}
+	return e.err
+}
+
+// Is matches ErrInterrupted for an interrupted upload.
+func (e *uploadError) Is(target error) bool {
+	return target == ErrInterrupted && e.kind == interrupted
+}
+
+// isUpload says whether err is, or wraps, an upload that failed as kind
+// says.
+func isUpload(err error, kind uploadKind) bool {
+	e, ok := errors.AsType[*uploadError](err)
+	return ok && e.kind == kind
 }
 
 // drainClose reads a little of what is left of resp's body, so that the

@@ -3,8 +3,10 @@ package registry
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 	"testing/iotest"
@@ -175,6 +177,64 @@ func TestErrorMessages(t *testing.T) {
 				t.Errorf("errors.Is(%q, %v) = %v, want %v", tt.want, target, got, want)
 			}
 		}
+	}
+}
+
+func TestUploadErrorKinds(t *testing.T) {
+	digestInvalid := &Error{StatusCode: 400, Method: "PATCH", Path: "/v2/a/blobs/uploads/u",
+		Errors: []ErrorDetail{{Code: "DIGEST_INVALID", Message: "digest invalid"}}}
+	gone := &Error{StatusCode: 404, Method: "PATCH", Path: "/v2/a/blobs/uploads/u"}
+	lost := &uploadError{kind: sessionLost, err: gone}
+	tests := []struct {
+		name    string
+		err     error
+		want    string
+		kind    uploadKind
+		is      []error // of ErrDigestMismatch, ErrNotFound, ErrInterrupted
+		causeAs bool    // errors.As finds the *Error
+	}{
+		{
+			name: "incomplete hides its cause",
+			err:  &uploadError{kind: incomplete, err: digestInvalid},
+			want: "the upload arrived incomplete: registry answered 400 bad request to PATCH /v2/a/blobs/uploads/u: digest invalid",
+			kind: incomplete,
+		},
+		{
+			name:    "session lost",
+			err:     fmt.Errorf("pushing a blob: %w", lost),
+			want:    "pushing a blob: the registry lost the upload session: registry answered 404 not found to PATCH /v2/a/blobs/uploads/u",
+			kind:    sessionLost,
+			is:      []error{ErrNotFound},
+			causeAs: true,
+		},
+		{
+			name:    "interrupted",
+			err:     &uploadError{kind: interrupted, err: lost},
+			want:    "the registry lost the upload session: registry answered 404 not found to PATCH /v2/a/blobs/uploads/u (the blob was streamed and cannot be sent again)",
+			kind:    interrupted,
+			is:      []error{ErrNotFound, ErrInterrupted},
+			causeAs: true,
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := tt.err.Error(); got != tt.want {
+				t.Errorf("Error() = %q, want %q", got, tt.want)
+			}
+			for _, k := range []uploadKind{incomplete, sessionLost, interrupted} {
+				if got := isUpload(tt.err, k); got != (k == tt.kind) {
+					t.Errorf("isUpload(kind %d) = %v, want %v", k, got, k == tt.kind)
+				}
+			}
+			for _, target := range []error{ErrDigestMismatch, ErrNotFound, ErrInterrupted} {
+				if got, want := errors.Is(tt.err, target), slices.Contains(tt.is, target); got != want {
+					t.Errorf("errors.Is(%v) = %v, want %v", target, got, want)
+				}
+			}
+			if _, got := errors.AsType[*Error](tt.err); got != tt.causeAs {
+				t.Errorf("errors.As(*Error) = %v, want %v", got, tt.causeAs)
+			}
+		})
 	}
 }
 

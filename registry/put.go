@@ -73,7 +73,7 @@ func (c *Client) putBlob(ctx context.Context, loc *url.URL, r io.Reader, offset,
 		// Every byte read so far was d's, and the registry cannot have
 		// judged before it had the whole: what it got was damaged or cut
 		// short on the way, and may arrive whole next time.
-		return fmt.Errorf("%w (%v)", errIncomplete, err) //nolint:errorlint // not ErrDigestMismatch: the content was right
+		return &uploadError{kind: incomplete, err: err}
 	}
 	return err
 }
@@ -88,7 +88,7 @@ func (c *Client) resumePoint(ctx context.Context, tries *transport.Tries, loc *u
 		c.log.Printf("resuming the upload at byte %d of %d", s.offset, size)
 		return s.loc, s.offset, nil
 	}
-	if err != nil && !errors.Is(err, errSessionLost) {
+	if err != nil && !isUpload(err, sessionLost) {
 		return nil, 0, err
 	}
 	c.log.Printf("restarting the upload in a new session")

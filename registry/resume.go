@@ -124,7 +124,7 @@ func (c *Client) openSession(ctx context.Context, key string, body io.Reader) (*
 		if n, err := io.CopyN(io.Discard, body, held); err != nil {
 			c.forgetSession(key)
 			if errors.Is(err, io.EOF) {
-				return nil, &sessionLostError{fmt.Errorf("the session an earlier run left holds %d bytes, more than the %d of the blob", held, n)}
+				return nil, &uploadError{kind: sessionLost, err: fmt.Errorf("the session an earlier run left holds %d bytes, more than the %d of the blob", held, n)}
 			}
 			return nil, fmt.Errorf("reading the blob: %w", err)
 		}

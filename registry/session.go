@@ -112,7 +112,7 @@ func (s *session) sendChunk(ctx context.Context, chunk []byte) error {
 		case err == nil:
 			return nil
 		case sessionGone(err):
-			return &sessionLostError{err}
+			return &uploadError{kind: sessionLost, err: err}
 		case !s.c.resumable(ctx, err):
 			return err
 		}
@@ -120,7 +120,7 @@ func (s *session) sendChunk(ctx context.Context, chunk []byte) error {
 			return err
 		}
 		if s.offset > end {
-			return &sessionLostError{fmt.Errorf("it holds %d bytes, more than the %d sent", s.offset, end)}
+			return &uploadError{kind: sessionLost, err: fmt.Errorf("it holds %d bytes, more than the %d sent", s.offset, end)}
 		}
 		if s.offset == end {
 			return nil // the chunk arrived, its answer did not
@@ -144,7 +144,7 @@ func (s *session) recover(ctx context.Context, tries *transport.Tries, failed er
 		next, held, err := s.c.uploadStatus(ctx, s.loc)
 		switch {
 		case err == nil && held < s.offset:
-			return &sessionLostError{fmt.Errorf("it holds %d bytes, fewer than the %d it acknowledged", held, s.offset)}
+			return &uploadError{kind: sessionLost, err: fmt.Errorf("it holds %d bytes, fewer than the %d it acknowledged", held, s.offset)}
 		case err == nil:
 			if held > s.offset {
 				s.c.log.Printf("the session holds %d bytes: going on from there", held)
@@ -153,7 +153,7 @@ func (s *session) recover(ctx context.Context, tries *transport.Tries, failed er
 			s.loc, s.offset = next, held
 			return nil
 		case sessionGone(err):
-			return &sessionLostError{err}
+			return &uploadError{kind: sessionLost, err: err}
 		case !s.c.resumable(ctx, err):
 			return err
 		}
@@ -218,7 +218,7 @@ func (s *session) patch(ctx context.Context, part []byte) error {
 	body.stop()
 	if e, ok := errors.AsType[*Error](err); ok && e.hasCode("DIGEST_INVALID", "SIZE_INVALID") {
 		// part is right: it was damaged or cut short on the way.
-		return fmt.Errorf("%w (%v)", errIncomplete, err) //nolint:errorlint // not ErrDigestMismatch: the content was right
+		return &uploadError{kind: incomplete, err: err}
 	}
 	if err != nil {
 		return err
@@ -230,7 +230,7 @@ func (s *session) patch(ctx context.Context, part []byte) error {
 	}
 	want := s.offset + int64(len(part))
 	if end, ok := rangeEnd(resp.Header.Get("Range")); ok && end+1 != want {
-		return fmt.Errorf("%w: the registry holds bytes 0-%d of the %d sent", errIncomplete, end, want)
+		return &uploadError{kind: incomplete, err: fmt.Errorf("the registry holds bytes 0-%d of the %d sent", end, want)}
 	}
 	s.loc, s.offset = next, want
 	if s.acked != nil {

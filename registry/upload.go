@@ -47,8 +47,8 @@ func (c *Client) PushBlob(ctx context.Context, r io.Reader, size int64, d digest
 	var err error
 	if seekable && start >= 0 {
 		err = c.putResumed(ctx, rs, start, size, d)
-	} else if err = c.pushChunked(ctx, newCheckedReader(r, size, d), d, c.blobKey(d)); errors.Is(err, errSessionLost) {
-		err = &interruptedError{err}
+	} else if err = c.pushChunked(ctx, newCheckedReader(r, size, d), d, c.blobKey(d)); isUpload(err, sessionLost) {
+		err = &uploadError{kind: interrupted, err: err}
 	}
 	if err != nil {
 		return fmt.Errorf("pushing blob %s: %w", d, err)
@@ -83,11 +83,11 @@ func (c *Client) PushBlobStream(ctx context.Context, r io.Reader, progress func(
 		if err == nil {
 			return Descriptor{Digest: body.Digest(), Size: body.n}, nil
 		}
-		if !errors.Is(err, errSessionLost) {
+		if !isUpload(err, sessionLost) {
 			return Descriptor{}, fmt.Errorf("pushing a blob: %w", err)
 		}
 		if !restartable {
-			return Descriptor{}, fmt.Errorf("pushing a blob: %w", &interruptedError{err})
+			return Descriptor{}, fmt.Errorf("pushing a blob: %w", &uploadError{kind: interrupted, err: err})
 		}
 		wait, ok := tries.Next(err, 0)
 		if !ok {
@@ -127,7 +127,7 @@ func (c *Client) pushChunked(ctx context.Context, body *checkedReader, d digest.
 		c.forgetSession(key)
 	case s.resumed && errors.Is(err, ErrDigestMismatch):
 		c.forgetSession(key)
-		return &sessionLostError{fmt.Errorf("what an earlier run sent in it is not this blob's start: %w", err)}
+		return &uploadError{kind: sessionLost, err: fmt.Errorf("what an earlier run sent in it is not this blob's start: %w", err)}
 	}
 	return err
 }
@@ -145,34 +145,6 @@ func seekStart(s io.Seeker, ok bool) int64 {
 	return pos
 }
 
-// ErrInterrupted means a blob upload lost its session midway (the
-// registry forgot it, or holds less than it acknowledged), and its
-// content, read from a plain reader, could not be sent again from its
-// start. Trying again with a fresh reader may succeed.
-var ErrInterrupted = errors.New("the blob upload was interrupted and its content cannot be read again")
-
-type interruptedError struct{ err error }
-
-func (e *interruptedError) Error() string {
-	return e.err.Error() + " (the blob was streamed and cannot be sent again)"
-}
-func (e *interruptedError) Unwrap() error        { return e.err }
-func (e *interruptedError) Is(target error) bool { return target == ErrInterrupted }
-
-// errSessionLost is matched by a *sessionLostError.
-var errSessionLost = errors.New("the upload session was lost")
-
-// sessionLostError says the registry no longer holds what an upload
-// session was acknowledged: what was sent must be sent again, from the
-// start, in a new session.
-type sessionLostError struct{ err error }
-
-func (e *sessionLostError) Error() string {
-	return "the registry lost the upload session: " + e.err.Error()
-}
-func (e *sessionLostError) Unwrap() error        { return e.err }
-func (e *sessionLostError) Is(target error) bool { return target == errSessionLost }
-
 // resumable says whether an upload request that failed with err may be
 // sent again, once the session says where it stands: a temporary failure
 // (see transport.Policy.Temporary), a session that did not receive all
@@ -185,7 +157,7 @@ func (c *Client) resumable(ctx context.Context, err error) bool {
 	if e, ok := errors.AsType[*Error](err); ok && e.StatusCode == http.StatusRequestedRangeNotSatisfiable {
 		return true
 	}
-	return errors.Is(err, errIncomplete) || c.policy.Temporary(err)
+	return isUpload(err, incomplete) || c.policy.Temporary(err)
 }
 
 // startUpload opens an upload session and returns its location. A
@@ -257,9 +229,6 @@ func location(resp *http.Response) (*url.URL, error) {
 	}
 	return u, nil
 }
-
-// errIncomplete means the registry did not receive all that was sent.
-var errIncomplete = errors.New("the upload arrived incomplete")
 
 // checkDigestHeader checks the Docker-Content-Digest of resp, if any, is d.
 func checkDigestHeader(resp *http.Response, d digest.Digest) error {
