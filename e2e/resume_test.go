@@ -64,13 +64,21 @@ func TestImageKilledUploadResumes(t *testing.T) {
 		t.Run(tt.sig.String()+"@"+strconv.Itoa(int(100*tt.at)), func(t *testing.T) {
 			f := newFaulty(t)
 			cache := "CHARMCRAFT_CACHE_DIR=" + t.TempDir()
-			r := start(t, f.proxiedEnv(cache), filepath.Join(configDir, "cli-plugins", "docker-charmcraft"), plugin...)
+			r := start(t, f.proxiedEnv(cache), filepath.Join(configDir, "cli-plugins", "docker-charmcraft"), append(plugin, "--debug")...)
 			// Off the chunks' bounds: a kill mostly cuts a chunk midway.
 			at := int64(tt.at*float64(size)) + 1<<20 + 12345
 			deadline := time.Now().Add(2 * time.Minute)
 			for f.regProxy.BodyBytes("", regSession) < at {
+				select {
+				case err := <-r.done:
+					r.done <- err // for the cleanup
+					t.Fatalf("the run ended (%v) before the registry got %d bytes:\n%s", err, at, r.stderr.String())
+				default:
+				}
 				if time.Now().After(deadline) {
-					t.Fatalf("the registry got %d bytes in 2 minutes, not %d", f.regProxy.BodyBytes("", regSession), at)
+					got := f.regProxy.BodyBytes("", regSession)
+					res, _ := r.interrupt(t, syscall.SIGKILL)
+					t.Fatalf("the registry got %d bytes in 2 minutes, not %d; the run: %s", got, at, res)
 				}
 				time.Sleep(2 * time.Millisecond)
 			}

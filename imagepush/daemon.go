@@ -38,6 +38,8 @@ type LocalImage struct {
 	Arch, OS, Variant string
 	// Tags are the image's names (RepoTags).
 	Tags []string
+	// Size is the image's size, as inspect reports it.
+	Size int64
 	// ManifestID: the ID is the digest of the image's manifest or index,
 	// as on the containerd image store, not of its config.
 	ManifestID bool
@@ -143,7 +145,7 @@ type infoResult struct {
 // localImage is the image insp describes; info is the daemon's info,
 // coming.
 func localImage(insp client.ImageInspectResult, info <-chan infoResult) (*LocalImage, error) {
-	img := &LocalImage{ID: digest.Digest(insp.ID), Arch: insp.Architecture, OS: insp.Os, Variant: insp.Variant, Tags: insp.RepoTags}
+	img := &LocalImage{ID: digest.Digest(insp.ID), Arch: insp.Architecture, OS: insp.Os, Variant: insp.Variant, Tags: insp.RepoTags, Size: insp.Size}
 	for _, l := range insp.RootFS.Layers {
 		img.DiffIDs = append(img.DiffIDs, digest.Digest(l))
 	}

@@ -19,16 +19,23 @@ type Source interface {
 	Open(ctx context.Context) (io.ReadCloser, error)
 }
 
-// DaemonSource is the docker save of image id from d. An export that
-// sends nothing for idle (transport.DefaultStallTimeout if idle <= 0),
+// DaemonSource is the docker save of image id, of size bytes, from d. An
+// export that sends nothing for idle (transport.DefaultStallTimeout if
+// idle <= 0), plus a second for each whole exportRate bytes of the image,
 // before its first byte or after any other, fails with a
-// *DaemonStallError.
-func DaemonSource(d Daemon, id digest.Digest, idle time.Duration) Source {
+// *DaemonStallError: the classic store writes the whole image to disk
+// before it sends the first byte.
+func DaemonSource(d Daemon, id digest.Digest, size int64, idle time.Duration) Source {
 	if idle <= 0 {
 		idle = transport.DefaultStallTimeout
 	}
+	idle += time.Duration(max(size, 0)/exportRate) * time.Second
 	return daemonSource{d, id, idle}
 }
+
+// exportRate is the slowest a daemon is expected to write an image to
+// disk, in bytes a second: a slow disk's.
+const exportRate = 20_000_000
 
 type daemonSource struct {
 	d    Daemon

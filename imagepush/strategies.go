@@ -27,7 +27,7 @@ type job struct {
 }
 
 func (p *pusher) newJob(img *LocalImage) *job {
-	return &job{img: img, src: DaemonSource(p.daemon, img.ID, p.opts.stall), cached: p.cachedManifest(img)}
+	return &job{img: img, src: DaemonSource(p.daemon, img.ID, img.Size, p.opts.stall), cached: p.cachedManifest(img)}
 }
 
 // A strategy tries to settle a push: res is the remote manifest when it
