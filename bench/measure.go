@@ -57,6 +57,11 @@ type sample struct {
 	LinkConns int64 `json:"link_conns,omitempty"`
 	// Load is the 1, 5 and 15 minute load averages when the run began.
 	Load string `json:"loadavg,omitempty"`
+	// PushCall and ListCalls are, for a plugin run through the daemon
+	// proxy, how long the daemon's push (ImagePush, to its end) and its
+	// image listings (ImageList) took: the daemon's share of the run.
+	PushCall  time.Duration `json:"push_call_ns,omitempty"`
+	ListCalls time.Duration `json:"list_calls_ns,omitempty"`
 }
 
 // command is one command to run, in the minimal environment plus env.
@@ -106,6 +111,7 @@ func (b *bench) measure(cmd *exec.Cmd) (sample, error) {
 		pushes0 = b.daemon.pushes()
 	}
 	d0 := daemonCPU()
+	began := time.Now()
 	wall, peak, err := runWatched(cmd)
 	s := sample{Wall: wall, DaemonCPU: daemonCPU() - d0, MaxRSS: peak, Store: b.store, Load: load}
 	if b.world.tls != nil {
@@ -126,6 +132,7 @@ func (b *bench) measure(cmd *exec.Cmd) (sample, error) {
 		s.ImageSaves = b.daemonSaves() - saves0
 		if cmd.Path == b.cfg.plugin || strings.HasSuffix(cmd.Path, "docker-charmcraft") {
 			s.Strategy = strategyOf(b.daemon.pushes()-pushes0, s.ImageSaves)
+			s.PushCall, s.ListCalls = b.daemon.callTimes(began)
 		}
 	}
 	return s, nil
@@ -266,6 +273,8 @@ func summarize(runs []sample) sample {
 		LinkBytes:         pick(func(s sample) int64 { return s.LinkBytes }),
 		LinkConns:         pick(func(s sample) int64 { return s.LinkConns }),
 		Load:              loads(runs),
+		PushCall:          time.Duration(pick(func(s sample) int64 { return int64(s.PushCall) })),
+		ListCalls:         time.Duration(pick(func(s sample) int64 { return int64(s.ListCalls) })),
 		Store:             first.Store,
 		Strategy:          first.Strategy,
 	}

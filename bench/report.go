@@ -196,6 +196,12 @@ func rowNote(name string, m sample) string {
 	if m.ImagePart > 0 {
 		notes = append(notes, "image part "+secs(m.ImagePart))
 	}
+	if m.PushCall > 0 {
+		notes = append(notes, "daemon's push "+secs(m.PushCall))
+	}
+	if m.ListCalls > 0 {
+		notes = append(notes, "image listings "+secs(m.ListCalls))
+	}
 	if m.ImageSaves >= 0 {
 		notes = append(notes, fmt.Sprintf("image exports: %d", m.ImageSaves))
 	}

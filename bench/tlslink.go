@@ -214,6 +214,11 @@ func tlsRatios(get lookup, cfg config) []ratio {
 				out = append(out, x)
 			}
 		}
+		if d, ok := get(scDockerCold); ok && p.PushCall > 0 && d.Wall > 0 {
+			v := p.PushCall.Seconds() / d.Wall.Seconds()
+			out = append(out, ratio{Name: "the daemon's push for the plugin (ImagePush call) / " + scDockerCold + " (wall)", Value: v,
+				Display: fmt.Sprintf("%.2f (%s vs %s; the plugin's image listings %s)", v, secs(p.PushCall), secs(d.Wall), secs(p.ListCalls))})
+		}
 		if p.Store == storeContainerd {
 			out = append(out, ratio{Name: "the plugin's own cost beside the daemon push (its relay, if used): CPU, bytes to the registry", Value: p.CPU.Seconds(),
 				Display: fmt.Sprintf("%s CPU, %s", secs(p.CPU), mib(p.LinkBytes))})
