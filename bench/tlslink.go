@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"time"
 
@@ -119,47 +120,68 @@ var errNoTLS = errors.New("the test registry does not serve HTTPS")
 
 // Rows of a -tls run besides those of issue 17.
 const (
-	scPluginColdH1  = "docker charmcraft, cold, HTTP/1.1"
-	scPluginSmallH1 = "docker charmcraft, 60 small layers, cold, HTTP/1.1"
+	scPluginColdH2  = "docker charmcraft, cold, HTTP/2"
+	scPluginSmallH2 = "docker charmcraft, 60 small layers, cold, HTTP/2"
 	scPluginSecond  = "docker charmcraft, same image to a second charm"
 )
 
-// http1Env makes the plugin's HTTP client speak HTTP/1.1 where HTTP/2 is
-// offered (Go's GODEBUG switch): the other side of the choice the rows
-// measure, with the same binary.
-var http1Env = []string{"GODEBUG=http2client=0"}
+// h2Plugin builds, once per bench, the plugin whose transport offers
+// HTTP/2 (internal/transport speaks HTTP/1.1 only): the other side of the
+// choice the rows measure.
+func (b *bench) h2Plugin(ctx context.Context) (string, error) {
+	bin := filepath.Join(b.dir, "h2", "docker-charmcraft")
+	if _, err := os.Stat(bin); err == nil {
+		return bin, nil
+	}
+	logf("building the plugin that offers HTTP/2")
+	cmd := exec.CommandContext(ctx, "go", "build", "-trimpath", "-ldflags",
+		"-X github.com/canonical/docker-charmcraft/internal/transport.offerHTTP2=1", "-o", bin, "./cmd/docker-charmcraft")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return "", fmt.Errorf("building the plugin that offers HTTP/2 (from the repository's root): %w\n%s", err, out)
+	}
+	return bin, nil
+}
+
+// withPlugin is cmd run by another plugin binary.
+func withPlugin(cmd *exec.Cmd, bin string) *exec.Cmd {
+	cmd.Path, cmd.Args[0] = bin, bin
+	return cmd
+}
 
 // tlsSteps are the scenarios of issue 25, each beside docker push.
 func (b *bench) tlsSteps() []step {
 	steps := []step{{"docker push", b.dockerPush},
 		{"docker charmcraft --image", b.pluginImage},
-		{"docker charmcraft, HTTP/1.1", b.pluginColdH1},
+		{"docker charmcraft, HTTP/2", b.pluginColdH2},
 		{"docker push, small layers", b.dockerPushSmall}, {"docker charmcraft, small layers", b.pluginSmall},
-		{"docker charmcraft, small layers, HTTP/1.1", b.pluginSmallH1}}
+		{"docker charmcraft, small layers, HTTP/2", b.pluginSmallH2}}
 	if b.store == storeContainerd {
 		steps = append(steps, step{"docker charmcraft, second charm", b.pluginSecond})
 	}
 	return steps
 }
 
-// pluginColdH1 uploads the base image to a fresh repository with an
-// empty cache, over HTTP/1.1.
-func (b *bench) pluginColdH1(ctx context.Context) error {
-	if err := os.RemoveAll(b.cacheDir()); err != nil {
-		return err
-	}
-	return b.measureAs(scPluginColdH1, b.plugin(ctx, append(b.coldEnv(), http1Env...),
-		"upload-resource", b.world.newCharm(), imageRes, "--image="+b.img.base))
+// pluginColdH2 uploads the base image to a fresh repository with an
+// empty cache, over HTTP/2.
+func (b *bench) pluginColdH2(ctx context.Context) error {
+	return b.pluginOverH2(ctx, scPluginColdH2, b.img.base)
 }
 
-// pluginSmallH1 uploads the image of small layers to a fresh repository
-// with an empty cache, over HTTP/1.1.
-func (b *bench) pluginSmallH1(ctx context.Context) error {
+// pluginSmallH2 uploads the image of small layers to a fresh repository
+// with an empty cache, over HTTP/2.
+func (b *bench) pluginSmallH2(ctx context.Context) error {
+	return b.pluginOverH2(ctx, scPluginSmallH2, b.img.small)
+}
+
+func (b *bench) pluginOverH2(ctx context.Context, name, image string) error {
+	bin, err := b.h2Plugin(ctx)
+	if err != nil {
+		return err
+	}
 	if err := os.RemoveAll(b.cacheDir()); err != nil {
 		return err
 	}
-	return b.measureAs(scPluginSmallH1, b.plugin(ctx, append(b.coldEnv(), http1Env...),
-		"upload-resource", b.world.newCharm(), imageRes, "--image="+b.img.small))
+	return b.measureAs(name, withPlugin(b.plugin(ctx, b.coldEnv(), "upload-resource", b.world.newCharm(), imageRes, "--image="+image), bin))
 }
 
 // pluginSecond uploads the base image to a charm (not timed), then to a
@@ -186,8 +208,8 @@ func tlsRatios(get lookup, cfg config) []ratio {
 			out = append(out, ratio{Name: name, Value: v, Display: fmt.Sprintf("%.2f (%s vs %s)", v, secs(x.Wall), secs(y.Wall))})
 		}
 	}
-	pair("plugin cold over HTTP/1.1 / "+scDockerCold+" (wall)", scPluginColdH1, scDockerCold)
-	pair("plugin cold, HTTP/2 / HTTP/1.1 (wall)", scPluginCold, scPluginColdH1)
+	pair("plugin cold over HTTP/2 / "+scDockerCold+" (wall)", scPluginColdH2, scDockerCold)
+	pair("plugin cold, HTTP/1.1 / HTTP/2 (wall)", scPluginCold, scPluginColdH2)
 	if p, ok := get(scPluginSmall); ok {
 		if d, ok := get(scDockerSmall); ok && d.Wall > 0 {
 			v := p.Wall.Seconds() / d.Wall.Seconds()
@@ -195,7 +217,8 @@ func tlsRatios(get lookup, cfg config) []ratio {
 				Display: fmt.Sprintf("%.2f", v), Target: "≤ 0.50", Met: ptr(v <= 0.5)})
 		}
 	}
-	pair("plugin 60 small layers cold over HTTP/1.1 / "+scDockerSmall+" (wall)", scPluginSmallH1, scDockerSmall)
+	pair("plugin 60 small layers cold over HTTP/2 / "+scDockerSmall+" (wall)", scPluginSmallH2, scDockerSmall)
+	pair("plugin 60 small layers cold, HTTP/1.1 / HTTP/2 (wall)", scPluginSmall, scPluginSmallH2)
 	if warm, ok := get(scPluginWarm); ok {
 		out = append(out, ratio{Name: "plugin warm (the same image again), whole command (wall)", Value: warm.Wall.Seconds(),
 			Display: secs(warm.Wall), Target: "≤ 1.0 s", Met: ptr(warm.Wall <= time.Second)})
