@@ -43,7 +43,7 @@ func newBench(ctx context.Context, cfg config, p peers, dir string) (*bench, err
 	b := &bench{cfg: cfg, started: time.Now(), peers: p, dir: dir}
 	b.machine = machineInfo(ctx, cfg.plugin, p)
 	var err error
-	if b.world, err = startWorld(cfg.link); err != nil {
+	if b.world, err = startWorld(cfg.link, cfg.tls); err != nil {
 		return nil, err
 	}
 	if cfg.rockOnly {
@@ -59,7 +59,7 @@ func newBench(ctx context.Context, cfg config, p peers, dir string) (*bench, err
 	}
 	logf("building the test images: %s in %d layers, and a variant with layer %d changed", cfg.sizeText, layerCount, changedLayer)
 	b.img, err = buildImages(ctx, filepath.Join(dir, "context"), cfg.size)
-	if err == nil && cfg.latency() {
+	if err == nil && (cfg.latency() || cfg.tls) {
 		logf("building the image of %d layers of %s", smallLayers, mib(smallLayerSize))
 		err = b.img.buildSmallImage(ctx, filepath.Join(dir, "small"))
 	}
@@ -101,6 +101,8 @@ func (b *bench) steps() []step {
 	switch {
 	case b.cfg.rockOnly:
 		return b.rockSteps()
+	case b.cfg.tls:
+		return b.tlsSteps()
 	case b.cfg.latency():
 		return b.latencySteps()
 	}

@@ -214,7 +214,9 @@ func removeImages(ids []string) {
 // Docker 26 fails the push (insufficient_scope) instead of uploading.
 // The plugin's relay does the same for the plugin.
 func (b *bench) dockerPushRef(ctx context.Context, creds *charmhub.RegistryCredentials) (string, func(), error) {
-	if b.store != storeContainerd {
+	if b.store != storeContainerd || b.cfg.tls {
+		// With -tls, by the registry's name, which its certificate holds:
+		// docker push as a user runs it, from inside the namespace too.
 		return creds.ImageName + ":bench", func() {}, b.dockerLogin(ctx, creds)
 	}
 	b.aliases++

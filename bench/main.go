@@ -9,16 +9,22 @@
 // the local Docker daemon, prints a table and the ratios of issue 4, and
 // writes them as JSON under bench/results/.
 //
+// With -tls, the registry serves HTTPS and offers HTTP/2, behind a
+// TCP-level link of -rtt and -bandwidth (see tlsLink), and the bench
+// measures the rows of issue 25: docker push beside the plugin over
+// HTTP/2 and over HTTP/1.1, the bytes each sent, and on the containerd
+// store the plugin's relay and a second charm.
+//
 // With -rtt, the proxy plays a link of that round-trip time (and of
 // -bandwidth, if given) between every tool and the servers, `docker push`
 // included, and the bench measures what latency costs (issue 17): the
 // image cold, warm and with a fresh cache, an image of 60 small layers
 // cold, and a 1 KiB file, each beside `docker push` or curl.
 //
-//	go run ./bench [-size 300M] [-runs 3] [-file-size 1G] [-rtt 25ms] [-bandwidth 0] [-only REGEXP]
+//	go run ./bench [-size 300M] [-runs 3] [-file-size 1G] [-rtt 25ms] [-bandwidth 0] [-tls] [-only REGEXP]
 //
-// BENCH_SIZE, BENCH_RUNS, BENCH_FILE_SIZE, BENCH_RTT, BENCH_BANDWIDTH and
-// BENCH_ONLY set the same as the flags.
+// BENCH_SIZE, BENCH_RUNS, BENCH_FILE_SIZE, BENCH_RTT, BENCH_BANDWIDTH,
+// BENCH_TLS and BENCH_ONLY set the same as the flags.
 package main
 
 import (
@@ -54,6 +60,9 @@ type config struct {
 	// rockOnly measures the rock beside skopeo alone, with no Docker
 	// daemon (-only=rock).
 	rockOnly bool
+	// tls serves the registry over HTTPS, offering HTTP/2, behind a
+	// TCP-level link (see tlsLink): the rows of issue 25.
+	tls bool
 }
 
 // onlyRock, as -only, measures the rock rows alone, which need no
@@ -96,12 +105,13 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	bandwidth := fs.String("bandwidth", or("BENCH_BANDWIDTH", "0"), "bytes a second the link carries each way, e.g. 12M; 0 is unbounded (BENCH_BANDWIDTH)")
 	fileSize := fs.String("file-size", or("BENCH_FILE_SIZE", ""), "size of the file resource, 1G by default (1K with -rtt); 0 skips the file upload (BENCH_FILE_SIZE)")
 	only := fs.String("only", or("BENCH_ONLY", ""), "measure only the steps whose names match this regular expression, e.g. 'docker push|GOMAXPROCS'; rock: the rock beside skopeo alone, with no Docker daemon (BENCH_ONLY)")
+	withTLS := fs.Bool("tls", or("BENCH_TLS", "") == "1", "the registry serves HTTPS and offers HTTP/2, behind a TCP-level link of -rtt and -bandwidth, docker push through the same link (BENCH_TLS=1)")
 	plugin := fs.String("plugin", "bin/docker-charmcraft", "the plugin binary, as `make build` makes it")
 	out := fs.String("out", filepath.Join("bench", "results"), "directory of the JSON results")
 	if err := fs.Parse(args); err != nil {
 		return config{}, err
 	}
-	cfg := config{sizeText: *size, fileSizeText: *fileSize, plugin: *plugin, outDir: *out, rockOnly: *only == onlyRock}
+	cfg := config{sizeText: *size, fileSizeText: *fileSize, plugin: *plugin, outDir: *out, rockOnly: *only == onlyRock, tls: *withTLS}
 	var err error
 	if cfg.link.RTT, err = time.ParseDuration(strings.TrimSpace(*rtt)); err != nil || cfg.link.RTT < 0 {
 		return config{}, fmt.Errorf("round-trip time %q: want a duration, e.g. 25ms, or 0", *rtt)
@@ -113,6 +123,9 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 		cfg.fileSizeText = "1G"
 		if cfg.latency() {
 			cfg.fileSizeText = "1K"
+		}
+		if cfg.tls {
+			cfg.fileSizeText = "0"
 		}
 	}
 	if cfg.size, err = parseSize(*size); err != nil || cfg.size < 4<<20 {

@@ -55,6 +55,18 @@ type sample struct {
 	// Strategy is how a plugin run through the daemon proxy pushed the
 	// image (see strategyOf); "" when not counted.
 	Strategy string `json:"strategy,omitempty"`
+	// LinkBytes and LinkConns are, with -tls, the bytes that crossed the
+	// link to the registry (TLS records, requests and blobs) and the
+	// connections it carried.
+	LinkBytes int64 `json:"link_bytes_up,omitempty"`
+	LinkConns int64 `json:"link_conns,omitempty"`
+	// Load is the 1, 5 and 15 minute load averages when the run began.
+	Load string `json:"loadavg,omitempty"`
+	// PushCall and ListCalls are, for a plugin run through the daemon
+	// proxy, how long the daemon's push (ImagePush, to its end) and its
+	// image listings (ImageList) took: the daemon's share of the run.
+	PushCall  time.Duration `json:"push_call_ns,omitempty"`
+	ListCalls time.Duration `json:"list_calls_ns,omitempty"`
 }
 
 // command is one command to run, in the minimal environment plus env.
@@ -93,6 +105,10 @@ func (b *bench) measure(cmd *exec.Cmd) (sample, error) {
 	}
 	cmd.Stderr = &stderr
 	b.world.proxy.reset()
+	if b.world.tls != nil {
+		b.world.tls.tcp.Reset()
+	}
+	load := loadAvg()
 	viaProxy := b.daemon != nil && slices.Contains(cmd.Env, "DOCKER_HOST=unix://"+b.daemon.sock)
 	saves0 := b.daemonSaves()
 	var pushes0 int64
@@ -100,8 +116,13 @@ func (b *bench) measure(cmd *exec.Cmd) (sample, error) {
 		pushes0 = b.daemon.pushes()
 	}
 	d0 := daemonCPU()
+	began := time.Now()
 	wall, peak, err := runWatched(cmd)
-	s := sample{Wall: wall, DaemonCPU: daemonCPU() - d0, MaxRSS: peak, Store: b.store}
+	s := sample{Wall: wall, DaemonCPU: daemonCPU() - d0, MaxRSS: peak, Store: b.store, Load: load}
+	if b.world.tls != nil {
+		s.LinkBytes, _ = b.world.tls.tcp.Sent()
+		s.LinkConns = b.world.tls.tcp.Conns()
+	}
 	if err != nil {
 		return s, fmt.Errorf("%s: %w\n%s", describe(cmd), err, tail(stdout.String()+stderr.String(), 2000))
 	}
@@ -116,6 +137,7 @@ func (b *bench) measure(cmd *exec.Cmd) (sample, error) {
 		s.ImageSaves = b.daemonSaves() - saves0
 		if cmd.Path == b.cfg.plugin || strings.HasSuffix(cmd.Path, "docker-charmcraft") {
 			s.Strategy = strategyOf(b.daemon.pushes()-pushes0, s.ImageSaves)
+			s.PushCall, s.ListCalls = b.daemon.callTimes(began)
 		}
 	}
 	return s, nil
@@ -230,6 +252,10 @@ func summarize(runs []sample) sample {
 		return median(v)
 	}
 	rss, saves, wrong := int64(0), int64(-1), int64(0)
+	var first sample
+	if len(runs) > 0 {
+		first = runs[0]
+	}
 	for _, s := range runs {
 		rss, saves, wrong = max(rss, s.MaxRSS), max(saves, s.ImageSaves), wrong+s.WrongRemote
 	}
@@ -251,7 +277,25 @@ func summarize(runs []sample) sample {
 		WholeBytes:        pick(func(s sample) int64 { return s.WholeBytes }),
 		KilledAtBytes:     pick(func(s sample) int64 { return s.KilledAtBytes }),
 		WrongRemote:       wrong,
+		LinkBytes:         pick(func(s sample) int64 { return s.LinkBytes }),
+		LinkConns:         pick(func(s sample) int64 { return s.LinkConns }),
+		Load:              loads(runs),
+		PushCall:          time.Duration(pick(func(s sample) int64 { return int64(s.PushCall) })),
+		ListCalls:         time.Duration(pick(func(s sample) int64 { return int64(s.ListCalls) })),
+		Store:             first.Store,
+		Strategy:          first.Strategy,
 	}
+}
+
+// loads is the 1-minute load averages of the runs, in order.
+func loads(runs []sample) string {
+	var l []string
+	for _, s := range runs {
+		if f := strings.Fields(s.Load); len(f) > 0 {
+			l = append(l, f[0])
+		}
+	}
+	return strings.Join(l, ", ")
 }
 
 func median(v []int64) int64 {

@@ -139,3 +139,23 @@ func (p *daemonProxy) count(re *regexp.Regexp) int64 {
 	}
 	return n
 }
+
+// listRE matches the Docker API's image list: ImageList.
+var listRE = regexp.MustCompile(`/images/json$`)
+
+// callTimes is how long the image pushes and the image listings that
+// began since then took, each summed.
+func (p *daemonProxy) callTimes(since time.Time) (push, list time.Duration) {
+	for _, r := range p.Requests() {
+		if r.Start.Before(since) || r.End.IsZero() {
+			continue
+		}
+		switch {
+		case pushRE.MatchString(r.Path):
+			push += r.End.Sub(r.Start)
+		case listRE.MatchString(r.Path):
+			list += r.End.Sub(r.Start)
+		}
+	}
+	return push, list
+}

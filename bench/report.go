@@ -44,6 +44,8 @@ type setup struct {
 	RTT        string `json:"rtt"`
 	Bandwidth  int64  `json:"bandwidth_bytes_per_s"`
 	SmallImage string `json:"small_image,omitempty"`
+	// TLS is a -tls run: the registry over HTTPS behind a TCP-level link.
+	TLS bool `json:"tls,omitempty"`
 }
 
 type rowReport struct {
@@ -69,6 +71,7 @@ func newReport(b *bench) *report {
 		Registry:    string(b.world.reg.Kind),
 		Store:       b.store,
 		RTT:         b.cfg.link.RTT.String(), Bandwidth: b.cfg.link.Rate, SmallImage: img.small,
+		TLS: b.cfg.tls,
 	}}
 	for i := range layerCount {
 		if randomLayer(i) {
@@ -122,7 +125,10 @@ func (r *report) print(out io.Writer) error {
 		w.printf("\nWARNING: the load average exceeded the core count: other work shared the machine, the figures are noisy.\n")
 	}
 	issues := "issues 4 and 12"
-	if s.latency() {
+	switch {
+	case s.TLS:
+		issues = "issues 25 and 21"
+	case s.latency():
 		issues = "issue 17"
 	}
 	w.printf("\n### Targets (%s)\n\n", issues)
@@ -140,11 +146,14 @@ docker push and every image export do their work in dockerd, hence its column.
 peak RSS: VmHWM of the command's process, polled every 2 ms (for docker push,
 only the CLI's). dockerd CPU: the whole daemon's, shared with its other users.
 bytes sent: blob upload bodies the registry received (image rows), or the
-storage upload body (file rows), counted by a proxy in front of both.
+storage upload body (file rows), counted by a proxy in front of both; with
+-tls, every byte that crossed the link to the registry (TLS records: requests
+and blobs), and the requests column counts the link's TCP connections.
 requests: HTTP requests (round trips) to the registry and Charmhub,
 registry's in brackets; a link's RTT is paid once a request, once more a
 new connection.
 curl -F sends the multipart POST the plugin sends: storage's equivalent of curl -T.
+notes: load is the 1-minute load average as each run began.
 `
 
 func (r *report) tableRows() [][]string {
@@ -152,11 +161,17 @@ func (r *report) tableRows() [][]string {
 	for _, s := range r.Scenarios {
 		m := s.Median
 		sent := m.BlobBytes
-		if strings.HasPrefix(s.Name, "file:") {
+		switch {
+		case strings.HasPrefix(s.Name, "file:"):
 			sent = m.StorageBytes
+		case m.LinkBytes > 0:
+			sent = m.LinkBytes
 		}
 		reqs := "–"
-		if m.Requests > 0 {
+		switch {
+		case m.LinkConns > 0:
+			reqs = fmt.Sprintf("%d conns", m.LinkConns)
+		case m.Requests > 0:
 			reqs = fmt.Sprintf("%d (%d)", m.Requests, m.RegistryRequests)
 		}
 		note := rowNote(s.Name, m)
@@ -175,8 +190,17 @@ func rowNote(name string, m sample) string {
 			mbps(m.StorageBytes, m.StorageTime), secs(m.StorageTime), mbps(m.StorageBytes, m.Wall))
 	}
 	var notes []string
+	if m.Load != "" {
+		notes = append(notes, "load "+m.Load)
+	}
 	if m.ImagePart > 0 {
 		notes = append(notes, "image part "+secs(m.ImagePart))
+	}
+	if m.PushCall > 0 {
+		notes = append(notes, "daemon's push "+secs(m.PushCall))
+	}
+	if m.ListCalls > 0 {
+		notes = append(notes, "image listings "+secs(m.ListCalls))
 	}
 	if m.ImageSaves >= 0 {
 		notes = append(notes, fmt.Sprintf("image exports: %d", m.ImageSaves))
@@ -199,12 +223,15 @@ func (s setup) latency() bool { return s.RTT != "0s" && s.RTT != "" }
 
 // linkText says what the link between the tools and the servers was.
 func linkText(s setup) string {
-	if !s.latency() && s.Bandwidth == 0 {
-		return "loopback, as it is"
-	}
 	bw := "unbounded bandwidth"
 	if s.Bandwidth > 0 {
 		bw = fmt.Sprintf("%s/s each way", mib(s.Bandwidth))
+	}
+	if s.TLS {
+		return fmt.Sprintf("registry over HTTPS (h2 offered) behind a TCP-level link: %s round trip (half each way, one more a new connection), %s, TLS untouched; the Charmhub API behind the proxy's link", s.RTT, bw)
+	}
+	if !s.latency() && s.Bandwidth == 0 {
+		return "loopback, as it is"
 	}
 	return fmt.Sprintf("%s round trip a request (and one more a new connection), %s, played by the proxy", s.RTT, bw)
 }

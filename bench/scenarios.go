@@ -56,7 +56,7 @@ func (b *bench) freshRepo(ctx context.Context) (*charmhub.RegistryCredentials, e
 // dockerLogin stores creds for the proxy in the bench's docker config,
 // where docker push and crane find them.
 func (b *bench) dockerLogin(ctx context.Context, creds *charmhub.RegistryCredentials) error {
-	cmd := b.docker(ctx, "login", "-u", creds.Username, "--password-stdin", b.world.proxy.host)
+	cmd := b.docker(ctx, "login", "-u", creds.Username, "--password-stdin", b.world.registryHost())
 	cmd.Stdin = strings.NewReader(creds.Password)
 	return runQuiet(cmd)
 }

@@ -35,6 +35,9 @@ type lookup func(name string) (sample, bool)
 
 // ratios computes the targets' figures from the scenarios that ran.
 func ratios(get lookup, cfg config) []ratio {
+	if cfg.tls {
+		return tlsRatios(get, cfg)
+	}
 	if cfg.latency() {
 		return latencyRatios(get)
 	}

@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"os"
 	"strings"
 
 	"github.com/canonical/docker-charmcraft/charmhub"
@@ -34,9 +35,25 @@ type world struct {
 	client *charmhub.Client
 	charms int
 	link   faultproxy.Link
+	// tls, in a -tls run, is the registry's link; nil otherwise.
+	tls *tlsLink
 }
 
-func startWorld(link faultproxy.Link) (*world, error) {
+func startWorld(link faultproxy.Link, withTLS bool) (*world, error) {
+	var conf *registrytest.TLS
+	if withTLS {
+		var err error
+		if conf, err = tlsSettings(); err != nil {
+			return nil, err
+		}
+		// The registry charmhubtest starts serves HTTPS as the matrix's do.
+		for k, v := range map[string]string{registrytest.TLSEnv: "1", registrytest.TLSHostEnv: conf.Host,
+			registrytest.CAEnv: conf.CACert, registrytest.CAKeyEnv: conf.CAKey, registrytest.CertsDirEnv: conf.CertsDir} {
+			if err := os.Setenv(k, v); err != nil {
+				return nil, err
+			}
+		}
+	}
 	cw, err := charmhubtest.NewWorld(charmhubtest.WorldConfig{
 		Accounts: []charmhubtest.Account{{Username: "bench", Token: benchToken}},
 		Review:   &charmhubtest.ReviewConfig{}, // approved at the first poll
@@ -46,6 +63,16 @@ func startWorld(link faultproxy.Link) (*world, error) {
 	}
 	hub, reg := cw.Hub, cw.Registry
 	w := &world{hub: hub, reg: reg, link: link}
+	if conf != nil {
+		if !strings.HasPrefix(reg.URL, "https://") {
+			w.close()
+			return nil, errNoTLS
+		}
+		if w.tls, err = newTLSLink(conf, reg.Host, link); err != nil {
+			w.close()
+			return nil, err
+		}
+	}
 	if err := w.newProxy(); err != nil {
 		w.close()
 		return nil, err
@@ -74,13 +101,38 @@ func (w *world) newProxy() error {
 		w.proxy.Close()
 	}
 	w.proxy = p
-	// Image names, and so every push, go through the proxy; the token
-	// realm and service stay those of the server.
-	w.hub.SetRegistryHost(p.host)
+	if w.tls != nil && w.tls.tcp != nil {
+		if err := w.tls.renew(); err != nil {
+			return err
+		}
+	}
+	// Image names, and so every push, go through the proxy (or the TLS
+	// link); the token realm and service stay those of the server.
+	w.hub.SetRegistryHost(w.registryHost())
 	return nil
 }
 
+// registryHost is the registry's host:port as the tools reach it: the
+// proxy's, or with -tls the link's.
+func (w *world) registryHost() string {
+	if w.tls != nil && w.tls.tcp != nil {
+		return w.tls.Host()
+	}
+	return w.proxy.host
+}
+
+// registryURL is the registry's base URL as the tools reach it.
+func (w *world) registryURL() string {
+	if w.tls != nil && w.tls.tcp != nil {
+		return "https://" + w.tls.Host()
+	}
+	return w.proxy.URL
+}
+
 func (w *world) close() {
+	if w.tls != nil {
+		w.tls.close()
+	}
 	if w.proxy != nil {
 		w.proxy.Close()
 	}
@@ -111,12 +163,16 @@ func (w *world) credentials(ctx context.Context, charm string) (*charmhub.Regist
 
 // pluginEnv points the plugin at the proxy.
 func (w *world) pluginEnv() []string {
-	return []string{
+	env := []string{
 		"CHARMCRAFT_STORE_API_URL=" + w.proxy.URL + "/api",
 		"CHARMCRAFT_UPLOAD_URL=" + w.proxy.URL + "/storage",
-		"CHARMCRAFT_REGISTRY_URL=" + w.proxy.URL,
+		"CHARMCRAFT_REGISTRY_URL=" + w.registryURL(),
 		"CHARMCRAFT_AUTH=" + base64.StdEncoding.EncodeToString([]byte(benchToken)),
 	}
+	if w.tls != nil {
+		env = append(env, "SSL_CERT_FILE="+w.tls.conf.CACert)
+	}
+	return env
 }
 
 // lastImageDigest is the manifest digest named by the latest revision of

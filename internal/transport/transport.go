@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"slices"
 	"sync/atomic"
 	"time"
 )
@@ -22,7 +23,8 @@ const (
 )
 
 // New returns a transport like http.DefaultTransport (proxy from the
-// environment, TLS verified, HTTP/2, pooled connections) whose waits are
+// environment, TLS verified, pooled connections), speaking HTTP/1.1 only
+// (see below), whose waits are
 // bounded: DialTimeout to connect, TLSHandshakeTimeout for the
 // handshake, and stall, if positive, for any silence on a connection (the
 // wait for an answer's headers once the request is sent gets a quarter
@@ -54,8 +56,26 @@ func New(stall time.Duration) *http.Transport {
 	// connection is kept for the next, instead of two (Go's default), so
 	// that none pays a new handshake.
 	t.MaxIdleConnsPerHost = 16
+	// HTTP/1.1 only, as docker push: over HTTP/2 every upload to a host
+	// shares one connection and its flow-control window (1 MiB on Go's
+	// servers, the registry's), so a push gets a window per round trip,
+	// 10 MB/s at 100 ms; over HTTP/1.1 each upload in flight has a TCP
+	// connection of its own (the bench's -tls rows).
+	if offerHTTP2 != "1" {
+		t.Protocols = new(http.Protocols)
+		t.Protocols.SetHTTP1(true)
+		// Clone left h2 in the TLS handshake's offer (ALPN): a server
+		// would pick it, and speak HTTP/2 to this HTTP/1.1 client.
+		if t.TLSClientConfig != nil {
+			t.TLSClientConfig.NextProtos = slices.DeleteFunc(slices.Clone(t.TLSClientConfig.NextProtos), func(p string) bool { return p == "h2" })
+		}
+	}
 	return t
 }
+
+// offerHTTP2, set to "1" at link time (-ldflags -X), has New offer HTTP/2
+// too: the other side of the choice above, which the bench measures.
+var offerHTTP2 = ""
 
 // stallConn fails a read or write that waits longer than idle. Every
 // read or write that moves bytes pushes the deadline of both directions
