@@ -33,6 +33,9 @@ type fixture struct {
 	inspect image.InspectResponse
 	info    system.Info // of the daemon that holds it
 	save    string      // path of the docker save tar
+	// intermediate: the daemon lists the image only when asked for all
+	// (docker images -a), as a layer of a classic build.
+	intermediate bool
 }
 
 func loadFixture(t *testing.T, layout string) fixture {
@@ -72,6 +75,8 @@ type fakeDaemon struct {
 	// listFails, when positive, is how many times ImageList answers
 	// listErr before it answers the images.
 	listFails, lists atomic.Int32
+	// listsAll counts the listings of all images, intermediate ones too.
+	listsAll atomic.Int32
 	// cut, when positive, ends each docker save stream after that many
 	// bytes, as a daemon that dies midway would.
 	cut int64
@@ -86,13 +91,18 @@ type fakeDaemon struct {
 
 func newDaemon(fxs ...fixture) *fakeDaemon { return &fakeDaemon{images: fxs} }
 
-func (d *fakeDaemon) ImageList(context.Context, client.ImageListOptions) (client.ImageListResult, error) {
+func (d *fakeDaemon) ImageList(_ context.Context, opts client.ImageListOptions) (client.ImageListResult, error) {
 	if n := d.lists.Add(1); d.listErr != nil && (d.listFails.Load() == 0 || n <= d.listFails.Load()) {
 		return client.ImageListResult{}, d.listErr
 	}
+	if opts.All {
+		d.listsAll.Add(1)
+	}
 	var res client.ImageListResult
 	for _, fx := range d.images {
-		res.Items = append(res.Items, fx.summary)
+		if opts.All || !fx.intermediate {
+			res.Items = append(res.Items, fx.summary)
+		}
 	}
 	return res, nil
 }

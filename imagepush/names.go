@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/distribution/reference"
+	"github.com/moby/moby/api/types/image"
 	"github.com/opencontainers/go-digest"
 )
 
@@ -40,7 +41,7 @@ type names struct {
 func readNames(ctx context.Context, d Daemon, id digest.Digest) (n names, ok bool, err error) {
 	ctx, cancel := context.WithTimeout(ctx, daemonTimeout)
 	defer cancel()
-	list, err := listImages(ctx, d)
+	list, err := listImages(ctx, d, func(img image.Summary) bool { return img.ID == id.String() })
 	if err != nil {
 		return names{}, false, daemonError(err)
 	}

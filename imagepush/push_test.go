@@ -224,6 +224,22 @@ func TestPushListRace(t *testing.T) {
 	}
 }
 
+// TestPushListsAllOnlyWhenNeeded: the containerd store lists all images
+// slowly, so they are asked for only when the top-level ones hold none
+// that the digest names, as an intermediate image of a classic build.
+func TestPushListsAllOnlyWhenNeeded(t *testing.T) {
+	for _, intermediate := range []bool{false, true} {
+		fx := loadFixture(t, "legacy")
+		fx.intermediate = intermediate
+		d := newDaemon(fx)
+		r := push(t, newWorld(t), d, short(fx.inspect.ID))
+		wantKinds(t, r, cold)
+		if n, want := d.listsAll.Load(), map[bool]int32{false: 0, true: 1}[intermediate]; n != want {
+			t.Errorf("intermediate %v: %d listings of all images, want %d", intermediate, n, want)
+		}
+	}
+}
+
 // TestPushLookupErrors: what is found nowhere, or ambiguously, or asked of
 // a daemon that is not there, fails before any docker save.
 func TestPushLookupErrors(t *testing.T) {
