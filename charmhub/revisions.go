@@ -72,8 +72,8 @@ func (c *Client) createRevision(ctx context.Context, path string, r RevisionRequ
 // with a *PollTimeoutError once the schedule is spent. A poll that fails
 // is retried as any request is, but the whole wait lasts no more than a
 // quarter longer than the schedule (5 s at least): a review that keeps
-// failing ends as one that keeps saying "pending" does. A rejection is not an error: the
-// status holds the reasons.
+// failing ends as one that keeps saying "pending" does. A rejection is
+// not an error: the status holds the reasons.
 func (c *Client) WaitForRevision(ctx context.Context, statusURL string) (*RevisionStatus, error) {
 	u, err := c.resolve(statusURL)
 	if err != nil {
