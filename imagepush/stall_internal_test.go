@@ -74,6 +74,9 @@ func (d *messagingDaemon) ImagePush(ctx context.Context, _ string, _ client.Imag
 			select {
 			case <-time.After(d.every):
 			case <-ctx.Done():
+				// Not left to the AfterFunc: stop, deferred, may
+				// unregister it before it runs.
+				pw.CloseWithError(ctx.Err())
 				return
 			}
 			if m := d.message(i); m != nil {
