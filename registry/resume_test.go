@@ -176,7 +176,8 @@ func TestResumeSinglePUT(t *testing.T) {
 		return newClient(t, f.p.URL, registry.WithDebug(f.log), registry.WithTransport(transport.New(testStall))).WithSessions(sessions)
 	}
 	ctx, cancel := context.WithCancel(t.Context())
-	r := &seekKiller{ReadSeeker: bytes.NewReader(blob), p: f.p, at: size / 2, cancel: cancel}
+	br := bytes.NewReader(blob)
+	r := &seekKiller{killingReader{r: br, p: f.p, at: size / 2, cancel: cancel}, br}
 	if err := c().PushBlob(ctx, r, size, d); !errors.Is(err, context.Canceled) {
 		t.Fatalf("the killed run ended with %v\n%s", err, f.log)
 	}
@@ -193,18 +194,11 @@ func TestResumeSinglePUT(t *testing.T) {
 	}
 }
 
+// seekKiller is a killingReader of a blob that can be read again, as
+// PushBlob sends in one PUT.
 type seekKiller struct {
-	io.ReadSeeker
-	p      *faultproxy.Proxy
-	at     int64
-	cancel context.CancelFunc
-}
-
-func (k *seekKiller) Read(p []byte) (int, error) {
-	if k.p.BodyBytes("", sessionPath) >= k.at {
-		k.cancel()
-	}
-	return k.ReadSeeker.Read(p)
+	killingReader
+	io.Seeker
 }
 
 // TestResumeOtherContent resumes, under one key, a session whose bytes
