@@ -43,7 +43,7 @@ func (e *cliEnv) plain(err error) error {
 	if cause == "failed" {
 		return withoutAttempts(err) // no words for it: the error says more
 	}
-	msg := f.Service + " " + cause
+	msg := f.Plain()
 	if doing, _, _ := strings.Cut(err.Error(), ": "); doingRE(doing) {
 		msg += " while " + doing
 	}
