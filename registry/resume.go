@@ -54,10 +54,18 @@ func (c *Client) sessionKey(id string) string {
 // blobKey is the session key of the upload of the blob d.
 func (c *Client) blobKey(d digest.Digest) string { return c.sessionKey("blob " + d.String()) }
 
+// saveSession saves the session at loc under key, if it is one the next
+// run would resume: only this repository's upload paths on this registry,
+// with no user information, reach the cache.
 func (c *Client) saveSession(key string, loc *url.URL, offset int64) {
-	if key != "" {
-		c.sessions.SaveUploadSession(key, loc.String(), offset)
+	if key == "" {
+		return
 	}
+	if _, err := c.savedLocation(loc.String()); err != nil {
+		c.log.Printf("not keeping the upload session for a next run: %v", err)
+		return
+	}
+	c.sessions.SaveUploadSession(key, loc.String(), offset)
 }
 
 func (c *Client) forgetSession(key string) {
