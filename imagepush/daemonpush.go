@@ -245,7 +245,7 @@ func (p *pusher) note(format string, a ...any) {
 // (a healthy daemon tells its progress several times a second) is
 // stopped, with a *DaemonStallError.
 func (p *pusher) daemonPush(ctx context.Context, d pushingDaemon, ref, auth string, id digest.Digest) error {
-	ctx, w, stop := watch(ctx, p.opts.stall, fmt.Sprintf("pushing image %s as %s", id, ref))
+	ctx, w, stop := watch(ctx, p.opts.stall, p.opts.stall, fmt.Sprintf("pushing image %s as %s", id, ref))
 	defer stop()
 	resp, err := d.ImagePush(ctx, ref, client.ImagePushOptions{RegistryAuth: auth})
 	if err != nil {

@@ -21,16 +21,16 @@ type Source interface {
 
 // DaemonSource is the docker save of image id, of size bytes, from d. An
 // export that sends nothing for idle (transport.DefaultStallTimeout if
-// idle <= 0), plus a second for each whole exportRate bytes of the image,
-// before its first byte or after any other, fails with a
-// *DaemonStallError: the classic store writes the whole image to disk
-// before it sends the first byte.
+// idle <= 0) after a byte, or before its first byte for idle plus a
+// second for each whole exportRate bytes of the image (the classic store
+// writes the whole image to disk before it sends anything), fails with a
+// *DaemonStallError.
 func DaemonSource(d Daemon, id digest.Digest, size int64, idle time.Duration) Source {
 	if idle <= 0 {
 		idle = transport.DefaultStallTimeout
 	}
-	idle += time.Duration(max(size, 0)/exportRate) * time.Second
-	return daemonSource{d, id, idle}
+	first := idle + time.Duration(max(size, 0)/exportRate)*time.Second
+	return daemonSource{d, id, first, idle}
 }
 
 // exportRate is the slowest a daemon is expected to write an image to
@@ -38,13 +38,13 @@ func DaemonSource(d Daemon, id digest.Digest, size int64, idle time.Duration) So
 const exportRate = 20_000_000
 
 type daemonSource struct {
-	d    Daemon
-	id   digest.Digest
-	idle time.Duration
+	d           Daemon
+	id          digest.Digest
+	first, idle time.Duration
 }
 
 func (s daemonSource) Open(ctx context.Context) (io.ReadCloser, error) {
-	ctx, w, stop := watch(ctx, s.idle, "exporting image "+s.id.String())
+	ctx, w, stop := watch(ctx, s.first, s.idle, "exporting image "+s.id.String())
 	r, err := s.d.ImageSave(ctx, []string{s.id.String()})
 	if stall := w.stalled(); stall != nil {
 		err = stall

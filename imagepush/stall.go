@@ -26,23 +26,25 @@ func (e *DaemonStallError) Error() string {
 
 // watchdog bounds the silences of a daemon call whose answer is a
 // stream: once the daemon has gone idle without progress, the call's
-// context is cancelled with a *DaemonStallError.
+// context is cancelled with a *DaemonStallError. Until the daemon moves
+// on at all, a silence may last first; after, idle.
 type watchdog struct {
-	idle  time.Duration
-	timer *time.Timer
-	err   *DaemonStallError
-	fired atomic.Bool
+	first, idle time.Duration
+	timer       *time.Timer
+	started     atomic.Bool // the daemon moved on once
+	err         atomic.Pointer[DaemonStallError]
 }
 
 // watch returns the context for a daemon call that does doing, and its
 // watchdog, armed: the call waits for the daemon until it answers. stop
 // releases both; it must be called once the call and its stream are over.
-func watch(ctx context.Context, idle time.Duration, doing string) (_ context.Context, _ *watchdog, stop func()) {
+func watch(ctx context.Context, first, idle time.Duration, doing string) (_ context.Context, _ *watchdog, stop func()) {
 	ctx, cancel := context.WithCancelCause(ctx)
-	w := &watchdog{idle: idle, err: &DaemonStallError{Idle: idle, Doing: doing}}
-	w.timer = time.AfterFunc(idle, func() {
-		w.fired.Store(true)
-		cancel(w.err)
+	w := &watchdog{first: first, idle: idle}
+	w.timer = time.AfterFunc(first, func() {
+		err := &DaemonStallError{Idle: w.bound(), Doing: doing}
+		w.err.Store(err)
+		cancel(err)
 	})
 	return ctx, w, func() {
 		w.timer.Stop()
@@ -50,16 +52,30 @@ func watch(ctx context.Context, idle time.Duration, doing string) (_ context.Con
 	}
 }
 
+// bound is how long the daemon may be silent now.
+func (w *watchdog) bound() time.Duration {
+	if w.started.Load() {
+		return w.idle
+	}
+	return w.first
+}
+
+// wait restarts the wait for the daemon, after a pause.
+func (w *watchdog) wait() { w.timer.Reset(w.bound()) }
+
 // progress restarts the wait: the daemon moved on.
-func (w *watchdog) progress() { w.timer.Reset(w.idle) }
+func (w *watchdog) progress() {
+	w.started.Store(true)
+	w.timer.Reset(w.idle)
+}
 
 // pause stops the wait: what comes next is not the daemon's doing.
 func (w *watchdog) pause() { w.timer.Stop() }
 
 // stalled is the stall that cancelled the call, if one did.
 func (w *watchdog) stalled() error {
-	if w.fired.Load() {
-		return w.err
+	if err := w.err.Load(); err != nil {
+		return err
 	}
 	return nil
 }
@@ -80,8 +96,11 @@ type watchedReader struct {
 }
 
 func (r *watchedReader) Read(p []byte) (int, error) {
-	r.w.progress()
+	r.w.wait()
 	n, err := r.r.Read(p)
+	if n > 0 {
+		r.w.started.Store(true)
+	}
 	r.w.pause()
 	if stall := r.w.stalled(); stall != nil {
 		return n, stall

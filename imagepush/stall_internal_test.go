@@ -97,3 +97,29 @@ type pushResponse struct {
 
 func (r pushResponse) Read(p []byte) (int, error) { return r.r.Read(p) }
 func (r pushResponse) Close() error               { return r.r.Close() }
+
+// TestWatchdogFirstByte: before the daemon's first byte a silence may
+// last the first bound (an export written to disk whole before it is
+// sent); after it, only the idle one.
+func TestWatchdogFirstByte(t *testing.T) {
+	const first, idle = 2 * time.Second, 200 * time.Millisecond
+	ctx, w, stop := watch(t.Context(), first, idle, "exporting image sha256:abc")
+	pr, pw := io.Pipe()
+	// As the moby client's, the stream ends with its context.
+	context.AfterFunc(ctx, func() { pr.CloseWithError(context.Cause(ctx)) })
+	r := w.reader(pr, stop)
+	defer func() { _ = r.Close() }()
+	go func() {
+		time.Sleep(4 * idle) // longer than idle, within first
+		_, _ = pw.Write([]byte("a"))
+	}()
+	buf := make([]byte, 8)
+	if n, err := r.Read(buf); n != 1 || err != nil {
+		t.Fatalf("the first byte, after %s: %d bytes, %v", 4*idle, n, err)
+	}
+	_, err := r.Read(buf) // nothing more comes
+	stall, ok := errors.AsType[*DaemonStallError](err)
+	if !ok || stall.Idle != idle {
+		t.Fatalf("after the first byte: got %v, want a stall of %s", err, idle)
+	}
+}
