@@ -297,7 +297,15 @@ func TestPushArchiveResumed(t *testing.T) {
 		_, err := imagepush.PushArchive(ctx, w.client(t), a, imagepush.WithCache(cache))
 		killed <- err
 	}()
-	for w.proxy.BodyBytes(http.MethodPut, uploads) < layer/2 {
+	for deadline := time.Now().Add(time.Minute); w.proxy.BodyBytes(http.MethodPut, uploads) < layer/2; {
+		select {
+		case err := <-killed:
+			t.Fatalf("the run to kill ended before half its layer was sent: %v", err)
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the registry got %d bytes in a minute", w.proxy.BodyBytes(http.MethodPut, uploads))
+		}
 		time.Sleep(time.Millisecond)
 	}
 	cancel()
