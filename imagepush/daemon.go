@@ -234,9 +234,6 @@ var ErrDaemonUnreachable = errors.New("cannot reach the Docker daemon")
 
 // daemonError classifies an error of the daemon: unreachable, or another.
 func daemonError(err error) error {
-	if _, ok := errors.AsType[*DaemonStallError](err); ok {
-		return err
-	}
 	if client.IsErrConnectionFailed(err) || errors.Is(err, context.DeadlineExceeded) {
 		return fmt.Errorf("%w: %w", ErrDaemonUnreachable, err)
 	}

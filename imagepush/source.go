@@ -46,17 +46,18 @@ type daemonSource struct {
 func (s daemonSource) Open(ctx context.Context) (io.ReadCloser, error) {
 	ctx, w, stop := watch(ctx, s.first, s.idle, "exporting image "+s.id.String())
 	r, err := s.d.ImageSave(ctx, []string{s.id.String()})
-	if stall := w.stalled(); stall != nil {
-		err = stall
+	stall := w.stalled()
+	if err == nil && stall == nil {
+		return w.reader(r, stop), nil
 	}
-	if err != nil {
-		stop()
-		if r != nil {
-			_ = r.Close()
-		}
-		return nil, daemonError(err)
+	stop()
+	if r != nil {
+		_ = r.Close()
 	}
-	return w.reader(r, stop), nil
+	if stall != nil {
+		return nil, stall // the daemon's silence, not a question about local images
+	}
+	return nil, daemonError(err)
 }
 
 // build reads the image out of its source and runs manifest.Build on it,
