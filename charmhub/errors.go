@@ -118,7 +118,12 @@ type PollTimeoutError struct {
 func (e *PollTimeoutError) Error() string {
 	msg := fmt.Sprintf("Timeout polling Charmhub for upload status (after %.1fs).", e.Waited)
 	if e.Failing != nil {
-		msg += " The last poll failed: " + e.Failing.Error()
+		// In words: Go's (the request, dial tcp) are not for users.
+		cause := "Charmhub " + transport.Cause(e.Failing)
+		if strings.HasSuffix(cause, " failed") {
+			cause = e.Failing.Error()
+		}
+		msg += " The last poll failed: " + cause + "."
 	}
 	return msg
 }

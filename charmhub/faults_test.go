@@ -397,7 +397,7 @@ func TestReviewFailingEnds(t *testing.T) {
 	_, err = pc.publish(t, []byte("content"))
 	took := time.Since(start)
 	var pe *charmhub.PollTimeoutError
-	if !errors.As(err, &pe) || pe.Failing == nil || !strings.Contains(err.Error(), "502") {
+	if !errors.As(err, &pe) || pe.Failing == nil || !strings.HasSuffix(err.Error(), "The last poll failed: Charmhub answered 502.") {
 		t.Fatalf("got %v, want a poll timeout naming the 502", err)
 	}
 	// The schedule is 0.2 s, so the wait is 5.2 s at most (5 s of grace);
