@@ -8,7 +8,7 @@ import (
 	"io"
 	"slices"
 
-	"github.com/canonical/docker-charmcraft/manifest"
+	"github.com/canonical/docker-charmcraft/dockersave"
 	"github.com/opencontainers/go-digest"
 )
 
@@ -92,7 +92,7 @@ func (p *pusher) pushExport(ctx context.Context, j *job, pl *plan) (*Result, err
 		return nil, err
 	}
 	defer func() { _ = save.Close() }()
-	var show func(manifest.Event)
+	var show func(dockersave.Event)
 	if p.opts.layerProgress != nil {
 		show = p.opts.layerProgress()
 	}
@@ -155,27 +155,27 @@ func (p *pusher) pushPlanned(ctx context.Context, j *job, pl *plan) (*Result, er
 }
 
 // sendBlob pushes blob d unless the registry has it, showing its progress.
-func (p *pusher) sendBlob(ctx context.Context, d digest.Digest, size int64, r io.Reader, show func(manifest.Event)) error {
+func (p *pusher) sendBlob(ctx context.Context, d digest.Digest, size int64, r io.Reader, show func(dockersave.Event)) error {
 	if show == nil {
-		show = func(manifest.Event) {}
+		show = func(dockersave.Event) {}
 	}
 	name := d.Encoded()[:12]
-	show(manifest.Event{Kind: manifest.Preparing, Name: name, Digest: d, Total: size})
+	show(dockersave.Event{Kind: dockersave.Preparing, Name: name, Digest: d, Total: size})
 	exists, err := p.reg.BlobExists(ctx, d)
 	if err != nil {
 		return registryError(d, err)
 	}
 	if exists {
-		show(manifest.Event{Kind: manifest.Exists, Name: name, Digest: d, Total: size})
+		show(dockersave.Event{Kind: dockersave.Exists, Name: name, Digest: d, Total: size})
 		return nil
 	}
 	pr := &progressReader{r: r, step: func(n int64) {
-		show(manifest.Event{Kind: manifest.Pushing, Name: name, Digest: d, Done: n, Total: size})
+		show(dockersave.Event{Kind: dockersave.Pushing, Name: name, Digest: d, Done: n, Total: size})
 	}}
 	if err := p.reg.PushBlob(ctx, pr, size, d); err != nil {
 		return fmt.Errorf("pushing blob %s to Canonical's registry: %w", d, err)
 	}
-	show(manifest.Event{Kind: manifest.Pushed, Name: name, Digest: d, Done: size, Total: size})
+	show(dockersave.Event{Kind: dockersave.Pushed, Name: name, Digest: d, Done: size, Total: size})
 	return nil
 }
 

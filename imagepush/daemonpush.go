@@ -13,8 +13,8 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/canonical/docker-charmcraft/dockersave"
 	"github.com/canonical/docker-charmcraft/internal/transport"
-	"github.com/canonical/docker-charmcraft/manifest"
 	"github.com/moby/moby/api/types/jsonstream"
 	registrytypes "github.com/moby/moby/api/types/registry"
 	"github.com/moby/moby/client"
@@ -263,7 +263,7 @@ func (p *pusher) daemonPush(ctx context.Context, d pushingDaemon, ref, auth stri
 // reports, if any. A message that only repeats the last one of its layer
 // is no progress.
 func (p *pusher) followPush(messages io.Reader, w *watchdog) error {
-	var show func(manifest.Event)
+	var show func(dockersave.Event)
 	if p.opts.layerProgress != nil {
 		show = p.opts.layerProgress()
 	}
@@ -286,16 +286,16 @@ func (p *pusher) followPush(messages io.Reader, w *watchdog) error {
 		if show == nil || m.ID == "" {
 			continue
 		}
-		e := manifest.Event{Name: m.ID}
+		e := dockersave.Event{Name: m.ID}
 		switch {
 		case m.Status == "Preparing" || m.Status == "Waiting":
-			e.Kind = manifest.Preparing
+			e.Kind = dockersave.Preparing
 		case m.Status == "Pushing" && m.Progress != nil:
-			e.Kind, e.Done, e.Total = manifest.Pushing, m.Progress.Current, m.Progress.Total
+			e.Kind, e.Done, e.Total = dockersave.Pushing, m.Progress.Current, m.Progress.Total
 		case m.Status == "Pushed":
-			e.Kind = manifest.Pushed
+			e.Kind = dockersave.Pushed
 		case m.Status == "Layer already exists" || strings.HasPrefix(m.Status, "Mounted from"):
-			e.Kind = manifest.Exists
+			e.Kind = dockersave.Exists
 		default:
 			continue
 		}

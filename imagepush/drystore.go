@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"io"
 
-	"github.com/canonical/docker-charmcraft/manifest"
+	"github.com/canonical/docker-charmcraft/dockersave"
 	"github.com/canonical/docker-charmcraft/registry"
 	"github.com/opencontainers/go-digest"
 )
@@ -31,8 +31,8 @@ func (dryStore) PushBlob(_ context.Context, r io.Reader, size int64, d digest.Di
 	return nil
 }
 
-func (dryStore) PushBlobStream(_ context.Context, r io.Reader, _ func(int64)) (manifest.Descriptor, error) {
+func (dryStore) PushBlobStream(_ context.Context, r io.Reader, _ func(int64)) (dockersave.Descriptor, error) {
 	dg := digest.Canonical.Digester()
 	n, err := io.Copy(dg.Hash(), r)
-	return manifest.Descriptor{Digest: dg.Digest(), Size: n}, err
+	return dockersave.Descriptor{Digest: dg.Digest(), Size: n}, err
 }

@@ -17,7 +17,7 @@ import (
 	"strings"
 	"sync"
 
-	"github.com/canonical/docker-charmcraft/manifest"
+	"github.com/canonical/docker-charmcraft/dockersave"
 	"github.com/canonical/docker-charmcraft/registry"
 	"github.com/opencontainers/go-digest"
 	"golang.org/x/sync/errgroup"
@@ -521,11 +521,11 @@ func copyContext(ctx context.Context, w io.Writer, r io.Reader) (int64, error) {
 // sendArchiveBlobs pushes the plan's blobs that the registry lacks, a
 // few at once, each streaming from the archive.
 func (p *pusher) sendArchiveBlobs(ctx context.Context, src *ociSource, c *savedContent, pl *plan, held map[digest.Digest]bool) error {
-	show := func(manifest.Event) {}
+	show := func(dockersave.Event) {}
 	if p.opts.layerProgress != nil {
 		var mu sync.Mutex
 		layer := p.opts.layerProgress()
-		show = func(e manifest.Event) {
+		show = func(e dockersave.Event) {
 			mu.Lock()
 			defer mu.Unlock()
 			layer(e)
@@ -536,7 +536,7 @@ func (p *pusher) sendArchiveBlobs(ctx context.Context, src *ociSource, c *savedC
 	for _, d := range pl.blobs {
 		if held[d] {
 			if _, ok := c.json[d]; !ok {
-				show(manifest.Event{Kind: manifest.Exists, Name: shortDigest(d), Digest: d, Total: c.sizes[d]})
+				show(dockersave.Event{Kind: dockersave.Exists, Name: shortDigest(d), Digest: d, Total: c.sizes[d]})
 			}
 			continue
 		}
@@ -558,19 +558,19 @@ func (p *pusher) sendArchiveBlobs(ctx context.Context, src *ociSource, c *savedC
 // sendSeekable pushes blob d, which the registry lacks, from a reader
 // that can be read again: the registry client then sends it in one
 // request, resumed where it broke.
-func (p *pusher) sendSeekable(ctx context.Context, d digest.Digest, r io.ReadSeeker, size int64, show func(manifest.Event)) error {
+func (p *pusher) sendSeekable(ctx context.Context, d digest.Digest, r io.ReadSeeker, size int64, show func(dockersave.Event)) error {
 	if show == nil {
-		show = func(manifest.Event) {}
+		show = func(dockersave.Event) {}
 	}
 	name := shortDigest(d)
-	show(manifest.Event{Kind: manifest.Preparing, Name: name, Digest: d, Total: size})
+	show(dockersave.Event{Kind: dockersave.Preparing, Name: name, Digest: d, Total: size})
 	pr := &progressSeeker{progressReader: progressReader{r: r, step: func(n int64) {
-		show(manifest.Event{Kind: manifest.Pushing, Name: name, Digest: d, Done: n, Total: size})
+		show(dockersave.Event{Kind: dockersave.Pushing, Name: name, Digest: d, Done: n, Total: size})
 	}}, s: r}
 	if err := p.reg.PushBlob(ctx, pr, size, d); err != nil {
 		return fmt.Errorf("pushing blob %s to Canonical's registry: %w", d, err)
 	}
-	show(manifest.Event{Kind: manifest.Pushed, Name: name, Digest: d, Done: size, Total: size})
+	show(dockersave.Event{Kind: dockersave.Pushed, Name: name, Digest: d, Done: size, Total: size})
 	return nil
 }
 

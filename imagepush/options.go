@@ -3,9 +3,9 @@ package imagepush
 import (
 	"time"
 
+	"github.com/canonical/docker-charmcraft/dockersave"
 	"github.com/canonical/docker-charmcraft/internal/transport"
 	"github.com/canonical/docker-charmcraft/layercache"
-	"github.com/canonical/docker-charmcraft/manifest"
 )
 
 // Option configures Push.
@@ -13,9 +13,9 @@ type Option func(*options)
 
 type options struct {
 	events         func(Event)
-	layerProgress  func() func(manifest.Event)
+	layerProgress  func() func(dockersave.Event)
 	cache          *layercache.Cache
-	compressor     manifest.Compressor
+	compressor     dockersave.Compressor
 	exportAttempts int
 	uploads        int   // in flight at once, besides the one streaming
 	wholeBlobSize  int64 // the largest blob read into memory and sent whole
@@ -27,7 +27,7 @@ type options struct {
 func newOptions(opts []Option) *options {
 	o := &options{
 		events:         func(Event) {},
-		compressor:     manifest.DefaultCompressor(),
+		compressor:     dockersave.DefaultCompressor(),
 		exportAttempts: 3,
 		uploads:        defaultUploads,
 		wholeBlobSize:  defaultWholeBlobSize,
@@ -52,8 +52,8 @@ func WithEvents(f func(Event)) Option {
 
 // WithLayerProgress has Push call start at the start of each docker save
 // that pushes layers, and give the function it returns that export's
-// layer events (see manifest.WithProgress). The default shows nothing.
-func WithLayerProgress(start func() func(manifest.Event)) Option {
+// layer events (see dockersave.WithProgress). The default shows nothing.
+func WithLayerProgress(start func() func(dockersave.Event)) Option {
 	return func(o *options) { o.layerProgress = start }
 }
 
@@ -68,8 +68,8 @@ func WithCache(c *layercache.Cache) Option {
 
 // WithCompressor sets how uncompressed layers are compressed; its ID keys
 // the cache's entries. The default (or a nil c) is
-// manifest.DefaultCompressor().
-func WithCompressor(c manifest.Compressor) Option {
+// dockersave.DefaultCompressor().
+func WithCompressor(c dockersave.Compressor) Option {
 	return func(o *options) {
 		if c != nil {
 			o.compressor = c

@@ -9,8 +9,8 @@ import (
 	"slices"
 	"sync"
 
+	"github.com/canonical/docker-charmcraft/dockersave"
 	"github.com/canonical/docker-charmcraft/internal/membudget"
-	"github.com/canonical/docker-charmcraft/manifest"
 	"github.com/canonical/docker-charmcraft/registry"
 	"github.com/opencontainers/go-digest"
 	"golang.org/x/sync/semaphore"
@@ -26,7 +26,7 @@ const (
 	heldBytes            = membudget.Blobs
 )
 
-// parallelStore is the registry as manifest.Build pushes to it, with
+// parallelStore is the registry as dockersave.Build pushes to it, with
 // several uploads in flight. docker save is one stream, read in order: a
 // small blob, read whole, is sent in the background while the next are
 // read, so that each upload's round trips overlap the others' instead of
@@ -44,14 +44,14 @@ type parallelStore struct {
 	err error // the first upload that failed
 }
 
-var _ manifest.BlobStore = (*parallelStore)(nil)
+var _ dockersave.BlobStore = (*parallelStore)(nil)
 
 // buildParallel runs build, pushing through a parallelStore, and returns
 // once every upload has ended. An upload that fails in the background
 // stops the build, the blob streaming in the foreground included, and
 // explains the failure best: the build's own error then only says it was
 // stopped.
-func (p *pusher) buildParallel(ctx context.Context, j *job) (*manifest.Result, error) {
+func (p *pusher) buildParallel(ctx context.Context, j *job) (*dockersave.Result, error) {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	store := newParallelStore(cancel, p.reg, p.opts.uploads, p.opts.wholeBlobSize)
@@ -103,9 +103,9 @@ func (s *parallelStore) PushBlob(ctx context.Context, r io.Reader, size int64, d
 
 // PushBlobStream sends a blob that turns out small in the background, once
 // read whole; a large one streams now.
-func (s *parallelStore) PushBlobStream(ctx context.Context, r io.Reader, progress func(int64)) (manifest.Descriptor, error) {
+func (s *parallelStore) PushBlobStream(ctx context.Context, r io.Reader, progress func(int64)) (dockersave.Descriptor, error) {
 	if err := s.failed(); err != nil {
-		return manifest.Descriptor{}, err
+		return dockersave.Descriptor{}, err
 	}
 	if s.whole == 0 {
 		return s.reg.PushBlobStream(ctx, r, progress)
@@ -113,18 +113,18 @@ func (s *parallelStore) PushBlobStream(ctx context.Context, r io.Reader, progres
 	// Its size is known once read: room for the largest is kept while
 	// reading, and what it did not take given back.
 	if err := s.reserve(ctx, s.whole); err != nil {
-		return manifest.Descriptor{}, err
+		return dockersave.Descriptor{}, err
 	}
 	buf, whole, err := readUpTo(r, s.whole, 64<<10)
 	if err != nil || !whole {
 		s.held.Release(s.whole)
 		if err != nil {
-			return manifest.Descriptor{}, err
+			return dockersave.Descriptor{}, err
 		}
 		return s.reg.PushBlobStream(ctx, io.MultiReader(bytes.NewReader(buf), r), progress)
 	}
 	s.held.Release(s.whole - int64(len(buf)))
-	desc := manifest.Descriptor{Digest: digest.FromBytes(buf), Size: int64(len(buf))}
+	desc := dockersave.Descriptor{Digest: digest.FromBytes(buf), Size: int64(len(buf))}
 	if progress != nil {
 		progress(desc.Size)
 	}

@@ -5,13 +5,13 @@ import (
 	"errors"
 	"fmt"
 
-	"github.com/canonical/docker-charmcraft/manifest"
+	"github.com/canonical/docker-charmcraft/dockersave"
 	"github.com/canonical/docker-charmcraft/registry"
 	"github.com/opencontainers/go-digest"
 )
 
-// The registry client is what manifest.Build pushes to, as it is.
-var _ manifest.BlobStore = (*registry.Client)(nil)
+// The registry client is what dockersave.Build pushes to, as it is.
+var _ dockersave.BlobStore = (*registry.Client)(nil)
 
 // Ref is what the user named: a full sha256 digest, or the prefix of a
 // local image ID.

@@ -7,8 +7,8 @@ import (
 	"fmt"
 	"io"
 
+	"github.com/canonical/docker-charmcraft/dockersave"
 	"github.com/canonical/docker-charmcraft/internal/mediatype"
-	"github.com/canonical/docker-charmcraft/manifest"
 	"github.com/canonical/docker-charmcraft/registry"
 	"github.com/opencontainers/go-digest"
 )
@@ -39,9 +39,9 @@ type recorded struct {
 
 // recordManifest is what a record's manifest is read for.
 type recordManifest struct {
-	MediaType string                `json:"mediaType"`
-	Config    manifest.Descriptor   `json:"config"`
-	Layers    []manifest.Descriptor `json:"layers"`
+	MediaType string                  `json:"mediaType"`
+	Config    dockersave.Descriptor   `json:"config"`
+	Layers    []dockersave.Descriptor `json:"layers"`
 }
 
 // readRecord reads the record of img, a classic-store image, and returns
@@ -119,7 +119,7 @@ func (p *pusher) verifyLayers(ctx context.Context, img *LocalImage, m *recordMan
 
 // layerDiffID downloads the layer l and returns its diff ID; the registry
 // client checks the blob's digest.
-func (p *pusher) layerDiffID(ctx context.Context, l manifest.Descriptor) (digest.Digest, error) {
+func (p *pusher) layerDiffID(ctx context.Context, l dockersave.Descriptor) (digest.Digest, error) {
 	if l.Digest.Validate() != nil {
 		return "", fmt.Errorf("invalid layer digest %.80q", l.Digest)
 	}
@@ -128,7 +128,7 @@ func (p *pusher) layerDiffID(ctx context.Context, l manifest.Descriptor) (digest
 		return "", err
 	}
 	defer func() { _ = rc.Close() }()
-	d, err := manifest.LayerDiffID(l.MediaType, rc)
+	d, err := dockersave.LayerDiffID(l.MediaType, rc)
 	if err != nil {
 		return "", err
 	}
@@ -145,7 +145,7 @@ func (p *pusher) layerDiffID(ctx context.Context, l manifest.Descriptor) (digest
 // size. A later image sharing layers with this one (one layer changed)
 // then sends only what changed, instead of compressing and streaming
 // every layer to learn their digests. Only a manifest of the kind the
-// manifest package builds (Docker schema 2, gzip layers) is learnt from.
+// dockersave package builds (Docker schema 2, gzip layers) is learnt from.
 // Its blobs may come from another compressor than this plugin's: each is
 // a gzip of the layer, whose diff ID the image's config names; the
 // registry checked their digests.
@@ -170,7 +170,7 @@ func (p *pusher) learn(j *job, rec *recorded) {
 // before). A registry that refuses the tag costs only the next push's
 // time: the caller is told as a RecordNotSaved event, and the push
 // stands.
-func (p *pusher) writeRecord(ctx context.Context, j *job, res *manifest.Result) {
+func (p *pusher) writeRecord(ctx context.Context, j *job, res *dockersave.Result) {
 	if res == nil || (j.record != nil && j.record.digest == res.Digest) {
 		return
 	}

@@ -8,9 +8,9 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/canonical/docker-charmcraft/dockersave"
 	"github.com/canonical/docker-charmcraft/imagepush"
 	"github.com/canonical/docker-charmcraft/internal/faultproxy"
-	"github.com/canonical/docker-charmcraft/manifest"
 	"github.com/canonical/docker-charmcraft/registry"
 	"github.com/opencontainers/go-digest"
 )
@@ -193,8 +193,8 @@ func TestPushRecordRefused(t *testing.T) {
 // record first and reuses the manifest there: same remote digest,
 // nothing sent, no export, even with the cache the first plugin filled.
 func TestPushRecordCompressorChange(t *testing.T) {
-	fx, other := loadFixture(t, "legacy"), manifest.Gzip(6)
-	if other.ID() == manifest.DefaultCompressor().ID() {
+	fx, other := loadFixture(t, "legacy"), dockersave.Gzip(6)
+	if other.ID() == dockersave.DefaultCompressor().ID() {
 		t.Fatalf("compressor %s is the default", other.ID())
 	}
 	w, cache := newWorld(t), newCache(t)
@@ -223,7 +223,7 @@ func TestPushRecordCompressorChange(t *testing.T) {
 	r := push(t, bare, newDaemon(fx), full(fx.inspect.ID), imagepush.WithCompressor(other))
 	wantKinds(t, r, cold)
 	if r.res.Digest == first.res.Digest {
-		t.Errorf("gzip level 6 gave the same manifest %s as level %d", r.res.Digest, manifest.DefaultGzipLevel)
+		t.Errorf("gzip level 6 gave the same manifest %s as level %d", r.res.Digest, dockersave.DefaultGzipLevel)
 	}
 }
 

@@ -7,8 +7,8 @@ import (
 	"io"
 	"time"
 
+	"github.com/canonical/docker-charmcraft/dockersave"
 	"github.com/canonical/docker-charmcraft/internal/transport"
-	"github.com/canonical/docker-charmcraft/manifest"
 	"github.com/canonical/docker-charmcraft/registry"
 	"github.com/opencontainers/go-digest"
 )
@@ -60,23 +60,23 @@ func (s daemonSource) Open(ctx context.Context) (io.ReadCloser, error) {
 	return nil, daemonError(err)
 }
 
-// build reads the image out of its source and runs manifest.Build on it,
+// build reads the image out of its source and runs dockersave.Build on it,
 // pushing to store; progress shows its layers.
-func (p *pusher) build(ctx context.Context, j *job, store manifest.BlobStore, progress bool) (*manifest.Result, error) {
+func (p *pusher) build(ctx context.Context, j *job, store dockersave.BlobStore, progress bool) (*dockersave.Result, error) {
 	img := j.img
 	save, err := j.src.Open(ctx)
 	if err != nil {
 		return nil, err
 	}
 	defer func() { _ = save.Close() }()
-	opts := []manifest.Option{manifest.WithImage(img.ID, img.DiffIDs), manifest.WithCompressor(p.opts.compressor)}
+	opts := []dockersave.Option{dockersave.WithImage(img.ID, img.DiffIDs), dockersave.WithCompressor(p.opts.compressor)}
 	if c := p.opts.cache; c != nil {
-		opts = append(opts, manifest.WithCache(c))
+		opts = append(opts, dockersave.WithCache(c))
 	}
 	if progress && p.opts.layerProgress != nil {
-		opts = append(opts, manifest.WithProgress(p.opts.layerProgress()))
+		opts = append(opts, dockersave.WithProgress(p.opts.layerProgress()))
 	}
-	res, err := manifest.Build(ctx, save, store, opts...)
+	res, err := dockersave.Build(ctx, save, store, opts...)
 	if err != nil {
 		return nil, exportError(img.ID, err)
 	}
@@ -92,8 +92,8 @@ func (p *pusher) build(ctx context.Context, j *job, store manifest.BlobStore, pr
 // docker save stream it was read from cannot give again, but the source
 // can be opened again: pushBuild then starts over, and the blobs the
 // registry got in full are not sent twice.
-func (p *pusher) pushBuild(ctx context.Context, j *job) (*manifest.Result, error) {
-	return exportAgain(ctx, p, func() (*manifest.Result, error) { return p.buildParallel(ctx, j) })
+func (p *pusher) pushBuild(ctx context.Context, j *job) (*dockersave.Result, error) {
+	return exportAgain(ctx, p, func() (*dockersave.Result, error) { return p.buildParallel(ctx, j) })
 }
 
 // exportAgain runs push, an export of the image and the push of what it

@@ -5,8 +5,8 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/canonical/docker-charmcraft/dockersave"
 	"github.com/canonical/docker-charmcraft/internal/mediatype"
-	"github.com/canonical/docker-charmcraft/manifest"
 	"github.com/opencontainers/go-digest"
 )
 
@@ -16,14 +16,14 @@ type job struct {
 	src Source // its docker save
 	// cached is the remote manifest as the layer cache knows it, if it
 	// knows every layer; nil otherwise.
-	cached *manifest.Result
+	cached *dockersave.Result
 	// absent is a manifest digest the registry was just found to lack.
 	absent digest.Digest
 	// record is the registry's record of the image, once read and found
 	// to name it; nil otherwise.
 	record *recorded
 	// pushed is the remote manifest, once the push is settled.
-	pushed *manifest.Result
+	pushed *dockersave.Result
 }
 
 func (p *pusher) newJob(img *LocalImage) *job {
@@ -33,11 +33,11 @@ func (p *pusher) newJob(img *LocalImage) *job {
 // A strategy tries to settle a push: res is the remote manifest when it
 // did, nil when it does not apply and the next one must try. Its errors
 // end the push.
-type strategy func(ctx context.Context, j *job) (res *manifest.Result, err error)
+type strategy func(ctx context.Context, j *job) (res *dockersave.Result, err error)
 
 // pushLocal makes sure the registry holds the remote manifest of the
 // local image, by the first strategy that settles it, cheapest first.
-func (p *pusher) pushLocal(ctx context.Context, j *job) (*manifest.Result, error) {
+func (p *pusher) pushLocal(ctx context.Context, j *job) (*dockersave.Result, error) {
 	for _, s := range []strategy{p.fromCache, p.dryRun, p.upload} {
 		if res, err := s(ctx, j); res != nil || err != nil {
 			return res, err
@@ -48,7 +48,7 @@ func (p *pusher) pushLocal(ctx context.Context, j *job) (*manifest.Result, error
 
 // cachedManifest is the remote manifest as the cache knows it, if it
 // knows every layer and the config's size; else nil.
-func (p *pusher) cachedManifest(img *LocalImage) *manifest.Result {
+func (p *pusher) cachedManifest(img *LocalImage) *dockersave.Result {
 	c := p.opts.cache
 	if c == nil {
 		return nil
@@ -57,8 +57,8 @@ func (p *pusher) cachedManifest(img *LocalImage) *manifest.Result {
 	if !ok {
 		return nil
 	}
-	cfg := manifest.Descriptor{MediaType: mediatype.DockerConfig, Digest: img.ID, Size: size}
-	res, ok := manifest.FromCache(c, p.opts.compressor.ID(), cfg, img.DiffIDs)
+	cfg := dockersave.Descriptor{MediaType: mediatype.DockerConfig, Digest: img.ID, Size: size}
+	res, ok := dockersave.FromCache(c, p.opts.compressor.ID(), cfg, img.DiffIDs)
 	if !ok {
 		return nil
 	}
@@ -69,7 +69,7 @@ func (p *pusher) cachedManifest(img *LocalImage) *manifest.Result {
 // docker save, if the registry has every blob it names: the manifest is
 // there already, or is pushed. It does not apply if the cache does not
 // know the manifest or the registry lacks a blob.
-func (p *pusher) fromCache(ctx context.Context, j *job) (*manifest.Result, error) {
+func (p *pusher) fromCache(ctx context.Context, j *job) (*dockersave.Result, error) {
 	res := j.cached
 	if res == nil {
 		return nil, nil
@@ -102,7 +102,7 @@ func (p *pusher) fromCache(ctx context.Context, j *job) (*manifest.Result, error
 // cache; settled if the registry has that manifest. It does not apply
 // without a cache (the upload that follows would do the same work again)
 // nor when the cache knew the manifest (it would only compute it again).
-func (p *pusher) dryRun(ctx context.Context, j *job) (*manifest.Result, error) {
+func (p *pusher) dryRun(ctx context.Context, j *job) (*dockersave.Result, error) {
 	if p.opts.cache == nil || j.cached != nil {
 		return nil, nil
 	}
@@ -112,7 +112,7 @@ func (p *pusher) dryRun(ctx context.Context, j *job) (*manifest.Result, error) {
 		return nil, registryError(img.ID, err)
 	}
 	res, err := p.build(ctx, j, dryStore{p.reg}, false)
-	if errors.Is(err, manifest.ErrStaleCache) {
+	if errors.Is(err, dockersave.ErrStaleCache) {
 		return nil, p.forgetFingerprints() // the upload reads it again, without them
 	}
 	if err != nil {
@@ -128,9 +128,9 @@ func (p *pusher) dryRun(ctx context.Context, j *job) (*manifest.Result, error) {
 // upload settles any push: docker save, compressing and pushing what the
 // registry lacks (see pushBuild), then the manifest unless the registry
 // has it already. A stale cache fingerprint costs one more export.
-func (p *pusher) upload(ctx context.Context, j *job) (*manifest.Result, error) {
+func (p *pusher) upload(ctx context.Context, j *job) (*dockersave.Result, error) {
 	res, err := p.pushBuild(ctx, j)
-	if errors.Is(err, manifest.ErrStaleCache) {
+	if errors.Is(err, dockersave.ErrStaleCache) {
 		if err := p.forgetFingerprints(); err != nil {
 			return nil, err
 		}
@@ -150,7 +150,7 @@ func (p *pusher) forgetFingerprints() error {
 }
 
 // publish pushes the manifest, unless the registry has it already.
-func (p *pusher) publish(ctx context.Context, res *manifest.Result) error {
+func (p *pusher) publish(ctx context.Context, res *dockersave.Result) error {
 	exists, err := p.reg.ManifestExists(ctx, res.Digest)
 	if err != nil {
 		return registryError(res.Digest, err)
@@ -163,7 +163,7 @@ func (p *pusher) publish(ctx context.Context, res *manifest.Result) error {
 }
 
 // pushManifest pushes the manifest and checks the digest it is stored as.
-func (p *pusher) pushManifest(ctx context.Context, res *manifest.Result) error {
+func (p *pusher) pushManifest(ctx context.Context, res *dockersave.Result) error {
 	got, err := p.reg.PushManifest(ctx, res.MediaType, res.Manifest)
 	if err != nil {
 		return fmt.Errorf("pushing the image manifest to Canonical's registry: %w", err)

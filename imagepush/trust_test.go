@@ -7,9 +7,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/canonical/docker-charmcraft/dockersave"
 	"github.com/canonical/docker-charmcraft/imagepush"
 	"github.com/canonical/docker-charmcraft/internal/faultproxy"
-	"github.com/canonical/docker-charmcraft/manifest"
 	"github.com/opencontainers/go-digest"
 )
 
@@ -28,7 +28,7 @@ func checkLayers(t *testing.T, w *world, d digest.Digest, fx fixture) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		got, err := manifest.LayerDiffID(l.MediaType, rc)
+		got, err := dockersave.LayerDiffID(l.MediaType, rc)
 		_ = rc.Close()
 		if err != nil || got.String() != want[i] {
 			t.Errorf("layer %d (%s) has diff ID %s (%v), want %s", i+1, l.Digest, got, err, want[i])
@@ -37,13 +37,13 @@ func checkLayers(t *testing.T, w *world, d digest.Digest, fx fixture) {
 }
 
 // remoteLayers are the layers of the manifest d in the registry.
-func remoteLayers(t *testing.T, w *world, d digest.Digest) []manifest.Descriptor {
+func remoteLayers(t *testing.T, w *world, d digest.Digest) []dockersave.Descriptor {
 	t.Helper()
 	_, body, err := w.client(t).GetManifest(t.Context(), d.String())
 	if err != nil {
 		t.Fatal(err)
 	}
-	var m struct{ Layers []manifest.Descriptor }
+	var m struct{ Layers []dockersave.Descriptor }
 	if err := json.Unmarshal(body, &m); err != nil {
 		t.Fatal(err)
 	}

@@ -1,4 +1,4 @@
-// Package layercache is a manifest.Cache kept on disk, so that an image
+// Package layercache is a dockersave.Cache kept on disk, so that an image
 // pushed once is not compressed again: it remembers which compressed blob
 // each layer became, which layer a fingerprint names, and the size of each
 // image's config. Each entry is a small file written atomically (a
@@ -32,8 +32,8 @@ import (
 	"path/filepath"
 	"regexp"
 
+	"github.com/canonical/docker-charmcraft/dockersave"
 	"github.com/canonical/docker-charmcraft/internal/mediatype"
-	"github.com/canonical/docker-charmcraft/manifest"
 	"github.com/opencontainers/go-digest"
 )
 
@@ -97,28 +97,28 @@ type imageEntry struct {
 
 var fingerprintRE = regexp.MustCompile(`^[0-9a-f]{64}$`)
 
-// Get implements manifest.Cache.
-func (c *Cache) Get(diffID digest.Digest, compressorID string) (manifest.Descriptor, bool) {
+// Get implements dockersave.Cache.
+func (c *Cache) Get(diffID digest.Digest, compressorID string) (dockersave.Descriptor, bool) {
 	var e layerEntry
 	path := c.layerPath(diffID, compressorID)
 	if diffID.Validate() != nil || !c.read(path, &e) || e.Digest.Validate() != nil || e.Size <= 0 {
-		return manifest.Descriptor{}, false
+		return dockersave.Descriptor{}, false
 	}
 	if e.DiffID != diffID {
 		c.drop(path, misnamed("layer", e.DiffID, diffID))
-		return manifest.Descriptor{}, false
+		return dockersave.Descriptor{}, false
 	}
-	return manifest.Descriptor{MediaType: mediatype.DockerLayer, Digest: e.Digest, Size: e.Size}, true
+	return dockersave.Descriptor{MediaType: mediatype.DockerLayer, Digest: e.Digest, Size: e.Size}, true
 }
 
-// Put implements manifest.Cache.
-func (c *Cache) Put(diffID digest.Digest, compressorID string, d manifest.Descriptor) {
+// Put implements dockersave.Cache.
+func (c *Cache) Put(diffID digest.Digest, compressorID string, d dockersave.Descriptor) {
 	if diffID.Validate() == nil {
 		c.write(c.layerPath(diffID, compressorID), layerEntry{DiffID: diffID, Digest: d.Digest, Size: d.Size})
 	}
 }
 
-// DiffID implements manifest.Cache.
+// DiffID implements dockersave.Cache.
 func (c *Cache) DiffID(fingerprint string) (digest.Digest, bool) {
 	var d digest.Digest
 	if !fingerprintRE.MatchString(fingerprint) || !c.read(filepath.Join(c.dir, "fingerprints", fingerprint), &d) || d.Validate() != nil {
@@ -127,7 +127,7 @@ func (c *Cache) DiffID(fingerprint string) (digest.Digest, bool) {
 	return d, true
 }
 
-// PutDiffID implements manifest.Cache.
+// PutDiffID implements dockersave.Cache.
 func (c *Cache) PutDiffID(fingerprint string, diffID digest.Digest) {
 	if fingerprintRE.MatchString(fingerprint) && diffID.Validate() == nil {
 		c.write(filepath.Join(c.dir, "fingerprints", fingerprint), diffID)
@@ -135,7 +135,7 @@ func (c *Cache) PutDiffID(fingerprint string, diffID digest.Digest) {
 }
 
 // ForgetFingerprints removes every fingerprint, after one named the wrong
-// layer (manifest.ErrStaleCache).
+// layer (dockersave.ErrStaleCache).
 func (c *Cache) ForgetFingerprints() error {
 	return os.RemoveAll(filepath.Join(c.dir, "fingerprints"))
 }
@@ -290,4 +290,4 @@ func (c *Cache) ForgetUploadSession(key string) {
 	}
 }
 
-var _ manifest.Cache = (*Cache)(nil)
+var _ dockersave.Cache = (*Cache)(nil)

@@ -9,8 +9,8 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/canonical/docker-charmcraft/dockersave"
 	"github.com/canonical/docker-charmcraft/internal/mediatype"
-	"github.com/canonical/docker-charmcraft/manifest"
 	"github.com/opencontainers/go-digest"
 )
 
@@ -23,7 +23,7 @@ func TestRoundTrip(t *testing.T) {
 	if _, ok := c.Get(diffID, "gz-1"); ok {
 		t.Fatal("hit in an empty cache")
 	}
-	c.Put(diffID, "gz-1", manifest.Descriptor{Digest: blob, Size: 42})
+	c.Put(diffID, "gz-1", dockersave.Descriptor{Digest: blob, Size: 42})
 	d, ok := c.Get(diffID, "gz-1")
 	if !ok || d.Digest != blob || d.Size != 42 || d.MediaType != mediatype.DockerLayer {
 		t.Errorf("Get = %+v, %v", d, ok)
@@ -64,7 +64,7 @@ func TestRoundTrip(t *testing.T) {
 func TestCorruptEntriesAreMisses(t *testing.T) {
 	c, _ := Open(t.TempDir())
 	diffID := digest.FromString("layer")
-	c.Put(diffID, "gz", manifest.Descriptor{Digest: digest.FromString("blob"), Size: 1})
+	c.Put(diffID, "gz", dockersave.Descriptor{Digest: digest.FromString("blob"), Size: 1})
 	path := c.layerPath(diffID, "gz")
 	for _, content := range []string{"", "{", `{"digest":"sha256:zz","size":1}`, `{"digest":"` + digest.FromString("b").String() + `","size":0}`, `[1,2]`, strings.Repeat(" ", maxEntry+10)} {
 		if err := os.WriteFile(path, []byte(content), 0o600); err != nil {
@@ -74,7 +74,7 @@ func TestCorruptEntriesAreMisses(t *testing.T) {
 			t.Errorf("content %.20q gave %+v", content, d)
 		}
 	}
-	c.Put("not-a-digest", "gz", manifest.Descriptor{Digest: digest.FromString("blob"), Size: 1})
+	c.Put("not-a-digest", "gz", dockersave.Descriptor{Digest: digest.FromString("blob"), Size: 1})
 	if entries, _ := os.ReadDir(filepath.Dir(path)); len(entries) != 1 {
 		t.Errorf("an invalid diff ID was written: %d entries", len(entries))
 	}
@@ -90,7 +90,7 @@ func TestConcurrentWriters(t *testing.T) {
 		wg.Go(func() {
 			c, _ := Open(dir)
 			for j := range 200 {
-				c.Put(diffID, "gz", manifest.Descriptor{Digest: digest.FromString("blob"), Size: int64(1 + (i*200+j)%7)})
+				c.Put(diffID, "gz", dockersave.Descriptor{Digest: digest.FromString("blob"), Size: int64(1 + (i*200+j)%7)})
 				if _, ok := c.Get(diffID, "gz"); !ok {
 					t.Error("a reader saw a partial entry")
 					return
@@ -114,7 +114,7 @@ func TestWriteErrorsAreReported(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(dir, "layers"), nil, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	c.Put(digest.FromString("l"), "gz", manifest.Descriptor{Digest: digest.FromString("b"), Size: 1})
+	c.Put(digest.FromString("l"), "gz", dockersave.Descriptor{Digest: digest.FromString("b"), Size: 1})
 	if len(errs) != 1 {
 		t.Errorf("%d errors reported, want 1", len(errs))
 	}
@@ -128,8 +128,8 @@ func TestSwappedEntriesAreDropped(t *testing.T) {
 	var reported []error
 	c.Err = func(err error) { reported = append(reported, err) }
 	a, b := digest.FromString("layer a"), digest.FromString("layer b")
-	c.Put(a, "gz", manifest.Descriptor{Digest: digest.FromString("blob a"), Size: 1})
-	c.Put(b, "gz", manifest.Descriptor{Digest: digest.FromString("blob b"), Size: 2})
+	c.Put(a, "gz", dockersave.Descriptor{Digest: digest.FromString("blob a"), Size: 1})
+	c.Put(b, "gz", dockersave.Descriptor{Digest: digest.FromString("blob b"), Size: 2})
 	pa, pb := c.layerPath(a, "gz"), c.layerPath(b, "gz")
 	swap(t, pa, pb)
 	for _, id := range []digest.Digest{a, b} {
@@ -189,7 +189,7 @@ func TestUnsafeCacheRefused(t *testing.T) {
 	var reported []error
 	c.Err = func(err error) { reported = append(reported, err) }
 	diffID := digest.FromString("layer")
-	c.Put(diffID, "gz", manifest.Descriptor{Digest: digest.FromString("blob"), Size: 1})
+	c.Put(diffID, "gz", dockersave.Descriptor{Digest: digest.FromString("blob"), Size: 1})
 	entry := c.layerPath(diffID, "gz")
 	if err := os.Chmod(entry, 0o666); err != nil {
 		t.Fatal(err)

@@ -4,10 +4,10 @@ import (
 	"fmt"
 	"strconv"
 
-	"github.com/canonical/docker-charmcraft/manifest"
+	"github.com/canonical/docker-charmcraft/dockersave"
 )
 
-// gzipLevel, when set at build time, replaces manifest.DefaultGzipLevel:
+// gzipLevel, when set at build time, replaces dockersave.DefaultGzipLevel:
 //
 //	go build -ldflags "-X github.com/canonical/docker-charmcraft/plugin.gzipLevel=6" ./cmd/docker-charmcraft
 //
@@ -19,13 +19,13 @@ import (
 var gzipLevel string
 
 // compressor is the layer compressor of this build.
-func compressor() (manifest.Compressor, error) {
+func compressor() (dockersave.Compressor, error) {
 	if gzipLevel == "" {
-		return manifest.DefaultCompressor(), nil
+		return dockersave.DefaultCompressor(), nil
 	}
 	n, err := strconv.Atoi(gzipLevel)
 	if err != nil || n < 1 || n > 9 {
 		return nil, fmt.Errorf("this plugin was built with gzip level %q, not 1 to 9", gzipLevel)
 	}
-	return manifest.Gzip(n), nil
+	return dockersave.Gzip(n), nil
 }

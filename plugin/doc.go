@@ -4,7 +4,7 @@
 // set_resource_architectures.go, upload_resource.go, with upload_image.go
 // for its --image half): an options struct, a constructor that only binds
 // flags, and a runXxx function that does the work through the charmhub,
-// imagepush, registry and manifest packages. newCommand (command.go)
+// imagepush, registry and dockersave packages. newCommand (command.go)
 // makes each the same way, and root.go assembles them.
 //
 // What the commands share has one file each: env.go (every environment

@@ -12,7 +12,7 @@ import (
 // of plugin/ name none, and the libraries read none.
 func TestEnvNamesHaveOneHome(t *testing.T) {
 	var files []string
-	for _, dir := range []string{".", "../charmhub", "../registry", "../imagepush", "../manifest", "../layercache", "../internal/transport"} {
+	for _, dir := range []string{".", "../charmhub", "../registry", "../imagepush", "../dockersave", "../layercache", "../internal/transport"} {
 		fs, err := filepath.Glob(filepath.Join(dir, "*.go"))
 		if err != nil {
 			t.Fatal(err)

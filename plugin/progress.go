@@ -9,7 +9,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/canonical/docker-charmcraft/manifest"
+	"github.com/canonical/docker-charmcraft/dockersave"
 	"github.com/moby/moby/api/types/jsonstream"
 	"github.com/moby/moby/client/pkg/jsonmessage"
 )
@@ -152,17 +152,17 @@ type layerProgress struct {
 	ids    map[string]string // the ID shown for each key
 	lines  map[string]string
 	starts map[string]time.Time
-	state  map[string]manifest.EventKind
+	state  map[string]dockersave.EventKind
 	drawn  int // lines of the block on screen
 	last   time.Time
 }
 
-// layerProgress returns the function to give manifest.WithProgress. It is
+// layerProgress returns the function to give dockersave.WithProgress. It is
 // called from one goroutine at a time.
-func (e *cliEnv) layerProgress() func(manifest.Event) {
+func (e *cliEnv) layerProgress() func(dockersave.Event) {
 	w, tty, width := e.progressWriter()
 	if w == nil {
-		return func(manifest.Event) {}
+		return func(dockersave.Event) {}
 	}
 	return newLayerProgress(w, tty, width).event
 }
@@ -170,11 +170,11 @@ func (e *cliEnv) layerProgress() func(manifest.Event) {
 func newLayerProgress(w io.Writer, tty bool, width int) *layerProgress {
 	return &layerProgress{
 		w: w, tty: tty, width: width, lines: map[string]string{}, ids: map[string]string{},
-		starts: map[string]time.Time{}, state: map[string]manifest.EventKind{},
+		starts: map[string]time.Time{}, state: map[string]dockersave.EventKind{},
 	}
 }
 
-func (p *layerProgress) event(ev manifest.Event) {
+func (p *layerProgress) event(ev dockersave.Event) {
 	key := ev.Name
 	if _, seen := p.lines[key]; !seen {
 		p.order = append(p.order, key)
@@ -190,11 +190,11 @@ func (p *layerProgress) event(ev manifest.Event) {
 	id := p.ids[key]
 	changed := p.state[key] != ev.Kind
 	p.state[key] = ev.Kind
-	if ev.Kind == manifest.Pushing && changed {
+	if ev.Kind == dockersave.Pushing && changed {
 		p.starts[key] = time.Now()
 	}
 	line := id + ": " + ev.Kind.String()
-	if ev.Kind == manifest.Pushing && p.tty {
+	if ev.Kind == dockersave.Pushing && p.tty {
 		line += " " + bar(ev.Done, ev.Total, p.starts[key], p.width)
 	}
 	p.lines[key] = line

@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/canonical/docker-charmcraft/manifest"
+	"github.com/canonical/docker-charmcraft/dockersave"
 	"github.com/opencontainers/go-digest"
 )
 
@@ -15,14 +15,14 @@ var (
 	layerB = "blobs/sha256/" + strings.Repeat("b", 64)
 )
 
-func pushEvents() []manifest.Event {
-	return []manifest.Event{
-		{Kind: manifest.Preparing, Name: layerA},
-		{Kind: manifest.Pushing, Name: layerA, Done: 1 << 20, Total: 3 << 20},
-		{Kind: manifest.Pushing, Name: layerA, Done: 2 << 20, Total: 3 << 20},
-		{Kind: manifest.Pushed, Name: layerA},
-		{Kind: manifest.Preparing, Name: layerB},
-		{Kind: manifest.Exists, Name: layerB},
+func pushEvents() []dockersave.Event {
+	return []dockersave.Event{
+		{Kind: dockersave.Preparing, Name: layerA},
+		{Kind: dockersave.Pushing, Name: layerA, Done: 1 << 20, Total: 3 << 20},
+		{Kind: dockersave.Pushing, Name: layerA, Done: 2 << 20, Total: 3 << 20},
+		{Kind: dockersave.Pushed, Name: layerA},
+		{Kind: dockersave.Preparing, Name: layerB},
+		{Kind: dockersave.Exists, Name: layerB},
 	}
 }
 
@@ -64,11 +64,11 @@ func TestLayerProgressTTY(t *testing.T) {
 // own, which differ from image to image for the same layer.
 func TestLayerProgressDiffIDs(t *testing.T) {
 	diffID := digest.Digest("sha256:4b17025027f3" + strings.Repeat("0", 52))
-	events := []manifest.Event{
-		{Kind: manifest.Preparing, Name: layerA, DiffID: diffID},
-		{Kind: manifest.Exists, Name: layerA, DiffID: diffID},
-		{Kind: manifest.Preparing, Name: layerB},
-		{Kind: manifest.Pushed, Name: layerB, DiffID: digest.Digest("sha256:" + strings.Repeat("b", 64))},
+	events := []dockersave.Event{
+		{Kind: dockersave.Preparing, Name: layerA, DiffID: diffID},
+		{Kind: dockersave.Exists, Name: layerA, DiffID: diffID},
+		{Kind: dockersave.Preparing, Name: layerB},
+		{Kind: dockersave.Pushed, Name: layerB, DiffID: digest.Digest("sha256:" + strings.Repeat("b", 64))},
 	}
 	var b bytes.Buffer
 	p := newLayerProgress(&b, false, 120)

@@ -14,7 +14,7 @@ func TestDependencies(t *testing.T) {
 		for _, banned := range []string{
 			"github.com/spf13/cobra", "github.com/docker/cli", "github.com/moby/",
 			"github.com/canonical/docker-charmcraft/plugin", "github.com/canonical/docker-charmcraft/charmhub",
-			"github.com/canonical/docker-charmcraft/manifest", "github.com/distribution/",
+			"github.com/canonical/docker-charmcraft/dockersave", "github.com/distribution/",
 		} {
 			if strings.HasPrefix(dep, banned) {
 				t.Errorf("registry depends on %s", dep)

@@ -19,7 +19,7 @@ import (
 const octetStream = "application/octet-stream"
 
 // Descriptor names a blob pushed: PushBlobStream sets its Digest and Size.
-// It is the OCI image-spec type, the one the manifest package's BlobStore
+// It is the OCI image-spec type, the one the dockersave package's BlobStore
 // returns, so that a *Client is a BlobStore as it is.
 type Descriptor = v1.Descriptor
 
