@@ -138,6 +138,9 @@ type Tries struct {
 	from time.Time
 	host string
 	n    int
+	// fresh is the number of attempts made before the last progress:
+	// the waits start again from Base after it.
+	fresh int
 }
 
 // Begin starts counting the attempts of an operation, the first one
@@ -193,7 +196,7 @@ func (t *Tries) Next(failed error, retryAfter time.Duration) (wait time.Duration
 	}
 	wait = retryAfter
 	if wait <= 0 {
-		wait = p.backoff(t.n)
+		wait = p.backoff(t.n - t.fresh)
 	}
 	now := p.Clock.Now()
 	var left time.Duration
@@ -218,8 +221,14 @@ func (t *Tries) Next(failed error, retryAfter time.Duration) (wait time.Duration
 }
 
 // Progressed says the operation moved on, as it learnt from the service
-// (an upload session holds more than before): its budget starts again.
-func (t *Tries) Progressed() { t.from = t.p.Clock.Now() }
+// (an upload session holds more than before): its budget starts again,
+// and so do its waits, from Base (a link that breaks every few seconds
+// is not one to wait longer and longer for). The attempt under way is
+// the first after the progress.
+func (t *Tries) Progressed() {
+	t.from = t.p.Clock.Now()
+	t.fresh = t.n - 1
+}
 
 // short says whether failed is one waiting is unlikely to mend, which has
 // only the grace.

@@ -2,6 +2,7 @@ package transport
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"testing"
 	"time"
@@ -130,3 +131,33 @@ type answered int
 
 func (a answered) Error() string   { return http.StatusText(int(a)) }
 func (a answered) HTTPStatus() int { return int(a) }
+
+// TestProgressRestartsWaits checks that an operation that moves on
+// between its failures (an upload broken every few chunks) waits as after
+// a first failure each time, not longer and longer.
+func TestProgressRestartsWaits(t *testing.T) {
+	clock := &fakeClock{now: time.Unix(1e9, 0)}
+	p := Policy{Base: time.Second, Cap: time.Minute, Budget: time.Hour, Clock: clock}
+	tries := p.Begin()
+	for i := range 6 {
+		wait, ok := tries.Next(errors.New("connection reset"), 0)
+		if !ok || wait < p.Base/2 || wait > p.Base {
+			t.Fatalf("failure %d after progress: wait %s (%t), want between %s and %s", i+1, wait, ok, p.Base/2, p.Base)
+		}
+		_ = tries.Wait(context.Background(), wait)
+		tries.Progressed()
+	}
+	// Without progress the waits grow again.
+	var last time.Duration
+	for range 4 {
+		wait, _ := tries.Next(errors.New("connection reset"), 0)
+		_ = tries.Wait(context.Background(), wait)
+		last = wait
+	}
+	if last < 4*p.Base {
+		t.Errorf("the fourth wait without progress is %s, want at least %s", last, 4*p.Base)
+	}
+	if tries.N() != 11 {
+		t.Errorf("%d attempts counted, want 11", tries.N())
+	}
+}
