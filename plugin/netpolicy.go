@@ -79,7 +79,9 @@ func (e *cliEnv) netPolicy() (netPolicy, error) {
 		e.run = transport.NewRun(nil, e.tellRetrying)
 		e.nameServices()
 	}
-	retry.Run, retry.Grace = e.run, firstContactGrace
+	// The grace is never longer than the budget: a shorter
+	// CHARMCRAFT_RETRY_TIMEOUT bounds every wait.
+	retry.Run, retry.Grace = e.run, min(firstContactGrace, retry.Budget)
 	return netPolicy{transport: transport.New(stall), retry: retry}, nil
 }
 
