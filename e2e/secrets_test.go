@@ -107,8 +107,9 @@ func TestNoSecretShows(t *testing.T) {
 		return append([]string{"CHARMCRAFT_STORE_API_URL=" + proxy.URL + "/api", "CHARMCRAFT_UPLOAD_URL=" + proxy.URL + "/storage",
 			"CHARMCRAFT_REGISTRY_URL=" + regProxy.URL, "CHARMCRAFT_STALL_TIMEOUT=2s",
 			// What a failure that persists prints is the point, not how long
-			// it is retried: the default budget made six runs wait 2 minutes each.
-			"CHARMCRAFT_RETRY_TIMEOUT=5s"}, extra...)
+			// it is retried: the default budget made six runs wait 2 minutes each
+			// (1 s bounds the first contact's grace too).
+			"CHARMCRAFT_RETRY_TIMEOUT=1s"}, extra...)
 	}
 	path, _ := writeFile(t, "data.bin", 1000)
 	image := ""
