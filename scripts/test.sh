@@ -6,8 +6,8 @@
 # On the matrix, in passes (one `go test` each, daemon x registry x
 # network; the chains of passes start longest first):
 #   unit      every package but e2e, with the race detector, on each registry
-#   e2e       every e2e test: on the first daemon with distribution 3, on
-#             the last with distribution 2.8, plain HTTP
+#   e2e       every e2e test but $waits: on the first daemon with
+#             distribution 3, on the last with distribution 2.8, plain HTTP
 #   image     every image test (an e2e test whose name holds "Image") on
 #             every daemon with both registries over TLS (the matrix's CA,
 #             an HTTPS token realm, the registry named by a non-loopback
@@ -18,6 +18,8 @@
 #             The kill-and-run-again tests ($heavy) take a minute or more
 #             each: besides the two e2e passes, they run in one classic and
 #             one containerd image pass ($heavy_passes), not in every one.
+#   budget    the tests that wait out the real retry budget ($waits), once,
+#             beside the chains: they wait, idle, for 2 minutes.
 # The race detector runs on the packages whose code runs in the test
 # process; the e2e tests run the plugin as a separate, non-race binary.
 #
@@ -120,7 +122,10 @@ chain() {
 	done
 }
 
-heavy=TestImageKilled # no '|': it is the chains' separator
+heavy=TestImageKilled
+# The tests that wait out the default retry budget (2 minutes), idle: they
+# run once, in a pass of their own beside the chains, not in each e2e pass.
+waits=TestFailFastBudget
 heavy_passes=" image-d26-distribution2-tls image-d26c-embedded-tls "
 image() { # NAME DAEMON REGISTRY TLS: an image pass
 	local skip="-test.skip $heavy"
@@ -141,33 +146,35 @@ chains=()
 i=0
 for d in "${names[@]}"; do
 	c="$d"
-	[ "$d" = "$first" ] && c+="|e2e-$d-embedded $d embedded plain e2e"
-	[ "$d" = "$last" ] && c+="|e2e-$d-distribution2 $d distribution2 plain e2e"
+	[ "$d" = "$first" ] && c+=";e2e-$d-embedded $d embedded plain e2e -test.skip $waits"
+	[ "$d" = "$last" ] && c+=";e2e-$d-distribution2 $d distribution2 plain e2e -test.skip $waits"
 	if [ "$d" != "$first" ] && [ "$d" != "$last" ]; then
 		r=embedded
 		[ $((i % 2)) = 1 ] && r=distribution2
-		c+="|$(image "image-$d-$r" "$d" "$r" plain)"
+		c+=";$(image "image-$d-$r" "$d" "$r" plain)"
 		i=$((i + 1))
 	fi
-	while read -r p; do [ -n "$p" ] && c+="|$p"; done < <(image_tls "$d")
-	if [[ $c == *"|e2e-"* ]]; then
+	while read -r p; do [ -n "$p" ] && c+=";$p"; done < <(image_tls "$d")
+	if [[ $c == *";e2e-"* ]]; then
 		chains=("$c" "${chains[@]}")
 	else
 		chains+=("$c")
 	fi
 done
-chains+=("unit|unit-embedded $first embedded plain -race $units|unit-distribution2 $first distribution2 plain -race $units")
+chains+=("unit;unit-embedded $first embedded plain -race $units;unit-distribution2 $first distribution2 plain -race $units")
 for d in "${netns[@]}"; do
 	c="$d"
-	while read -r p; do [ -n "$p" ] && c+="|$p"; done < <(image_tls "$d")
+	while read -r p; do [ -n "$p" ] && c+=";$p"; done < <(image_tls "$d")
 	[ "$c" != "$d" ] && chains+=("$c")
 done
 
-echo "== tests: ${#chains[@]} chains of passes, $jobs at a time; logs in $logs"
+echo "== tests: ${#chains[@]} chains of passes, $jobs at a time, and the budget pass beside them; logs in $logs"
 start=$SECONDS
+pass "budget-$first-embedded" "$first" embedded plain e2e -test.run "$waits" &
+waiting=$!
 for c in "${chains[@]}"; do
-	while [ "$(jobs -rp | wc -l)" -ge "$jobs" ]; do wait -n || true; done
-	IFS='|' read -ra ps <<<"$c"
+	while [ "$(jobs -rp | grep -cvx "$waiting")" -ge "$jobs" ]; do wait -n || true; done
+	IFS=';' read -ra ps <<<"$c"
 	chain "${ps[@]}" &
 done
 wait
