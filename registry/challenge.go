@@ -1,9 +1,13 @@
 package registry
 
 import (
+	"context"
 	"errors"
 	"fmt"
+	"net/http"
 	"strings"
+
+	"github.com/canonical/docker-charmcraft/internal/transport"
 )
 
 // ParseChallenge parses the first challenge of a WWW-Authenticate header
@@ -161,4 +165,46 @@ func isTokenChar(c byte) bool {
 // (qdtext: tab, space, visible characters but '"' and '\', obs-text).
 func isQuotedChar(c byte) bool {
 	return c == '\t' || c == ' ' || (c >= 0x21 && c != '"' && c != '\\' && c != 0x7f)
+}
+
+// Challenge is the Bearer challenge of a registry: where its tokens are
+// issued, and for which service.
+type Challenge struct {
+	Realm, Service string
+}
+
+// Ping asks the registry at baseURL for its API root, once and without
+// credentials, with the transport, user agent and debug log of opts, and
+// returns the Bearer challenge it answers with (nil if it asks for none).
+// Given to New with WithChallenge, the challenge lets the client's first
+// request go with a token instead of learning that it needs one; and the
+// connection Ping opened serves the client if it has the same transport.
+// Ping is made to run while the credentials are being fetched: it sends
+// none, and its failure says nothing the client's own requests will not.
+func Ping(ctx context.Context, baseURL string, opts ...Option) (*Challenge, error) {
+	o := defaultOptions()
+	for _, opt := range opts {
+		if err := opt(o); err != nil {
+			return nil, err
+		}
+	}
+	rt := transport.Stack(o.transport, transport.Policy{Attempts: 1}, o.userAgent, transport.NewLog(o.debug, "registry"))
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, strings.TrimRight(baseURL, "/")+"/v2/", nil)
+	if err != nil {
+		return nil, err
+	}
+	resp, err := rt.RoundTrip(req)
+	if err != nil {
+		return nil, unwrapURLError(err)
+	}
+	drainClose(resp)
+	if resp.StatusCode != http.StatusUnauthorized {
+		return nil, nil
+	}
+	for _, h := range resp.Header.Values("WWW-Authenticate") {
+		if scheme, params, err := ParseChallenge(h); err == nil && scheme == "bearer" && params["realm"] != "" {
+			return &Challenge{Realm: params["realm"], Service: params["service"]}, nil
+		}
+	}
+	return nil, nil
 }

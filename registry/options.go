@@ -20,6 +20,7 @@ type options struct {
 	policy     transport.Policy
 	chunkSize  int
 	owner      string
+	challenge  *Challenge
 }
 
 // DefaultChunkSize is the size of the chunks a streamed blob is sent in
@@ -46,6 +47,17 @@ func defaultOptions() *options {
 func WithBasicAuth(user, pass string) Option {
 	return func(o *options) error {
 		o.user, o.pass = user, pass
+		return nil
+	}
+}
+
+// WithChallenge gives the client the registry's Bearer challenge, which
+// Ping learnt: its first request then goes with a token. A challenge
+// whose realm the client would not send credentials to is ignored; the
+// registry's own challenge then says what is wrong.
+func WithChallenge(c *Challenge) Option {
+	return func(o *options) error {
+		o.challenge = c
 		return nil
 	}
 }

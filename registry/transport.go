@@ -35,6 +35,11 @@ func newHTTPClient(o *options, registry *url.URL, scope string, log *transport.L
 		log:      log,
 		fetching: make(chan struct{}, 1),
 	}
+	if c := o.challenge; c != nil {
+		if realm, err := bearer.checkRealm(c.Realm); err == nil {
+			bearer.realm, bearer.service = realm, c.Service
+		}
+	}
 	return &http.Client{Transport: bearer, CheckRedirect: transport.RedirectPolicy(nil)}
 }
 
