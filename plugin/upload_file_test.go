@@ -191,6 +191,7 @@ func TestUnreachableService(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			env := hubEnv(hub, ownerToken)
 			env[tt.env] = "http://127.0.0.1:1"
+			env[retryTimeoutEnv] = transport.DefaultBudget.String() // not shorter than the grace, which it would bound
 			start := time.Now()
 			res := run(t, env, append([]string{"upload-resource", "my-charm"}, tt.args...)...)
 			took := time.Since(start)
