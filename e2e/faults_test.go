@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"io"
 	"io/fs"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -331,5 +332,32 @@ func TestImageUploadFaults(t *testing.T) {
 				t.Logf("%s", res)
 			}
 		})
+	}
+}
+
+// TestImageTokenFirst: the plugin asks the registry for its challenge
+// while Charmhub is asked for the credentials, so that none of its
+// requests but that first one is answered 401: each goes with a token.
+func TestImageTokenFirst(t *testing.T) {
+	needDocker(t)
+	id := buildImage(t, 506, layerSpec{size: 64 << 10, random: true})
+	f := newFaulty(t)
+	res := dockerCmd(t, f.proxiedEnv(), "charmcraft", "upload-resource", "my-charm", "my-image", "--image", id)
+	if res.code != 0 {
+		t.Fatalf("want success; got %s", res)
+	}
+	var ours []faultproxy.Request
+	for _, r := range f.regProxy.Settled(5 * time.Second) {
+		if strings.HasPrefix(r.Header.Get("User-Agent"), "docker-charmcraft/") { // not the daemon's push
+			ours = append(ours, r)
+		}
+	}
+	if len(ours) < 2 || ours[0].Method != "GET" || ours[0].Path != "/v2/" || ours[0].Status != http.StatusUnauthorized {
+		t.Fatalf("the plugin's first request to the registry is not the challenge's GET /v2/: %+v", ours)
+	}
+	for _, r := range ours[1:] {
+		if r.Status == http.StatusUnauthorized {
+			t.Errorf("%s %s answered 401: it went without a token", r.Method, r.Path)
+		}
 	}
 }

@@ -3,6 +3,7 @@ package plugin
 import (
 	"fmt"
 	"io"
+	"net/http"
 	"os"
 	"strings"
 	"time"
@@ -66,8 +67,10 @@ type cliEnv struct {
 	userAgent string
 	progress  string // --progress: auto (the default), tty, plain or quiet
 	// run is what the command's clients share about the network (see
-	// netPolicy), made with the first of them.
-	run *transport.Run
+	// netPolicy), made with the first of them, as are conns, their
+	// connections.
+	run   *transport.Run
+	conns *http.Transport
 	// reported is set once a failure was printed as JSON on stdout, so
 	// that it is not printed twice.
 	reported bool
@@ -187,13 +190,14 @@ func scaledSchedule(total time.Duration) []time.Duration {
 // registry builds a client for one repository of Canonical's registry.
 // Its upload sessions are kept under owner, a stable name of the user's
 // Charmhub credentials: the registry's username may be new each time.
-func (e *cliEnv) registry(repository, username, password, owner string) (*registry.Client, error) {
+func (e *cliEnv) registry(repository, username, password, owner string, challenge *registry.Challenge) (*registry.Client, error) {
 	netp, err := e.netPolicy()
 	if err != nil {
 		return nil, err
 	}
 	opts := []registry.Option{
 		registry.WithBasicAuth(username, password),
+		registry.WithChallenge(challenge),
 		registry.WithSessionsOwner(owner),
 		registry.WithUserAgent(e.userAgent),
 		registry.WithTransport(netp.transport),

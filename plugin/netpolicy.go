@@ -82,7 +82,10 @@ func (e *cliEnv) netPolicy() (netPolicy, error) {
 	// The grace is never longer than the budget: a shorter
 	// CHARMCRAFT_RETRY_TIMEOUT bounds every wait.
 	retry.Run, retry.Grace = e.run, min(firstContactGrace, retry.Budget)
-	return netPolicy{transport: transport.New(stall), retry: retry}, nil
+	if e.conns == nil {
+		e.conns = transport.New(stall)
+	}
+	return netPolicy{transport: e.conns, retry: retry}, nil
 }
 
 // firstContactGrace is how long a failure waiting is unlikely to mend is

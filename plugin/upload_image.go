@@ -10,6 +10,7 @@ import (
 	"os"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/canonical/docker-charmcraft/charmhub"
 	"github.com/canonical/docker-charmcraft/imagepush"
@@ -39,13 +40,54 @@ func askCredentials(ctx context.Context, ch *charmhub.Client, charm, resource st
 	})
 }
 
+// pingRegistry asks the registry for its challenge in the background
+// (see registry.Ping), while Charmhub is asked for the credentials: the
+// connection and the challenge are then ready for the first request. The
+// function returned waits for the answer, for pingWait at most; nil if
+// there is none.
+func pingRegistry(ctx context.Context, env *cliEnv) func() *registry.Challenge {
+	netp, err := env.netPolicy()
+	if err != nil {
+		return func() *registry.Challenge { return nil }
+	}
+	opts := []registry.Option{registry.WithTransport(netp.transport), registry.WithUserAgent(env.userAgent)}
+	if w := env.debugLog(); w != nil {
+		opts = append(opts, registry.WithDebug(w))
+	}
+	done := make(chan *registry.Challenge, 1)
+	go func() {
+		c, err := registry.Ping(ctx, env.registryURL(), opts...)
+		if err != nil {
+			env.debugf("registry: no challenge learnt beforehand: %v", err)
+		}
+		done <- c
+	}()
+	return sync.OnceValue(func() *registry.Challenge {
+		t := time.NewTimer(pingWait)
+		defer t.Stop()
+		select {
+		case c := <-done:
+			return c
+		case <-t.C:
+			return nil
+		}
+	})
+}
+
+// pingWait is how long the registry client, once it has its credentials,
+// waits for the challenge pingRegistry asked for: the ping's three round
+// trips (connection, TLS, the answer) against Charmhub's one, on a link
+// of up to 300 ms.
+const pingWait = time.Second
+
 // uploadImage, the --image half of upload-resource, makes sure the image
 // is in Canonical's registry under the charm's path (imagepush decides
 // how) and uploads the blob that names it; it returns the upload ID for
 // the new revision, and the bases of the image's architectures. creds
-// waits for the registry credentials (see askCredentials).
+// waits for the registry credentials (see askCredentials), challenge for
+// the registry's challenge (see pingRegistry).
 func uploadImage(ctx context.Context, env *cliEnv, ch *charmhub.Client, out *resultWriter, opts uploadResourceOptions,
-	creds func() (*charmhub.RegistryCredentials, error),
+	creds func() (*charmhub.RegistryCredentials, error), challenge func() *registry.Challenge,
 ) (string, []charmhub.Base, error) {
 	arg, err := parseImageArg(opts.image, os.Stat)
 	if err != nil {
@@ -55,7 +97,7 @@ func uploadImage(ctx context.Context, env *cliEnv, ch *charmhub.Client, out *res
 	if err != nil {
 		return "", nil, err
 	}
-	reg, err := env.registry(repositoryPath(cred.ImageName), cred.Username, cred.Password, ch.CredentialsID())
+	reg, err := env.registry(repositoryPath(cred.ImageName), cred.Username, cred.Password, ch.CredentialsID(), challenge())
 	if err != nil {
 		return "", nil, err
 	}

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/canonical/docker-charmcraft/charmhub"
+	"github.com/canonical/docker-charmcraft/registry"
 	"github.com/docker/cli/cli/command"
 	"github.com/docker/cli/cli/command/completion"
 	"github.com/spf13/cobra"
@@ -181,9 +182,11 @@ func runUploadResource(ctx context.Context, env *cliEnv, opts uploadResourceOpti
 	out.quiet = opts.quiet
 	wantType := charmhub.TypeFile
 	var creds func() (*charmhub.RegistryCredentials, error)
+	var challenge func() *registry.Challenge
 	if opts.image != "" {
 		wantType = charmhub.TypeOCIImage
 		creds = askCredentials(ctx, ch, opts.charm, opts.resource) // meanwhile
+		challenge = pingRegistry(ctx, env)                         // meanwhile
 	}
 	if err := checkResource(ctx, ch, opts.charm, opts.resource, wantType); err != nil {
 		return explainUpload(err, opts.charm, opts.resource)
@@ -191,7 +194,7 @@ func runUploadResource(ctx context.Context, env *cliEnv, opts uploadResourceOpti
 	var uploadID string
 	var bases []charmhub.Base
 	if opts.image != "" {
-		uploadID, bases, err = uploadImage(ctx, env, ch, out, opts, creds)
+		uploadID, bases, err = uploadImage(ctx, env, ch, out, opts, creds, challenge)
 	} else {
 		archs, _ := parseArchFlag(opts.arch) // checked by validate
 		bases = basesFor(archs)
