@@ -59,10 +59,11 @@ func New(opts ...Option) (*Client, error) {
 		token:    o.token,
 		schedule: o.schedule,
 	}
-	c.log = transport.NewLog(o.debug, "charmhub")
-	o.policy = o.policy.WithRun()
+	c.log = transport.NewLog(o.requests.Debug, "charmhub")
+	// Charmhub's answers are read whole before they are returned, so
+	// that one cut short is retried too.
 	c.hc = &http.Client{
-		Transport:     transport.Stack(o.transport, o.policy, o.userAgent, c.log),
+		Transport:     o.requests.Stack(c.log, maxJSON),
 		CheckRedirect: transport.RedirectPolicy(nil),
 	}
 	return c, nil

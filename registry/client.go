@@ -53,12 +53,12 @@ func New(baseURL, repository string, opts ...Option) (*Client, error) {
 			return nil, err
 		}
 	}
-	o.policy = o.policy.WithRun()
+	o.requests.Policy = o.requests.Policy.WithRun()
 	scope := "repository:" + repository + ":pull,push"
-	log := transport.NewLog(o.debug, "registry")
+	log := transport.NewLog(o.requests.Debug, "registry")
 	return &Client{
 		base: base, repo: repository, hc: newHTTPClient(o, base, scope, log), log: log,
-		policy: o.policy, chunkSize: o.chunkSize, owner: cmp.Or(o.owner, "user "+o.user),
+		policy: o.requests.Policy, chunkSize: o.chunkSize, owner: cmp.Or(o.owner, "user "+o.user),
 	}, nil
 }
 

@@ -20,11 +20,7 @@ const smallAnswer = 64 << 10
 // user agent) over the caller's transport. Token requests enter below
 // the auth layer.
 func newHTTPClient(o *options, registry *url.URL, scope string, log *transport.Log) *http.Client {
-	policy := o.policy
-	if policy.BufferAnswer == 0 {
-		policy.BufferAnswer = smallAnswer
-	}
-	stack := transport.Stack(o.transport, policy, o.userAgent, log)
+	stack := o.requests.Stack(log, smallAnswer)
 	bearer := &bearerTransport{
 		inner:    stack,
 		tokens:   &http.Client{Transport: stack, CheckRedirect: transport.RedirectPolicy(nil)},
