@@ -78,6 +78,16 @@ func WithStorageURL(u string) Option {
 	}
 }
 
+// WithLoginURL sets the base URL of the login service that discharges
+// Charmhub's root macaroon; a trailing "/" is dropped. The default is
+// DefaultLoginURL.
+func WithLoginURL(u string) Option {
+	return func(o *options) (err error) {
+		o.loginURL, err = baseURL("login", u)
+		return err
+	}
+}
+
 func baseURL(what, s string) (string, error) {
 	u, err := url.Parse(strings.TrimSpace(s))
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" || u.User != nil {
