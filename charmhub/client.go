@@ -178,10 +178,7 @@ func readCapped(r io.Reader, limit int64) ([]byte, error) {
 // its errors, keeping the method, the path and the cause, and says how
 // many attempts failed.
 func transportError(req *http.Request, err error, attempts int) error {
-	if ue, ok := errors.AsType[*url.Error](err); ok {
-		err = ue.Err
-	}
-	return fmt.Errorf("%s %s: %w%s", req.Method, req.URL.Path, err, transport.AfterAttempts(attempts))
+	return fmt.Errorf("%s %s: %w%s", req.Method, req.URL.Path, transport.WithoutURL(err), transport.AfterAttempts(attempts))
 }
 
 // resolve turns a path answered by Charmhub into a URL under the API

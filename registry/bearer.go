@@ -217,7 +217,7 @@ func (b *bearerTransport) fetch(ctx context.Context, realm *url.URL, service str
 	b.log.Printf("fetching a token for %s from %s", b.scope, where(&u))
 	resp, err := b.tokens.Do(req)
 	if err != nil {
-		return "", 0, fmt.Errorf("getting a registry token from %s: %w", where(&u), unwrapURLError(err))
+		return "", 0, fmt.Errorf("getting a registry token from %s: %w", where(&u), transport.WithoutURL(err))
 	}
 	defer drainClose(resp)
 	if resp.StatusCode != http.StatusOK {

@@ -1,7 +1,6 @@
 package registry
 
 import (
-	"errors"
 	"net/http"
 	"net/url"
 
@@ -37,13 +36,3 @@ func newHTTPClient(o *options, registry *url.URL, scope string, log *transport.L
 // where names a URL for logs and errors: host and path, never the user
 // information or the query (an upload location's query holds its state).
 func where(u *url.URL) string { return u.Host + u.EscapedPath() }
-
-// unwrapURLError drops the *url.Error http.Client wraps errors in: it
-// quotes the whole URL, query included.
-func unwrapURLError(err error) error {
-	var ue *url.Error
-	if errors.As(err, &ue) {
-		return ue.Err
-	}
-	return err
-}
