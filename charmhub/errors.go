@@ -171,6 +171,18 @@ func loginError(resp *http.Response) error {
 	return &LoginError{StatusCode: resp.StatusCode, Code: single.Code, Message: single.Message}
 }
 
+// NoRevisionError is a review that Charmhub approved without a revision
+// number: whether a revision was created is not known.
+type NoRevisionError struct {
+	// Answered is the revision Charmhub answered, as JSON ("null"), or
+	// "none" when the field was missing.
+	Answered string
+}
+
+func (e *NoRevisionError) Error() string {
+	return fmt.Sprintf("charmhub approved the upload but answered no revision number (\"revision\": %s)", e.Answered)
+}
+
 // maxErrorBody caps what is read of an error answer.
 const maxErrorBody = 64 << 10
 

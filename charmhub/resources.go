@@ -318,18 +318,6 @@ func (c *Client) pollRevision(ctx context.Context, u string) (*RevisionStatus, e
 	return &st, nil
 }
 
-// NoRevisionError is a review that Charmhub approved without a revision
-// number: whether a revision was created is not known.
-type NoRevisionError struct {
-	// Answered is the revision Charmhub answered, as JSON ("null"), or
-	// "none" when the field was missing.
-	Answered string
-}
-
-func (e *NoRevisionError) Error() string {
-	return fmt.Sprintf("charmhub approved the upload but answered no revision number (\"revision\": %s)", e.Answered)
-}
-
 // truncate cuts s to at most n bytes, marking the cut.
 func truncate(s string, n int) string {
 	if len(s) <= n {
