@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"strconv"
 	"strings"
@@ -241,50 +242,33 @@ func daemonCPU() time.Duration {
 	return total
 }
 
-// summarize is a scenario's runs in one sample: medians, the largest
-// RSS and image exports, and the runs that ended on another manifest.
+// summarize is a scenario's runs in one sample: the median of every
+// measure, but the largest RSS and image exports, the number of runs that
+// ended on another manifest, the runs' loads, and the first run's store
+// and strategy.
 func summarize(runs []sample) sample {
-	pick := func(f func(sample) int64) int64 {
-		v := make([]int64, len(runs))
-		for i, s := range runs {
-			v[i] = f(s)
+	var sum sample
+	fields := reflect.ValueOf(&sum).Elem()
+	for i := range fields.NumField() {
+		if fields.Field(i).Kind() != reflect.Int64 { // int64 and time.Duration
+			continue
 		}
-		return median(v)
+		v := make([]int64, len(runs))
+		for j, s := range runs {
+			v[j] = reflect.ValueOf(s).Field(i).Int()
+		}
+		fields.Field(i).SetInt(median(v))
 	}
-	rss, saves, wrong := int64(0), int64(-1), int64(0)
-	var first sample
-	if len(runs) > 0 {
-		first = runs[0]
-	}
+	sum.MaxRSS, sum.ImageSaves, sum.WrongRemote = 0, -1, 0
 	for _, s := range runs {
-		rss, saves, wrong = max(rss, s.MaxRSS), max(saves, s.ImageSaves), wrong+s.WrongRemote
+		sum.MaxRSS, sum.ImageSaves = max(sum.MaxRSS, s.MaxRSS), max(sum.ImageSaves, s.ImageSaves)
+		sum.WrongRemote += s.WrongRemote
 	}
-	return sample{
-		Wall:             time.Duration(pick(func(s sample) int64 { return int64(s.Wall) })),
-		CPU:              time.Duration(pick(func(s sample) int64 { return int64(s.CPU) })),
-		DaemonCPU:        time.Duration(pick(func(s sample) int64 { return int64(s.DaemonCPU) })),
-		MaxRSS:           rss,
-		BlobBytes:        pick(func(s sample) int64 { return s.BlobBytes }),
-		Requests:         pick(func(s sample) int64 { return s.Requests }),
-		RegistryRequests: pick(func(s sample) int64 { return s.RegistryRequests }),
-		StorageBytes:     pick(func(s sample) int64 { return s.StorageBytes }),
-		StorageTime:      time.Duration(pick(func(s sample) int64 { return int64(s.StorageTime) })),
-		ImagePart:        time.Duration(pick(func(s sample) int64 { return int64(s.ImagePart) })),
-		ImageSaves:       saves,
-
-		ChangedLayerBytes: pick(func(s sample) int64 { return s.ChangedLayerBytes }),
-		ConfigBytes:       pick(func(s sample) int64 { return s.ConfigBytes }),
-		WholeBytes:        pick(func(s sample) int64 { return s.WholeBytes }),
-		KilledAtBytes:     pick(func(s sample) int64 { return s.KilledAtBytes }),
-		WrongRemote:       wrong,
-		LinkBytes:         pick(func(s sample) int64 { return s.LinkBytes }),
-		LinkConns:         pick(func(s sample) int64 { return s.LinkConns }),
-		Load:              loads(runs),
-		PushCall:          time.Duration(pick(func(s sample) int64 { return int64(s.PushCall) })),
-		ListCalls:         time.Duration(pick(func(s sample) int64 { return int64(s.ListCalls) })),
-		Store:             first.Store,
-		Strategy:          first.Strategy,
+	sum.Load = loads(runs)
+	if len(runs) > 0 {
+		sum.Store, sum.Strategy = runs[0].Store, runs[0].Strategy
 	}
+	return sum
 }
 
 // loads is the 1-minute load averages of the runs, in order.

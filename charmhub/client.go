@@ -59,10 +59,11 @@ func New(opts ...Option) (*Client, error) {
 		token:    o.token,
 		schedule: o.schedule,
 	}
-	c.log = transport.NewLog(o.debug, "charmhub")
-	o.policy = o.policy.WithRun()
+	c.log = transport.NewLog(o.requests.Debug, "charmhub")
+	// Charmhub's answers are read whole before they are returned, so
+	// that one cut short is retried too.
 	c.hc = &http.Client{
-		Transport:     transport.Stack(o.transport, o.policy, o.userAgent, c.log),
+		Transport:     o.requests.Stack(c.log, maxJSON),
 		CheckRedirect: transport.RedirectPolicy(nil),
 	}
 	return c, nil
@@ -177,10 +178,7 @@ func readCapped(r io.Reader, limit int64) ([]byte, error) {
 // its errors, keeping the method, the path and the cause, and says how
 // many attempts failed.
 func transportError(req *http.Request, err error, attempts int) error {
-	if ue, ok := errors.AsType[*url.Error](err); ok {
-		err = ue.Err
-	}
-	return fmt.Errorf("%s %s: %w%s", req.Method, req.URL.Path, err, transport.AfterAttempts(attempts))
+	return fmt.Errorf("%s %s: %w%s", req.Method, req.URL.Path, transport.WithoutURL(err), transport.AfterAttempts(attempts))
 }
 
 // resolve turns a path answered by Charmhub into a URL under the API

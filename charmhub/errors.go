@@ -30,6 +30,9 @@ var (
 	ErrUploadFailed = errors.New("storage did not accept the upload")
 	// ErrPollTimeout means the review of a revision did not end in time.
 	ErrPollTimeout = errors.New("timeout polling Charmhub for upload status")
+	// ErrTwoFactorRequired means the account needs a one-time password and
+	// none was given.
+	ErrTwoFactorRequired = errors.New("the login service asks for a one-time password")
 )
 
 // ErrorItem is one entry of Charmhub's error list.
@@ -131,6 +134,55 @@ func (e *PollTimeoutError) Error() string {
 // Is matches ErrPollTimeout.
 func (e *PollTimeoutError) Is(target error) bool { return target == ErrPollTimeout }
 
+// LoginError is a refusal by the login service (Ubuntu One): wrong email
+// or password, a one-time password missing or wrong, a locked account.
+type LoginError struct {
+	StatusCode    int
+	Code, Message string
+}
+
+// Error shows the service's code and message.
+func (e *LoginError) Error() string {
+	msg := fmt.Sprintf("%d %s", e.StatusCode, http.StatusText(e.StatusCode))
+	if e.Code != "" {
+		msg += ": " + transport.Printable(e.Code)
+	}
+	if e.Message != "" {
+		msg += ": " + transport.Printable(e.Message)
+	}
+	return msg
+}
+
+// Is matches ErrTwoFactorRequired when the service asks for a one-time
+// password, whatever the spelling of its code (twofactor-required,
+// TWOFACTOR_REQUIRED).
+func (e *LoginError) Is(target error) bool {
+	return target == ErrTwoFactorRequired &&
+		strings.ReplaceAll(strings.ToLower(e.Code), "_", "-") == "twofactor-required"
+}
+
+// loginError reads a refusal in either shape the login service uses: a
+// Charmhub-style error list, or Ubuntu One's {"code", "message"}.
+func loginError(resp *http.Response) error {
+	list, single := errorAnswer(resp)
+	if len(list) > 0 {
+		single = list[0]
+	}
+	return &LoginError{StatusCode: resp.StatusCode, Code: single.Code, Message: single.Message}
+}
+
+// NoRevisionError is a review that Charmhub approved without a revision
+// number: whether a revision was created is not known.
+type NoRevisionError struct {
+	// Answered is the revision Charmhub answered, as JSON ("null"), or
+	// "none" when the field was missing.
+	Answered string
+}
+
+func (e *NoRevisionError) Error() string {
+	return fmt.Sprintf("charmhub approved the upload but answered no revision number (\"revision\": %s)", e.Answered)
+}
+
 // maxErrorBody caps what is read of an error answer.
 const maxErrorBody = 64 << 10
 
@@ -141,13 +193,22 @@ func checkResponse(resp *http.Response) error {
 		return nil
 	}
 	e := &APIError{StatusCode: resp.StatusCode, Method: resp.Request.Method, Path: resp.Request.URL.Path}
+	e.Errors, _ = errorAnswer(resp)
+	return e
+}
+
+// errorAnswer reads at most maxErrorBody bytes of an error answer:
+// Charmhub's error list, under either spelling, and the single code and
+// message Ubuntu One answers instead.
+func errorAnswer(resp *http.Response) (list []ErrorItem, single ErrorItem) {
 	data, _ := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody))
 	var body struct {
+		ErrorItem
 		Dash  []ErrorItem `json:"error-list"`
 		Under []ErrorItem `json:"error_list"`
 	}
-	if json.Unmarshal(data, &body) == nil {
-		e.Errors = append(body.Dash, body.Under...)
+	if json.Unmarshal(data, &body) != nil {
+		return nil, ErrorItem{}
 	}
-	return e
+	return append(body.Dash, body.Under...), body.ErrorItem
 }

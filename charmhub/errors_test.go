@@ -102,12 +102,8 @@ func TestRevisionRefusals(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			s := startServer(t)
 			c := newClient(t, s, aliceToken)
-			src := &opener{content: []byte("content")}
-			id, err := c.Upload(t.Context(), "f", 7, src.open, nil)
-			if err != nil {
-				t.Fatal(err)
-			}
-			_, err = c.CreateRevision(t.Context(), "my-charm", tt.resource, tt.req(id))
+			id := upload(t, c, "f", []byte("content"))
+			_, err := c.CreateRevision(t.Context(), "my-charm", tt.resource, tt.req(id))
 			apiErr, ok := errors.AsType[*charmhub.APIError](err)
 			if !ok || apiErr.StatusCode != 400 || apiErr.Errors[0].Code != tt.code {
 				t.Fatalf("error %v, want 400 %s", err, tt.code)

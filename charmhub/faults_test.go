@@ -226,12 +226,8 @@ func TestVerifyRevisionRefusesUnknownUpload(t *testing.T) {
 // TestRedirectsKeepTheMacaroon sends the client to another origin, and
 // from https to http.
 func TestRedirectsKeepTheMacaroon(t *testing.T) {
-	var mu sync.Mutex
-	var seen []string
-	other := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		mu.Lock()
-		seen = append(seen, r.Header.Get("Authorization"))
-		mu.Unlock()
+	seen := testutil.NewHeaderLog("Authorization")
+	other := httptest.NewServer(seen.Serve(func(w http.ResponseWriter, _ *http.Request) {
 		_, _ = io.WriteString(w, `{"resources": []}`)
 	}))
 	t.Cleanup(other.Close)
@@ -247,11 +243,9 @@ func TestRedirectsKeepTheMacaroon(t *testing.T) {
 	if _, err := c.ListResources(t.Context(), "my-charm"); err != nil {
 		t.Fatal(err)
 	}
-	mu.Lock()
-	if len(seen) != 1 || seen[0] != "" {
-		t.Errorf("the other origin received Authorization %q", seen)
+	if got := seen.Seen(); len(got) != 1 || got[0] != "" {
+		t.Errorf("the other origin received Authorization %q", got)
 	}
-	mu.Unlock()
 
 	secure := httptest.NewTLSServer(http.HandlerFunc(redirect))
 	t.Cleanup(secure.Close)

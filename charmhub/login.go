@@ -6,15 +6,12 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"net/url"
 	"strings"
 	"time"
 
 	"gopkg.in/macaroon.v2"
-
-	"github.com/canonical/docker-charmcraft/internal/transport"
 )
 
 // Login defaults, those of `charmcraft login`.
@@ -193,53 +190,6 @@ func (c *Client) publicRequest(ctx context.Context, u string, body any) (*http.R
 	return req, nil
 }
 
-// LoginError is a refusal by the login service (Ubuntu One): wrong email
-// or password, a one-time password missing or wrong, a locked account.
-type LoginError struct {
-	StatusCode    int
-	Code, Message string
-}
-
-// Error shows the service's code and message.
-func (e *LoginError) Error() string {
-	msg := fmt.Sprintf("%d %s", e.StatusCode, http.StatusText(e.StatusCode))
-	if e.Code != "" {
-		msg += ": " + transport.Printable(e.Code)
-	}
-	if e.Message != "" {
-		msg += ": " + transport.Printable(e.Message)
-	}
-	return msg
-}
-
-// Is matches ErrTwoFactorRequired when the service asks for a one-time
-// password, whatever the spelling of its code (twofactor-required,
-// TWOFACTOR_REQUIRED).
-func (e *LoginError) Is(target error) bool {
-	return target == ErrTwoFactorRequired &&
-		strings.ReplaceAll(strings.ToLower(e.Code), "_", "-") == "twofactor-required"
-}
-
-// loginError reads a refusal in either shape the login service uses: a
-// Charmhub-style error list, or Ubuntu One's {"code", "message"}.
-func loginError(resp *http.Response) error {
-	e := &LoginError{StatusCode: resp.StatusCode}
-	data, _ := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody))
-	var body struct {
-		Code    string      `json:"code"`
-		Message string      `json:"message"`
-		Dash    []ErrorItem `json:"error-list"`
-		Under   []ErrorItem `json:"error_list"`
-	}
-	if json.Unmarshal(data, &body) == nil {
-		e.Code, e.Message = body.Code, body.Message
-		if list := append(body.Dash, body.Under...); len(list) > 0 {
-			e.Code, e.Message = list[0].Code, list[0].Message
-		}
-	}
-	return e
-}
-
 // loginHost is the host (and port) of the login service, which names the
 // caveat it discharges.
 func loginHost(loginURL string) string {
@@ -248,18 +198,4 @@ func loginHost(loginURL string) string {
 		return loginURL
 	}
 	return u.Host
-}
-
-// ErrTwoFactorRequired means the account needs a one-time password and
-// none was given.
-var ErrTwoFactorRequired = errors.New("the login service asks for a one-time password")
-
-// WithLoginURL sets the base URL of the login service that discharges
-// Charmhub's root macaroon; a trailing "/" is dropped. The default is
-// DefaultLoginURL.
-func WithLoginURL(u string) Option {
-	return func(o *options) (err error) {
-		o.loginURL, err = baseURL("login", u)
-		return err
-	}
 }

@@ -29,11 +29,7 @@ func TestOCIImageResource(t *testing.T) {
 	if err := json.Unmarshal(blob, &named); err != nil || named.ImageName != creds.ImageName+"@"+digest {
 		t.Fatalf("blob %s: %v", blob, err)
 	}
-	src := &opener{content: blob}
-	id, err := c.Upload(t.Context(), "image.json", int64(len(blob)), src.open, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	id := upload(t, c, "image.json", blob)
 	createAndWait(t, c, "image", charmhub.RevisionRequest{UploadID: id, Type: charmhub.TypeOCIImage})
 	if revs := s.Revisions("my-charm", "image"); len(revs) != 1 || string(revs[0].Content) != string(blob) {
 		t.Errorf("stored %+v, want the blob unchanged", revs)

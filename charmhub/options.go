@@ -19,7 +19,7 @@ const (
 	// DefaultStorageURL is the storage service that receives uploads.
 	DefaultStorageURL = "https://storage.snapcraftcontent.com"
 	// DefaultUserAgent is sent when WithUserAgent is not given.
-	DefaultUserAgent = "docker-charmcraft"
+	DefaultUserAgent = transport.DefaultUserAgent
 )
 
 // DefaultPollSchedule is charmcraft's: the waits between two polls of a
@@ -39,12 +39,9 @@ type Option func(*options) error
 type options struct {
 	apiURL, storageURL string
 	loginURL           string
-	transport          http.RoundTripper
-	userAgent          string
+	requests           transport.ClientOptions
 	token              string
 	schedule           []time.Duration
-	policy             transport.Policy
-	debug              io.Writer
 }
 
 func defaultOptions() *options {
@@ -52,20 +49,15 @@ func defaultOptions() *options {
 		apiURL:     DefaultAPIURL,
 		storageURL: DefaultStorageURL,
 		loginURL:   DefaultLoginURL,
-		transport:  transport.New(transport.DefaultStallTimeout),
-		userAgent:  DefaultUserAgent,
+		requests:   transport.DefaultClientOptions(),
 		schedule:   DefaultPollSchedule(),
-		policy:     defaultPolicy(),
 	}
 }
 
-// defaultPolicy is how the client retries: as every client of the plugin
-// (see transport.DefaultPolicy), and with Charmhub's answers read whole
-// before they are returned, so that one cut short is retried too.
-func defaultPolicy() transport.Policy {
-	p := transport.DefaultPolicy()
-	p.BufferAnswer = maxJSON
-	return p
+// requests makes an option of how requests are carried, the same for
+// every client of the plugin, an option of the Client.
+func requests(set transport.ClientOption) Option {
+	return func(o *options) error { return set(&o.requests) }
 }
 
 // WithAPIURL sets the base URL of the Charmhub API; a trailing "/" is
@@ -86,6 +78,16 @@ func WithStorageURL(u string) Option {
 	}
 }
 
+// WithLoginURL sets the base URL of the login service that discharges
+// Charmhub's root macaroon; a trailing "/" is dropped. The default is
+// DefaultLoginURL.
+func WithLoginURL(u string) Option {
+	return func(o *options) (err error) {
+		o.loginURL, err = baseURL("login", u)
+		return err
+	}
+}
+
 func baseURL(what, s string) (string, error) {
 	u, err := url.Parse(strings.TrimSpace(s))
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" || u.User != nil {
@@ -100,23 +102,10 @@ func baseURL(what, s string) (string, error) {
 // timeout (uploads can be long) but bounds every wait: connecting, the
 // TLS handshake, the answer's headers, and any silence on a connection
 // longer than two minutes (transport.New).
-func WithTransport(rt http.RoundTripper) Option {
-	return func(o *options) error {
-		if rt == nil {
-			return errors.New("the transport is nil")
-		}
-		o.transport = rt
-		return nil
-	}
-}
+func WithTransport(rt http.RoundTripper) Option { return requests(transport.WithTransport(rt)) }
 
 // WithUserAgent sets the User-Agent header. The default is DefaultUserAgent.
-func WithUserAgent(ua string) Option {
-	return func(o *options) error {
-		o.userAgent = ua
-		return nil
-	}
-}
+func WithUserAgent(ua string) Option { return requests(transport.WithUserAgent(ua)) }
 
 // WithToken sets the macaroon sent as "Authorization: Macaroon <token>"
 // with every request. The default is none: calls fail with
@@ -151,24 +140,8 @@ func WithPollSchedule(s []time.Duration) Option {
 // often, for how long (see transport.Policy); answers are read whole
 // before they are returned unless p.BufferAnswer says otherwise. The
 // default is transport.DefaultPolicy.
-func WithRetryPolicy(p transport.Policy) Option {
-	return func(o *options) error {
-		if err := p.Check(); err != nil {
-			return err
-		}
-		if p.BufferAnswer == 0 {
-			p.BufferAnswer = maxJSON
-		}
-		o.policy = p
-		return nil
-	}
-}
+func WithRetryPolicy(p transport.Policy) Option { return requests(transport.WithRetryPolicy(p)) }
 
 // WithDebug logs every request (method, path, status, duration) and
 // every retry to w, with credentials redacted. The default is no log.
-func WithDebug(w io.Writer) Option {
-	return func(o *options) error {
-		o.debug = w
-		return nil
-	}
-}
+func WithDebug(w io.Writer) Option { return requests(transport.WithDebug(w)) }

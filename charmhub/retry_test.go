@@ -110,14 +110,10 @@ func TestUploadFailsOnWrongSize(t *testing.T) {
 func TestCreateRevisionIsNotRetried(t *testing.T) {
 	s := startServer(t)
 	c := newClient(t, s, aliceToken)
-	src := &opener{content: []byte("x")}
-	id, err := c.Upload(t.Context(), "f", 1, src.open, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	id := upload(t, c, "f", []byte("x"))
 	const path = "/api/v1/charm/my-charm/resources/data/revisions"
 	s.Fail(charmhubtest.Fault{Method: "POST", Path: path, Status: 503, Times: 5})
-	_, err = c.CreateRevision(t.Context(), "my-charm", "data", charmhub.RevisionRequest{UploadID: id, Type: "file"})
+	_, err := c.CreateRevision(t.Context(), "my-charm", "data", charmhub.RevisionRequest{UploadID: id, Type: "file"})
 	if !errors.Is(err, charmhub.ErrTemporary) {
 		t.Fatalf("error %v, want ErrTemporary", err)
 	}

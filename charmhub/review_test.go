@@ -66,11 +66,7 @@ func uploadAndWait(t *testing.T, c *charmhub.Client) (*charmhub.RevisionStatus, 
 
 func uploadAndWaitCtx(ctx context.Context, t *testing.T, c *charmhub.Client) (*charmhub.RevisionStatus, error) {
 	t.Helper()
-	src := &opener{content: []byte("payload")}
-	id, err := c.Upload(t.Context(), "payload.txt", 7, src.open, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	id := upload(t, c, "payload.txt", []byte("payload"))
 	statusURL, err := c.CreateRevision(t.Context(), "my-charm", "data", charmhub.RevisionRequest{UploadID: id, Type: "file"})
 	if err != nil {
 		t.Fatal(err)

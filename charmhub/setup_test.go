@@ -71,3 +71,15 @@ func (o *opener) open() (io.ReadCloser, error) {
 	o.opens++
 	return io.NopCloser(bytes.NewReader(o.content)), nil
 }
+
+// upload uploads content to storage as a file named name, and returns
+// the id of the upload.
+func upload(t *testing.T, c *charmhub.Client, name string, content []byte) string {
+	t.Helper()
+	src := &opener{content: content}
+	id, err := c.Upload(t.Context(), name, int64(len(content)), src.open, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return id
+}

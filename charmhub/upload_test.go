@@ -105,11 +105,7 @@ func TestListResourcesAndRevisions(t *testing.T) {
 	s := startServer(t)
 	c := newClient(t, s, bobToken) // a collaborator may do it all
 	for _, content := range []string{"first", "second revision"} {
-		src := &opener{content: []byte(content)}
-		id, err := c.Upload(t.Context(), "data.bin", int64(len(content)), src.open, nil)
-		if err != nil {
-			t.Fatal(err)
-		}
+		id := upload(t, c, "data.bin", []byte(content))
 		createAndWait(t, c, "data", charmhub.RevisionRequest{UploadID: id, Type: charmhub.TypeFile})
 	}
 	resources, err := c.ListResources(t.Context(), "my-charm")

@@ -17,6 +17,7 @@ import (
 	"github.com/canonical/docker-charmcraft/internal/ocitest"
 	"github.com/canonical/docker-charmcraft/layercache"
 	"github.com/canonical/docker-charmcraft/registry/registrytest"
+	"github.com/opencontainers/go-digest"
 )
 
 // pushArchive is one PushArchive, and what it said.
@@ -51,19 +52,26 @@ func platformNames(ps []imagepush.Platform) []string {
 	return names
 }
 
+// pushed checks r pushed the manifest or index want and, when platforms
+// are named, that it is for those.
+func (r *run) pushed(t *testing.T, want digest.Digest, platforms ...string) {
+	t.Helper()
+	if r.err != nil {
+		t.Fatal(r.err)
+	}
+	if r.res.Digest != want {
+		t.Errorf("pushed as %s, want %s", r.res.Digest, want)
+	}
+	if got := platformNames(r.res.Platforms); platforms != nil && !slices.Equal(got, platforms) {
+		t.Errorf("platforms %v, want %v", got, platforms)
+	}
+}
+
 func TestPushArchiveKeepsItsDigests(t *testing.T) {
 	w := newWorld(t)
 	a, written := writeArchive(t, "my rock_1.0_amd64.rock", amd64Rock(1))
 	r := pushArchive(t, w, a)
-	if r.err != nil {
-		t.Fatal(r.err)
-	}
-	if r.res.Digest != written.Top[0] {
-		t.Errorf("pushed as %s, want the archive's manifest %s", r.res.Digest, written.Top[0])
-	}
-	if got := platformNames(r.res.Platforms); !slices.Equal(got, []string{"linux/amd64"}) {
-		t.Errorf("platforms %v, want linux/amd64", got)
-	}
+	r.pushed(t, written.Top[0], "linux/amd64")
 	if got, want := r.kinds(), []imagepush.EventKind{imagepush.Uploading, imagepush.Uploaded}; !slices.Equal(got, want) {
 		t.Errorf("events %v, want %v", got, want)
 	}
@@ -100,12 +108,7 @@ func TestPushArchiveSkipsBlobsTheRegistryHas(t *testing.T) {
 	second, written := writeArchive(t, "b.rock", spec)
 	before := w.uploads()
 	r := pushArchive(t, w, second)
-	if r.err != nil {
-		t.Fatal(r.err)
-	}
-	if r.res.Digest != written.Top[0] {
-		t.Errorf("pushed as %s, want %s", r.res.Digest, written.Top[0])
-	}
+	r.pushed(t, written.Top[0])
 	if got := w.uploads() - before; got != 2 {
 		t.Errorf("%d blob uploads, want 2 (the new layer and config)", got)
 	}
@@ -119,12 +122,7 @@ func TestPushLayoutDirectory(t *testing.T) {
 		t.Fatal(err)
 	}
 	r := pushArchive(t, w, imagepush.Archive{Path: dir, Layout: true})
-	if r.err != nil {
-		t.Fatal(r.err)
-	}
-	if r.res.Digest != written.Top[0] {
-		t.Errorf("pushed as %s, want %s", r.res.Digest, written.Top[0])
-	}
+	r.pushed(t, written.Top[0])
 }
 
 func twoPlatforms(index bool) ocitest.Spec {
@@ -138,15 +136,7 @@ func TestPushArchiveIndexWhole(t *testing.T) {
 	w := newWorld(t)
 	a, written := writeArchive(t, "multi.tar", twoPlatforms(true))
 	r := pushArchive(t, w, a)
-	if r.err != nil {
-		t.Fatal(r.err)
-	}
-	if r.res.Digest != written.Top[0] {
-		t.Errorf("pushed as %s, want the archive's index %s", r.res.Digest, written.Top[0])
-	}
-	if got := platformNames(r.res.Platforms); !slices.Equal(got, []string{"linux/amd64", "linux/arm64"}) {
-		t.Errorf("platforms %v, want both", got)
-	}
+	r.pushed(t, written.Top[0], "linux/amd64", "linux/arm64")
 	for _, m := range written.Manifests {
 		if ok, err := w.client(t).ManifestExists(t.Context(), m); err != nil || !ok {
 			t.Errorf("manifest %s not in the registry (%v)", m, err)
@@ -163,12 +153,7 @@ func TestPushArchiveIndexOnePlatform(t *testing.T) {
 	a, written := writeArchive(t, "multi.tar", twoPlatforms(true))
 	arm, _ := imagepush.ParsePlatform("linux/arm64")
 	r := pushArchive(t, w, a, imagepush.WithPlatforms([]imagepush.Platform{arm}))
-	if r.err != nil {
-		t.Fatal(r.err)
-	}
-	if r.res.Digest != written.Manifests[0] {
-		t.Errorf("pushed as %s, want the arm64 manifest %s", r.res.Digest, written.Manifests[0])
-	}
+	r.pushed(t, written.Manifests[0])
 }
 
 func TestPushArchiveOfSeveralImages(t *testing.T) {
@@ -188,15 +173,7 @@ func TestPushArchiveOfSeveralImages(t *testing.T) {
 	}
 	amd, _ := imagepush.ParsePlatform("linux/amd64")
 	r = pushArchive(t, w, a, imagepush.WithPlatforms([]imagepush.Platform{amd}))
-	if r.err != nil {
-		t.Fatal(r.err)
-	}
-	if r.res.Digest != written.Manifests[1] {
-		t.Errorf("pushed as %s, want the amd64 image %s", r.res.Digest, written.Manifests[1])
-	}
-	if got := platformNames(r.res.Platforms); !slices.Equal(got, []string{"linux/amd64"}) {
-		t.Errorf("platforms %v, want linux/amd64", got)
-	}
+	r.pushed(t, written.Manifests[1], "linux/amd64")
 	s390, _ := imagepush.ParsePlatform("linux/s390x")
 	r = pushArchive(t, w, a, imagepush.WithPlatforms([]imagepush.Platform{s390}))
 	if r.err == nil || !strings.Contains(r.err.Error(), "no image for it") {
@@ -316,12 +293,7 @@ func TestPushArchiveResumed(t *testing.T) {
 	w.proxy.Clear()
 	w.proxy.ClearRequests()
 	r := pushArchive(t, w, a, imagepush.WithCache(cache))
-	if r.err != nil {
-		t.Fatal(r.err)
-	}
-	if r.res.Digest != written.Top[0] {
-		t.Errorf("pushed as %s, want %s", r.res.Digest, written.Top[0])
-	}
+	r.pushed(t, written.Top[0])
 	sent := w.proxy.BodyBytes(http.MethodPut, uploads)
 	t.Logf("the run again sent %d bytes, %.0f%% of the layer", sent, 100*float64(sent)/layer)
 	if kind, _ := registrytest.KindFromEnv(); kind != registrytest.Distribution2 && sent > layer*55/100 {

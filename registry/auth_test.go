@@ -7,11 +7,13 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/canonical/docker-charmcraft/internal/testutil"
 	"github.com/canonical/docker-charmcraft/registry"
 	"github.com/canonical/docker-charmcraft/registry/registrytest"
 	"github.com/opencontainers/go-digest"
@@ -272,12 +274,8 @@ func pushedWithGets(t *testing.T, env *testEnv, blob []byte, d digest.Digest, an
 func TestRedirectDropsCredentials(t *testing.T) {
 	env := newEnv(t, envConfig{})
 	blob, d := randomBlob(t, 4096)
-	var storageAuth []string
-	var mu sync.Mutex
-	storage := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		mu.Lock()
-		storageAuth = append(storageAuth, r.Header.Get("Authorization"))
-		mu.Unlock()
+	storageAuth := testutil.NewHeaderLog("Authorization")
+	storage := httptest.NewServer(storageAuth.Serve(func(w http.ResponseWriter, _ *http.Request) {
 		_, _ = w.Write(blob)
 	}))
 	t.Cleanup(storage.Close)
@@ -293,10 +291,8 @@ func TestRedirectDropsCredentials(t *testing.T) {
 	if err != nil || !bytes.Equal(got, blob) {
 		t.Fatalf("GetBlob through a redirect: %d bytes, %v", len(got), err)
 	}
-	mu.Lock()
-	defer mu.Unlock()
-	if len(storageAuth) != 1 || storageAuth[0] != "" {
-		t.Errorf("storage got Authorization %q, want one request without", storageAuth)
+	if got := storageAuth.Seen(); len(got) != 1 || got[0] != "" {
+		t.Errorf("storage got Authorization %q, want one request without", got)
 	}
 	for _, r := range p.seen() {
 		if auth := r.Header.Get("Authorization"); strings.HasPrefix(auth, "Basic") {
@@ -326,12 +322,8 @@ func TestRedirectedDigestChecked(t *testing.T) {
 // TestRegistryAsksForBasic checks a registry that challenges for Basic auth
 // itself gets the credentials, then gets them up front.
 func TestRegistryAsksForBasic(t *testing.T) {
-	var mu sync.Mutex
-	var auths []string
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		mu.Lock()
-		auths = append(auths, r.Header.Get("Authorization"))
-		mu.Unlock()
+	auths := testutil.NewHeaderLog("Authorization")
+	srv := httptest.NewServer(auths.Serve(func(w http.ResponseWriter, r *http.Request) {
 		if user, pass, ok := r.BasicAuth(); !ok || user != testUser || pass != testPass {
 			w.Header().Set("WWW-Authenticate", `Basic realm="registry"`)
 			w.WriteHeader(http.StatusUnauthorized)
@@ -347,10 +339,8 @@ func TestRegistryAsksForBasic(t *testing.T) {
 		}
 	}
 	basic := "Basic " + base64.StdEncoding.EncodeToString([]byte(testUser+":"+testPass))
-	mu.Lock()
-	defer mu.Unlock()
-	if want := []string{"", basic, basic}; !slicesEqual(auths, want) {
-		t.Errorf("Authorization sent: %q, want %q", auths, want)
+	if got, want := auths.Seen(), []string{"", basic, basic}; !slices.Equal(got, want) {
+		t.Errorf("Authorization sent: %q, want %q", got, want)
 	}
 }
 
@@ -365,8 +355,4 @@ func isAny(err error, targets []error) bool {
 		}
 	}
 	return false
-}
-
-func slicesEqual(a, b []string) bool {
-	return strings.Join(a, "\n") == strings.Join(b, "\n") && len(a) == len(b)
 }

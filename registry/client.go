@@ -38,7 +38,7 @@ func New(baseURL, repository string, opts ...Option) (*Client, error) {
 	base, err := url.Parse(strings.TrimRight(baseURL, "/"))
 	if err != nil {
 		// The URL is not shown: it might hold a password.
-		return nil, fmt.Errorf("invalid registry URL: %w", unwrapURLError(err))
+		return nil, fmt.Errorf("invalid registry URL: %w", transport.WithoutURL(err))
 	}
 	if base.Scheme != "http" && base.Scheme != "https" || base.Host == "" || base.User != nil ||
 		base.RawQuery != "" || base.Fragment != "" {
@@ -53,12 +53,12 @@ func New(baseURL, repository string, opts ...Option) (*Client, error) {
 			return nil, err
 		}
 	}
-	o.policy = o.policy.WithRun()
+	o.requests.Policy = o.requests.Policy.WithRun()
 	scope := "repository:" + repository + ":pull,push"
-	log := transport.NewLog(o.debug, "registry")
+	log := transport.NewLog(o.requests.Debug, "registry")
 	return &Client{
 		base: base, repo: repository, hc: newHTTPClient(o, base, scope, log), log: log,
-		policy: o.policy, chunkSize: o.chunkSize, owner: cmp.Or(o.owner, "user "+o.user),
+		policy: o.requests.Policy, chunkSize: o.chunkSize, owner: cmp.Or(o.owner, "user "+o.user),
 	}, nil
 }
 
@@ -72,7 +72,7 @@ func (c *Client) endpoint(elem ...string) *url.URL {
 func (c *Client) newRequest(ctx context.Context, method string, u *url.URL, body io.Reader) (*http.Request, error) {
 	req, err := http.NewRequestWithContext(ctx, method, u.String(), body)
 	if err != nil {
-		return nil, fmt.Errorf("building a %s request: %w", method, unwrapURLError(err))
+		return nil, fmt.Errorf("building a %s request: %w", method, transport.WithoutURL(err))
 	}
 	return req, nil
 }
@@ -85,7 +85,7 @@ func (c *Client) do(req *http.Request, want ...int) (*http.Response, error) {
 	resp, err := c.hc.Do(req)
 	n := int(attempts.Load())
 	if err != nil {
-		return nil, &sendError{method: req.Method, path: req.URL.Path, err: unwrapURLError(err), attempts: n}
+		return nil, &sendError{method: req.Method, path: req.URL.Path, err: transport.WithoutURL(err), attempts: n}
 	}
 	if slices.Contains(want, resp.StatusCode) {
 		return resp, nil

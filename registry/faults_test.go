@@ -43,9 +43,15 @@ func newFaulty(t *testing.T, rules ...faultproxy.Rule) *faulty {
 	}
 	t.Cleanup(p.Close)
 	p.Add(rules...)
-	log := &testutil.SyncBuffer{}
-	c := newClient(t, p.URL, registry.WithDebug(log), registry.WithTransport(transport.New(testStall)))
-	return &faulty{env: env, p: p, c: c, log: log}
+	f := &faulty{env: env, p: p, log: &testutil.SyncBuffer{}}
+	f.c = f.client(t)
+	return f
+}
+
+// client is a client through the proxy, logging to f.log, with a stall
+// timeout a test can wait out, and opts.
+func (f *faulty) client(t *testing.T, opts ...registry.Option) *registry.Client {
+	return newClient(t, f.p.URL, append([]registry.Option{registry.WithDebug(f.log), registry.WithTransport(transport.New(testStall))}, opts...)...)
 }
 
 // holds checks the registry holds blob under d, and nothing under other.
@@ -157,7 +163,7 @@ func TestStreamsResume(t *testing.T) {
 		t.Run(string(fault.Kind), func(t *testing.T) {
 			f := newFaulty(t, faultproxy.Rule{Method: "PATCH", After: 1, Times: 1, Fault: fault})
 			blob, d := randomBlob(t, 3<<20)
-			c := newClient(t, f.p.URL, registry.WithDebug(f.log), registry.WithTransport(transport.New(testStall)), registry.WithChunkSize(1<<20))
+			c := f.client(t, registry.WithChunkSize(1<<20))
 			desc, err := c.PushBlobStream(t.Context(), oneShot(blob), nil)
 			lost := forgetsBrokenSessions(fault)
 			switch {

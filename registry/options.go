@@ -14,10 +14,7 @@ type Option func(*options) error
 
 type options struct {
 	user, pass string
-	transport  http.RoundTripper
-	userAgent  string
-	debug      io.Writer
-	policy     transport.Policy
+	requests   transport.ClientOptions
 	chunkSize  int
 	owner      string
 	challenge  *Challenge
@@ -33,12 +30,13 @@ type options struct {
 const DefaultChunkSize = membudget.Chunks / 2
 
 func defaultOptions() *options {
-	return &options{
-		transport: transport.New(transport.DefaultStallTimeout),
-		userAgent: "docker-charmcraft",
-		policy:    transport.DefaultPolicy(),
-		chunkSize: DefaultChunkSize,
-	}
+	return &options{requests: transport.DefaultClientOptions(), chunkSize: DefaultChunkSize}
+}
+
+// requests makes an option of how requests are carried, the same for
+// every client of the plugin, an option of the Client.
+func requests(set transport.ClientOption) Option {
+	return func(o *options) error { return set(&o.requests) }
 }
 
 // WithBasicAuth sets the credentials traded for a bearer token at the realm
@@ -81,35 +79,17 @@ func WithSessionsOwner(owner string) Option {
 // timeout (blobs can be large) but bounds every wait: connecting, the TLS
 // handshake, the answer's headers, and any silence on a connection longer
 // than two minutes (transport.New).
-func WithTransport(rt http.RoundTripper) Option {
-	return func(o *options) error {
-		if rt == nil {
-			return errors.New("nil transport")
-		}
-		o.transport = rt
-		return nil
-	}
-}
+func WithTransport(rt http.RoundTripper) Option { return requests(transport.WithTransport(rt)) }
 
 // WithUserAgent sets the User-Agent header of every request. The default
-// is "docker-charmcraft".
-func WithUserAgent(ua string) Option {
-	return func(o *options) error {
-		o.userAgent = ua
-		return nil
-	}
-}
+// is transport.DefaultUserAgent, "docker-charmcraft".
+func WithUserAgent(ua string) Option { return requests(transport.WithUserAgent(ua)) }
 
 // WithDebug logs each request to w, a line as it goes and one as it is
 // answered: method, URL (never the query), headers, status, time taken;
 // and the retries and token fetches. Headers that carry credentials or
 // tokens are written as REDACTED. The default is to log nothing.
-func WithDebug(w io.Writer) Option {
-	return func(o *options) error {
-		o.debug = w
-		return nil
-	}
-}
+func WithDebug(w io.Writer) Option { return requests(transport.WithDebug(w)) }
 
 // WithRetryPolicy sets how requests are retried: which answers, how
 // often, for how long (see transport.Policy). Only requests that can be
@@ -118,15 +98,7 @@ func WithDebug(w io.Writer) Option {
 // chunks of an upload are sent again by the upload itself, under the same
 // policy, once it asked the session where it stands. The default is
 // transport.DefaultPolicy.
-func WithRetryPolicy(p transport.Policy) Option {
-	return func(o *options) error {
-		if err := p.Check(); err != nil {
-			return err
-		}
-		o.policy = p
-		return nil
-	}
-}
+func WithRetryPolicy(p transport.Policy) Option { return requests(transport.WithRetryPolicy(p)) }
 
 // WithChunkSize sets the size of the chunks a streamed blob is sent in
 // (see PushBlobStream): what is held in memory per upload, and what is

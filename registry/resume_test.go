@@ -12,7 +12,6 @@ import (
 
 	"github.com/canonical/docker-charmcraft/internal/faultproxy"
 	"github.com/canonical/docker-charmcraft/internal/resumekey"
-	"github.com/canonical/docker-charmcraft/internal/transport"
 	"github.com/canonical/docker-charmcraft/registry"
 	"github.com/canonical/docker-charmcraft/registry/registrytest"
 )
@@ -83,6 +82,15 @@ func (k *killingReader) Read(p []byte) (int, error) {
 	return n, err
 }
 
+// pushStream pushes what it reads with c.PushBlobStream, under the key
+// of one layer, as a run of the plugin would push it.
+func pushStream(c *registry.Client) func(context.Context, io.Reader) error {
+	return func(ctx context.Context, r io.Reader) error {
+		_, err := c.PushBlobStream(resumekey.With(ctx, "layer test"), r, nil)
+		return err
+	}
+}
+
 // killedRun pushes blob as a run killed once the registry got at bytes
 // of it.
 func (f *faulty) killedRun(t *testing.T, read func(context.Context, io.Reader) error, blob []byte, at int64) {
@@ -125,17 +133,11 @@ func TestResumeAcrossRuns(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			f := newFaulty(t)
 			sessions := &memSessions{}
-			run := func() *registry.Client {
-				return newClient(t, f.p.URL, registry.WithDebug(f.log), registry.WithTransport(transport.New(testStall)),
-					registry.WithChunkSize(512<<10)).WithSessions(sessions)
-			}
+			run := func() *registry.Client { return f.client(t, registry.WithChunkSize(512<<10)).WithSessions(sessions) }
 			blob, d := randomBlob(t, size)
 			push := func(c *registry.Client) func(context.Context, io.Reader) error {
 				if tt.stream {
-					return func(ctx context.Context, r io.Reader) error {
-						_, err := c.PushBlobStream(resumekey.With(ctx, "layer test"), r, nil)
-						return err
-					}
+					return pushStream(c)
 				}
 				return func(ctx context.Context, r io.Reader) error {
 					return c.PushBlob(ctx, io.MultiReader(r), size, d) // a plain reader: sent in chunks
@@ -172,9 +174,7 @@ func TestResumeSinglePUT(t *testing.T) {
 	f := newFaulty(t, faultproxy.Rule{Method: "PUT", Path: sessionPath, Times: 1, Fault: faultproxy.Throttle(32 << 20)})
 	sessions := &memSessions{}
 	blob, d := randomBlob(t, size)
-	c := func() *registry.Client {
-		return newClient(t, f.p.URL, registry.WithDebug(f.log), registry.WithTransport(transport.New(testStall))).WithSessions(sessions)
-	}
+	c := func() *registry.Client { return f.client(t).WithSessions(sessions) }
 	ctx, cancel := context.WithCancel(t.Context())
 	br := bytes.NewReader(blob)
 	r := &seekKiller{killingReader{r: br, p: f.p, at: size / 2, cancel: cancel}, br}
@@ -209,17 +209,10 @@ func TestResumeOtherContent(t *testing.T) {
 	const size = 8 << 20
 	f := newFaulty(t)
 	sessions := &memSessions{}
-	c := func() *registry.Client {
-		return newClient(t, f.p.URL, registry.WithDebug(f.log), registry.WithTransport(transport.New(testStall)),
-			registry.WithChunkSize(1<<20)).WithSessions(sessions)
-	}
+	c := func() *registry.Client { return f.client(t, registry.WithChunkSize(1<<20)).WithSessions(sessions) }
 	other, _ := randomBlob(t, size)
 	blob, d := randomBlob(t, size)
-	push := func(ctx context.Context, r io.Reader) error {
-		_, err := c().PushBlobStream(resumekey.With(ctx, "layer test"), r, nil)
-		return err
-	}
-	f.killedRun(t, push, other, size/2)
+	f.killedRun(t, pushStream(c()), other, size/2)
 	desc, err := c().PushBlobStream(resumekey.With(t.Context(), "layer test"), bytes.NewReader(blob), nil)
 	if err != nil || desc.Digest != d {
 		t.Fatalf("PushBlobStream = %+v, %v\n%s", desc, err, f.log)
@@ -229,7 +222,7 @@ func TestResumeOtherContent(t *testing.T) {
 		t.Errorf("the resumed session was not refused:\n%s", f.log)
 	}
 	// A plain reader cannot be sent again: the caller is told to.
-	f.killedRun(t, push, other, size/2)
+	f.killedRun(t, pushStream(c()), other, size/2)
 	_, err = c().PushBlobStream(resumekey.With(t.Context(), "layer test"), io.MultiReader(bytes.NewReader(blob)), nil)
 	if f.env.reg.Kind != registrytest.Distribution2 && !errors.Is(err, registry.ErrInterrupted) {
 		t.Fatalf("PushBlobStream of a plain reader = %v, want ErrInterrupted\n%s", err, f.log)
@@ -251,13 +244,10 @@ func TestResumeLostSession(t *testing.T) {
 		f.p.URL + "/v2/charm/other/image/blobs/uploads/x",
 	} {
 		sessions := &memSessions{}
-		c := newClient(t, f.p.URL, registry.WithDebug(f.log), registry.WithChunkSize(1<<20)).WithSessions(sessions)
+		c := f.client(t, registry.WithChunkSize(1<<20)).WithSessions(sessions)
 		// What the key of the blob is, the client alone knows: save under it
 		// by letting it save a session first.
-		f.killedRun(t, func(ctx context.Context, r io.Reader) error {
-			_, err := c.PushBlobStream(resumekey.With(ctx, "layer test"), r, nil)
-			return err
-		}, blob, 2<<20)
+		f.killedRun(t, pushStream(c), blob, 2<<20)
 		if sessions.len() != 1 {
 			t.Fatalf("the killed run saved %d sessions, want 1", sessions.len())
 		}
@@ -288,12 +278,7 @@ func TestResumeOwner(t *testing.T) {
 	sessions := &memSessions{}
 	blob, d := randomBlob(t, size)
 	push := func(owner string) func(context.Context, io.Reader) error {
-		c := newClient(t, f.p.URL, registry.WithDebug(f.log), registry.WithTransport(transport.New(testStall)),
-			registry.WithChunkSize(1<<20), registry.WithSessionsOwner(owner)).WithSessions(sessions)
-		return func(ctx context.Context, r io.Reader) error {
-			_, err := c.PushBlobStream(resumekey.With(ctx, "layer test"), r, nil)
-			return err
-		}
+		return pushStream(f.client(t, registry.WithChunkSize(1<<20), registry.WithSessionsOwner(owner)).WithSessions(sessions))
 	}
 	f.killedRun(t, push("alice"), blob, size/2)
 	mark := len(f.log.String())

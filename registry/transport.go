@@ -1,7 +1,6 @@
 package registry
 
 import (
-	"errors"
 	"net/http"
 	"net/url"
 
@@ -20,11 +19,7 @@ const smallAnswer = 64 << 10
 // user agent) over the caller's transport. Token requests enter below
 // the auth layer.
 func newHTTPClient(o *options, registry *url.URL, scope string, log *transport.Log) *http.Client {
-	policy := o.policy
-	if policy.BufferAnswer == 0 {
-		policy.BufferAnswer = smallAnswer
-	}
-	stack := transport.Stack(o.transport, policy, o.userAgent, log)
+	stack := o.requests.Stack(log, smallAnswer)
 	bearer := &bearerTransport{
 		inner:    stack,
 		tokens:   &http.Client{Transport: stack, CheckRedirect: transport.RedirectPolicy(nil)},
@@ -46,13 +41,3 @@ func newHTTPClient(o *options, registry *url.URL, scope string, log *transport.L
 // where names a URL for logs and errors: host and path, never the user
 // information or the query (an upload location's query holds its state).
 func where(u *url.URL) string { return u.Host + u.EscapedPath() }
-
-// unwrapURLError drops the *url.Error http.Client wraps errors in: it
-// quotes the whole URL, query included.
-func unwrapURLError(err error) error {
-	var ue *url.Error
-	if errors.As(err, &ue) {
-		return ue.Err
-	}
-	return err
-}

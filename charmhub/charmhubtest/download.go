@@ -45,13 +45,7 @@ var downloadRE = regexp.MustCompile(`^charm_([^.]+)\.(.+)_([0-9]+)$`)
 // download is GET /v1/resources/download/charm_{id}.{resource}_{revision}:
 // the content of a revision as it was uploaded (for an image, its JSON
 // blob).
-func (s *Server) download(w http.ResponseWriter, r *http.Request) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	user, ok := s.user(w, r)
-	if !ok {
-		return
-	}
+func (s *Server) download(w http.ResponseWriter, r *http.Request, user string) {
 	m := downloadRE.FindStringSubmatch(r.PathValue("file"))
 	if m == nil {
 		writeError(w, http.StatusNotFound, "not-found", "No such download.")

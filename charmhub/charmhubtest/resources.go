@@ -9,7 +9,7 @@ import (
 // defaultPermissions are those of a token made by "charmcraft login".
 var defaultPermissions = []string{"account-register-package", "account-view-packages", "package-manage", "package-view"}
 
-func (s *Server) whoami(w http.ResponseWriter, user string) {
+func (s *Server) whoami(w http.ResponseWriter, _ *http.Request, user string) {
 	writeJSON(w, http.StatusOK, map[string]any{
 		"account":     map[string]string{"display-name": user, "id": "id-" + user, "username": user},
 		"packages":    nil,
@@ -78,13 +78,7 @@ func isoTime(t time.Time) string {
 
 // listNames is GET /v1/charm: the names the user owns, and with
 // include-collaborations=true those they collaborate on, sorted.
-func (s *Server) listNames(w http.ResponseWriter, r *http.Request) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	user, ok := s.user(w, r)
-	if !ok {
-		return
-	}
+func (s *Server) listNames(w http.ResponseWriter, r *http.Request, user string) {
 	collab := r.URL.Query().Get("include-collaborations") == "true"
 	names := make([]string, 0, len(s.charms))
 	for name, c := range s.charms {

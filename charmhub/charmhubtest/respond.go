@@ -101,12 +101,12 @@ func (s *Server) forImage(h charmHandler) http.HandlerFunc {
 
 // forUser serves h the requests with a known token, and the token's
 // account, with s.mu held.
-func (s *Server) forUser(h func(w http.ResponseWriter, user string)) http.HandlerFunc {
+func (s *Server) forUser(h func(w http.ResponseWriter, r *http.Request, user string)) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		s.mu.Lock()
 		defer s.mu.Unlock()
 		if user, ok := s.user(w, r); ok {
-			h(w, user)
+			h(w, r, user)
 		}
 	}
 }

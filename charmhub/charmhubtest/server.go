@@ -82,7 +82,7 @@ func (s *Server) routes() http.Handler {
 	api.HandleFunc("GET /v1/tokens/whoami", s.forUser(s.whoami))
 	api.HandleFunc("POST /v1/tokens/usso", s.rootMacaroon)
 	api.HandleFunc("POST /v1/tokens/usso/exchange", s.exchange)
-	api.HandleFunc("GET /v1/charm", s.listNames)
+	api.HandleFunc("GET /v1/charm", s.forUser(s.listNames))
 	api.HandleFunc("GET /v1/charm/{charm}/resources", s.forCharm(s.listResources))
 	api.HandleFunc("GET /v1/charm/{charm}/resources/{resource}/revisions", s.forCharm(s.listRevisions))
 	api.HandleFunc("POST /v1/charm/{charm}/resources/{resource}/revisions", s.forCharm(s.createRevision))
@@ -91,7 +91,7 @@ func (s *Server) routes() http.Handler {
 	api.HandleFunc("GET /v1/charm/{charm}/resources/{resource}/oci-image/upload-credentials", s.forImage(s.uploadCredentials))
 	api.HandleFunc("POST /v1/charm/{charm}/resources/{resource}/oci-image/blob", s.forImage(s.imageBlob))
 	api.HandleFunc("GET /v2/charms/resources/{charm}/{resource}/revisions", s.forCharm(s.listRevisionDownloads))
-	api.HandleFunc("GET /v1/resources/download/{file}", s.download)
+	api.HandleFunc("GET /v1/resources/download/{file}", s.forUser(s.download))
 	api.HandleFunc("/", noEndpoint)
 
 	root := http.NewServeMux()

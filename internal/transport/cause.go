@@ -6,6 +6,7 @@ import (
 	"errors"
 	"io"
 	"net"
+	"net/url"
 	"strconv"
 	"syscall"
 )
@@ -78,3 +79,12 @@ func (f *Failure) Unwrap() error { return f.Err }
 // Plain is the failure in words: the service and the cause, "Charmhub
 // refused the connection".
 func (f *Failure) Plain() string { return f.Service + " " + Cause(f.Err) }
+
+// WithoutURL drops the *url.Error that http.Client wraps its errors in:
+// it quotes the whole URL, query and any password included.
+func WithoutURL(err error) error {
+	if ue, ok := errors.AsType[*url.Error](err); ok {
+		return ue.Err
+	}
+	return err
+}

@@ -103,18 +103,14 @@ func (c *stallConn) arm(now time.Time) {
 	_ = c.SetDeadline(now.Add(c.idle))
 }
 
-func (c *stallConn) Read(p []byte) (int, error) {
-	c.arm(time.Now())
-	n, err := c.Conn.Read(p)
-	if n > 0 {
-		c.arm(time.Now())
-	}
-	return n, c.explain(err)
-}
+func (c *stallConn) Read(p []byte) (int, error)  { return c.watch(c.Conn.Read, p) }
+func (c *stallConn) Write(p []byte) (int, error) { return c.watch(c.Conn.Write, p) }
 
-func (c *stallConn) Write(p []byte) (int, error) {
+// watch does a read or a write with the deadline pushed back before it
+// and, if it moved bytes, after it.
+func (c *stallConn) watch(move func([]byte) (int, error), p []byte) (int, error) {
 	c.arm(time.Now())
-	n, err := c.Conn.Write(p)
+	n, err := move(p)
 	if n > 0 {
 		c.arm(time.Now())
 	}
