@@ -188,14 +188,16 @@ func Ping(ctx context.Context, baseURL string, opts ...Option) (*Challenge, erro
 			return nil, err
 		}
 	}
-	rt := transport.Stack(o.transport, transport.Policy{Attempts: 1}, o.userAgent, transport.NewLog(o.debug, "registry"))
+	once := o.requests
+	once.Policy = transport.Policy{Attempts: 1}
+	rt := once.Stack(transport.NewLog(once.Debug, "registry"), smallAnswer)
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, strings.TrimRight(baseURL, "/")+"/v2/", nil)
 	if err != nil {
 		return nil, err
 	}
 	resp, err := rt.RoundTrip(req)
 	if err != nil {
-		return nil, unwrapURLError(err)
+		return nil, err
 	}
 	drainClose(resp)
 	if resp.StatusCode != http.StatusUnauthorized {

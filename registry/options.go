@@ -54,10 +54,7 @@ func WithBasicAuth(user, pass string) Option {
 // whose realm the client would not send credentials to is ignored; the
 // registry's own challenge then says what is wrong.
 func WithChallenge(c *Challenge) Option {
-	return func(o *options) error {
-		o.challenge = c
-		return nil
-	}
+	return func(o *options) error { o.challenge = c; return nil }
 }
 
 // WithSessionsOwner names whose upload sessions the client keeps (see
