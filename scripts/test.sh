@@ -6,8 +6,9 @@
 # On the matrix, in passes (one `go test` each, daemon x registry x
 # network; the chains of passes start longest first):
 #   unit      every package but e2e, with the race detector, on each registry
-#   e2e       every e2e test but $waits: on the first daemon with
-#             distribution 3, on the last with distribution 2.8, plain HTTP
+#   e2e       every e2e test but $waits and (when there are TLS passes)
+#             $heavy: on the first daemon with distribution 3, on the last
+#             with distribution 2.8, plain HTTP
 #   image     every image test (an e2e test whose name holds "Image") on
 #             every daemon with both registries over TLS (the matrix's CA,
 #             an HTTPS token realm, the registry named by a non-loopback
@@ -16,8 +17,8 @@
 #             reach the registry only through the namespace's veth pair)
 #             over TLS only.
 #             The kill-and-run-again tests ($heavy) take a minute or more
-#             each: besides the two e2e passes, they run in one classic and
-#             one containerd image pass ($heavy_passes), not in every one.
+#             each: they run in one classic and one containerd image pass
+#             ($heavy_passes, the e2e passes' daemons), not in every one.
 #   budget    the tests that wait out the real retry budget ($waits), once,
 #             beside the chains: they wait, idle, for 2 minutes.
 # The race detector runs on the packages whose code runs in the test
@@ -126,7 +127,10 @@ heavy=TestImageKilled
 # The tests that wait out the default retry budget (2 minutes), idle: they
 # run once, in a pass of their own beside the chains, not in each e2e pass.
 waits=TestFailFastBudget
-heavy_passes=" image-d26-distribution2-tls image-d26c-embedded-tls "
+heavy_passes=" image-$first-distribution2-tls image-$last-embedded-tls "
+# Without TLS there are no such passes: the e2e passes run them then.
+e2e_skip="$waits|$heavy"
+[ "$tls" = yes ] || e2e_skip=$waits
 image() { # NAME DAEMON REGISTRY TLS: an image pass
 	local skip="-test.skip $heavy"
 	[[ $heavy_passes == *" $1 "* ]] && skip=
@@ -146,8 +150,8 @@ chains=()
 i=0
 for d in "${names[@]}"; do
 	c="$d"
-	[ "$d" = "$first" ] && c+=";e2e-$d-embedded $d embedded plain e2e -test.skip $waits"
-	[ "$d" = "$last" ] && c+=";e2e-$d-distribution2 $d distribution2 plain e2e -test.skip $waits"
+	[ "$d" = "$first" ] && c+=";e2e-$d-embedded $d embedded plain e2e -test.skip $e2e_skip"
+	[ "$d" = "$last" ] && c+=";e2e-$d-distribution2 $d distribution2 plain e2e -test.skip $e2e_skip"
 	if [ "$d" != "$first" ] && [ "$d" != "$last" ]; then
 		r=embedded
 		[ $((i % 2)) = 1 ] && r=distribution2
