@@ -38,8 +38,9 @@ type LocalImage struct {
 	// Arch is the architecture image inspect reports (of one platform,
 	// for a multi-platform image), with its OS and Variant.
 	Arch, OS, Variant string
-	// Tags are the image's names (RepoTags).
-	Tags []string
+	// Tags are the image's names (RepoTags), and Digests their digest
+	// forms (RepoDigests), as inspect listed them.
+	Tags, Digests []string
 	// Size is the image's size, as inspect reports it.
 	Size int64
 	// ManifestID: the ID is the digest of the image's manifest or index,
@@ -173,7 +174,7 @@ type infoResult struct {
 // localImage is the image insp describes; info is the daemon's info,
 // coming.
 func localImage(insp client.ImageInspectResult, info <-chan infoResult) (*LocalImage, error) {
-	img := &LocalImage{ID: digest.Digest(insp.ID), Arch: insp.Architecture, OS: insp.Os, Variant: insp.Variant, Tags: insp.RepoTags, Size: insp.Size}
+	img := &LocalImage{ID: digest.Digest(insp.ID), Arch: insp.Architecture, OS: insp.Os, Variant: insp.Variant, Tags: insp.RepoTags, Digests: insp.RepoDigests, Size: insp.Size}
 	for _, l := range insp.RootFS.Layers {
 		img.DiffIDs = append(img.DiffIDs, digest.Digest(l))
 	}
