@@ -7,12 +7,14 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"os"
 	"slices"
 	"strconv"
 	"strings"
 	"testing"
 
+	"github.com/canonical/docker-charmcraft/internal/faultproxy"
 	"github.com/canonical/docker-charmcraft/internal/transport"
 )
 
@@ -345,6 +347,63 @@ func TestImageDaemonPushAcrossCharms(t *testing.T) {
 			continue
 		}
 		t.Errorf("%s: the daemon (Docker %d) did not push the image: %s", up.charm, major, res.stderr[max(i, 0):])
+	}
+	w.checkWhole(t, m)
+}
+
+// TestImageDaemonPushMountForbidden: a registry that refuses a
+// cross-repository mount with 403, where others answer 401, fails a
+// Docker 28 push too (containerd retries the upload on 401 only). There
+// the plugin's direct push fails, and the relay, which asks for no mount,
+// takes the image from a daemon that reaches it; a daemon in a network
+// namespace exports it. A daemon that pushes through the relay first asks
+// for no mount at all. Either way the upload is whole.
+func TestImageDaemonPushMountForbidden(t *testing.T) {
+	needContainerdStore(t)
+	w := newWorld(t)
+	reg := w.countRegistry(t)
+	reg.p.Add(faultproxy.Rule{Method: http.MethodPost, Path: "/v2/*/*/*/blobs/uploads/", Query: "mount=", Fault: faultproxy.Fail(http.StatusForbidden)})
+	refused := func() int {
+		n := 0
+		for _, r := range reg.p.Requests() {
+			if r.Status == http.StatusForbidden && strings.Contains(r.Query, "mount=") {
+				n++
+			}
+		}
+		return n
+	}
+	m := loadMulti(t, 1306, "multi-e2e-forbidden:1", false)
+	u, err := url.Parse(reg.url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	directFirst := daemonMajor(t) >= 28 && !transport.Loopback(u.Host)
+	for _, up := range []struct{ token, charm, resource string }{
+		{ownerToken, "my-charm", "my-image"}, {strangerToken, "eve-charm", "img"},
+	} {
+		before := refused()
+		res := dockerCmd(t, w.env(up.token, "CHARMCRAFT_REGISTRY_URL="+reg.url), "charmcraft", "upload-resource", up.charm, up.resource, "--image", m.id, "--debug")
+		if res.code != 0 || !strings.Contains(res.stderr, "Image uploaded, new remote digest: "+m.id+"\n") {
+			t.Fatalf("%s: %s", up.charm, res)
+		}
+		switch mounts := refused() - before; {
+		case !directFirst || mounts == 0:
+			if !inNetns() && !strings.Contains(res.stderr, "image pushed by daemon push\n") {
+				t.Errorf("%s: the daemon did not push the image (%d mounts refused): %s", up.charm, mounts, res)
+			}
+		case inNetns():
+			if !strings.Contains(res.stderr, "daemon push: the direct push failed") || !strings.Contains(res.stderr, "image pushed by export") {
+				t.Errorf("%s: %d mounts refused to the direct push; want it said, and the image exported: %s", up.charm, mounts, res)
+			}
+		case !strings.Contains(res.stderr, "daemon push: the direct push failed") || !strings.Contains(res.stderr, "daemon push: the Docker daemon reached the relay") ||
+			!strings.Contains(res.stderr, "image pushed by daemon push\n"):
+			t.Errorf("%s: %d mounts refused to the direct push; want it said, and the image pushed through the relay: %s", up.charm, mounts, res)
+		}
+	}
+	// The second charm's push asks to mount the blobs from the first
+	// charm's repository: a direct push met the refusal.
+	if directFirst && refused() == 0 {
+		t.Errorf("no mount was refused: the direct push's fallback went untried")
 	}
 	w.checkWhole(t, m)
 }

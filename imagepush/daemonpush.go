@@ -119,7 +119,7 @@ func (p *pusher) pushByDaemon(ctx context.Context, j *job) error {
 	var errs []error
 	triedDirect := docker28 && !transport.Loopback(host)
 	if triedDirect {
-		p.note("the Docker daemon pushes to %s directly: it speaks API %s (Docker 28 or later), whose push uploads a blob whose cross-repository mount the registry refuses, so it needs no relay", host, api)
+		p.note("the Docker daemon pushes to %s directly: it speaks API %s (Docker 28 or later), which uploads a blob when the registry refuses to mount it from another repository, so it needs no relay", host, api)
 		err := pushDirect()
 		if err == nil || errors.Is(err, errMissingContent) || ctx.Err() != nil {
 			return err
