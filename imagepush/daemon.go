@@ -82,11 +82,14 @@ func FindLocal(ctx context.Context, d Daemon, ref Ref) (*LocalImage, error) {
 		r, err := d.Info(ctx, client.InfoOptions{})
 		info <- infoResult{r, err}
 	}()
-	if ref.Full {
-		// A full image ID needs no listing (nor can it be ambiguous).
-		if insp, err := d.ImageInspect(ctx, ref.String()); err == nil && insp.ID == ref.String() {
-			return localImage(insp, info)
-		}
+	// A full image ID needs no listing (nor can it be ambiguous), nor does
+	// a prefix the daemon resolves to one image: it refuses a prefix of
+	// several. The ID found must start with what was given: a prefix that
+	// reads as another image's name finds that image, and is looked up in
+	// the list instead. Each listing takes 0.2 s or more on the containerd
+	// store, which sums the size of every image.
+	if insp, err := d.ImageInspect(ctx, ref.String()); err == nil && strings.HasPrefix(insp.ID, ref.String()) {
+		return localImage(insp, info)
 	}
 	// A prefix of 12 hex digits or more names one image of the top-level
 	// ones and the intermediate ones both but by a chance of 2^-48: the
