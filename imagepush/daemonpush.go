@@ -93,10 +93,11 @@ func (p *pusher) pushByDaemon(ctx context.Context, j *job) error {
 		return untagSafe(names{}, id, t.Repository) // says why, with no listing
 	}
 	api := apiVersion(ctx, d)
-	docker28 := atLeast(api, docker28API)
-	// On Docker 28 the inspect that found the image told its names.
+	byInspect := atLeast(api, inspectNamesAPI)
+	// The inspect that found the image told its names, on a daemon whose
+	// inspect tells them all.
 	all := names{listed: j.img.Tags, tags: j.img.Tags, digests: j.img.Digests}
-	if !docker28 {
+	if !byInspect {
 		var ok bool
 		if all, ok, err = readNames(ctx, d, id, false); err != nil || !ok {
 			return cmp.Or(err, fmt.Errorf("the Docker daemon no longer lists image %s", id))
@@ -107,7 +108,7 @@ func (p *pusher) pushByDaemon(ctx context.Context, j *job) error {
 		return err
 	}
 	temps := leftovers(ctx, all, isTemp)
-	defer func() { p.removeTemp(ctx, d, id, isTemp, slices.Concat(temps, created), before, docker28) }()
+	defer func() { p.removeTemp(ctx, d, id, isTemp, slices.Concat(temps, created), before, byInspect) }()
 	host := t.Registry.Host
 	pushDirect := func() error {
 		return p.pushVia(ctx, d, j, direct, t, func() {
@@ -117,7 +118,7 @@ func (p *pusher) pushByDaemon(ctx context.Context, j *job) error {
 		})
 	}
 	var errs []error
-	triedDirect := docker28 && !transport.Loopback(host)
+	triedDirect := atLeast(api, recoversAPI) && !transport.Loopback(host)
 	if triedDirect {
 		p.note("the Docker daemon pushes to %s directly: it speaks API %s (Docker 28 or later), which uploads a blob when the registry refuses to mount it from another repository, so it needs no relay", host, api)
 		err := pushDirect()
@@ -164,14 +165,22 @@ func (p *pusher) pushByDaemon(ctx context.Context, j *job) error {
 	return errors.Join(append(errs, fmt.Errorf("to %s: %w", host, err))...)
 }
 
-// docker28API is the API version of Docker 28.0: from there on, a daemon's
-// push on the containerd store uploads a blob whose cross-repository
-// mount the registry refuses (containerd 2's pusher; Docker 26 fails the
-// push), and its image inspect names every name of an image, those it
-// cannot parse included (see names). Docker 28.5 does both (checked);
-// should an earlier 28 not, its failed direct push falls back to the
-// relay, and a name its inspect misses to the check after the push.
-const docker28API = "1.48"
+// API versions that tell what a daemon does; its ping says which it
+// speaks.
+const (
+	// recoversAPI is Docker 28.0's: from there on, a daemon's push on the
+	// containerd store uploads a blob whose cross-repository mount the
+	// registry refuses with 401 (containerd 2's pusher), where Docker
+	// 26's fails; should a daemon not, its failed direct push falls back
+	// to the relay.
+	recoversAPI = "1.48"
+	// inspectNamesAPI is Docker 28.3's (checked on 28.5): its image
+	// inspect names every name of an image, those it cannot parse
+	// included (see names), so that the names are read from it, not from
+	// the slow image list. The names guard the user's images: an older
+	// daemon keeps the list.
+	inspectNamesAPI = "1.51"
+)
 
 // apiVersion is the API version the daemon says it speaks, in its ping;
 // "" when it does not say.

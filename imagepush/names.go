@@ -31,8 +31,8 @@ import (
 // its entry in the image list, and the RepoTags and RepoDigests of its
 // inspect. The list names a name the daemon cannot parse (twice, when it
 // is the one the entry was made from); Docker 26's inspect does not name
-// it at all, Docker 28's names it without its digest form, which
-// untagSafe refuses as it refuses the list's: on Docker 28 the list adds
+// it at all, Docker 28.5's names it without its digest form, which
+// untagSafe refuses as it refuses the list's: there the list adds
 // nothing, and is not asked for (it takes 0.2 s or more on the containerd
 // store, which sums the size of every image).
 type names struct {
@@ -42,8 +42,8 @@ type names struct {
 
 // readNames reads the names of image id; ok is false when the daemon
 // does not list it. A daemon whose inspect names every name (byInspect:
-// Docker 28, see inspectNamesAll) is not asked for its list, whose names
-// would add none: its listed names are its inspect's tags.
+// Docker 28.3 and later, see inspectNamesAPI) is not asked for its list,
+// whose names would add none: its listed names are its inspect's tags.
 func readNames(ctx context.Context, d Daemon, id digest.Digest, byInspect bool) (n names, ok bool, err error) {
 	ctx, cancel := context.WithTimeout(ctx, daemonTimeout)
 	defer cancel()
