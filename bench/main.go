@@ -24,7 +24,9 @@
 //	go run ./bench [-size 300M] [-runs 3] [-file-size 1G] [-rtt 25ms] [-bandwidth 0] [-tls] [-only REGEXP]
 //
 // BENCH_SIZE, BENCH_RUNS, BENCH_FILE_SIZE, BENCH_RTT, BENCH_BANDWIDTH,
-// BENCH_TLS and BENCH_ONLY set the same as the flags.
+// BENCH_TLS and BENCH_ONLY set the same as the flags. BENCH_TRACE=1 logs,
+// after each plugin run through the daemon proxy, when each of its
+// requests to the Docker daemon and to the servers began and ended.
 package main
 
 import (

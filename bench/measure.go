@@ -139,6 +139,9 @@ func (b *bench) measure(cmd *exec.Cmd) (sample, error) {
 		if cmd.Path == b.cfg.plugin || strings.HasSuffix(cmd.Path, "docker-charmcraft") {
 			s.Strategy = strategyOf(b.daemon.pushes()-pushes0, s.ImageSaves)
 			s.PushCall, s.ListCalls = b.daemon.callTimes(began)
+			if os.Getenv("BENCH_TRACE") != "" {
+				b.trace(began, wall)
+			}
 		}
 	}
 	return s, nil

@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"path"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
 
@@ -158,4 +159,32 @@ func (p *daemonProxy) callTimes(since time.Time) (push, list time.Duration) {
 		}
 	}
 	return push, list
+}
+
+// trace logs, with BENCH_TRACE set, when each request of a plugin run
+// to the Docker daemon and to the servers began and ended, from the
+// run's start: where its time goes.
+func (b *bench) trace(began time.Time, wall time.Duration) {
+	type call struct {
+		who string
+		r   faultproxy.Request
+	}
+	var calls []call
+	for _, r := range b.daemon.Requests() {
+		if !r.Start.Before(began) {
+			calls = append(calls, call{"daemon", r})
+		}
+	}
+	for _, r := range b.world.proxy.Requests() {
+		calls = append(calls, call{"server", r})
+	}
+	slices.SortFunc(calls, func(a, c call) int { return a.r.Start.Compare(c.r.Start) })
+	logf("  trace of the run (%.3f s):", wall.Seconds())
+	for _, c := range calls {
+		end := "-"
+		if !c.r.End.IsZero() {
+			end = fmt.Sprintf("%.3f", c.r.End.Sub(began).Seconds())
+		}
+		logf("    %s %.3f–%s %s %s %d", c.who, c.r.Start.Sub(began).Seconds(), end, c.r.Method, c.r.Path, c.r.Status)
+	}
 }

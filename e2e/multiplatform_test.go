@@ -7,11 +7,15 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"os"
 	"slices"
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/canonical/docker-charmcraft/internal/faultproxy"
+	"github.com/canonical/docker-charmcraft/internal/transport"
 )
 
 // The tests of this file run on the containerd image store only: the
@@ -120,15 +124,25 @@ func TestMultiPlatformImageUploadedWhole(t *testing.T) {
 	if !strings.Contains(res.stderr, "image pushed by daemon push\n") {
 		t.Errorf("--debug does not say the daemon pushed the image: %s", res)
 	}
-	// It reached the relay (the probe), before any credential was sent;
-	// a daemon in a network namespace does not, and pushes to the
+	// Which way it went, and why. Docker 28 pushes to a registry off
+	// this machine's loopback directly (it uploads a blob whose mount
+	// another charm's repository refuses), with no relay. Otherwise the
+	// daemon reached the relay (the probe), before any credential was
+	// sent; a daemon in a network namespace does not, and pushes to the
 	// registry directly.
-	if inNetns() {
+	direct := "daemon push: the Docker daemon pushes to " + w.reg.Host + " directly"
+	switch {
+	case daemonMajor(t) >= 28 && !transport.Loopback(w.reg.Host):
+		if !strings.Contains(res.stderr, direct+": it speaks API 1.") || strings.Contains(res.stderr, "daemon push: the relay") ||
+			strings.Contains(res.stderr, "reached the relay") {
+			t.Errorf("--debug does not say Docker 28 pushed directly, with no relay: %s", res)
+		}
+	case inNetns():
 		if !strings.Contains(res.stderr, "daemon push: the relay is not used: the Docker daemon did not reach the relay") ||
-			!strings.Contains(res.stderr, "daemon push: the Docker daemon pushes to "+w.reg.Host+" directly") {
+			!strings.Contains(res.stderr, direct) {
 			t.Errorf("--debug does not say the daemon in its network namespace pushed directly, not through the relay: %s", res)
 		}
-	} else if !strings.Contains(res.stderr, "daemon push: the Docker daemon reached the relay at 127.13.") {
+	case !strings.Contains(res.stderr, "daemon push: the Docker daemon reached the relay at 127.13."):
 		t.Errorf("--debug does not say the daemon reached the relay: %s", res)
 	}
 	if remote != m.id {
@@ -302,12 +316,13 @@ func TestPlatformFlagRefusedImage(t *testing.T) {
 // of two accounts in one registry. The daemon's second push would mount
 // the blobs from the first charm's repository, which the second charm's
 // token may not read: the daemon must still push it, not fall back to an
-// export. A daemon that reaches the plugin's relay pushes through it,
-// where no mount is asked for; one in another network (the namespaced
-// daemons of the matrix) pushes to the registry directly: Docker 28 then
-// uploads the blobs the refused mount did not bring, while Docker 26's
-// push fails on it (insufficient_scope) and the image is exported, the
-// upload still whole.
+// export. Docker 28 pushes to a registry off the loopback directly, and
+// uploads the blobs the refused mount did not bring. An older daemon
+// that reaches the plugin's relay pushes through it, where no mount is
+// asked for; one in another network (the namespaced daemons of the
+// matrix) pushes to the registry directly: Docker 26's push fails on the
+// mount (insufficient_scope) and the image is exported, the upload still
+// whole.
 func TestImageDaemonPushAcrossCharms(t *testing.T) {
 	needContainerdStore(t)
 	w := newWorld(t)
@@ -332,6 +347,63 @@ func TestImageDaemonPushAcrossCharms(t *testing.T) {
 			continue
 		}
 		t.Errorf("%s: the daemon (Docker %d) did not push the image: %s", up.charm, major, res.stderr[max(i, 0):])
+	}
+	w.checkWhole(t, m)
+}
+
+// TestImageDaemonPushMountForbidden: a registry that refuses a
+// cross-repository mount with 403, where others answer 401, fails a
+// Docker 28 push too (containerd retries the upload on 401 only). There
+// the plugin's direct push fails, and the relay, which asks for no mount,
+// takes the image from a daemon that reaches it; a daemon in a network
+// namespace exports it. A daemon that pushes through the relay first asks
+// for no mount at all. Either way the upload is whole.
+func TestImageDaemonPushMountForbidden(t *testing.T) {
+	needContainerdStore(t)
+	w := newWorld(t)
+	reg := w.countRegistry(t)
+	reg.p.Add(faultproxy.Rule{Method: http.MethodPost, Path: "/v2/*/*/*/blobs/uploads/", Query: "mount=", Fault: faultproxy.Fail(http.StatusForbidden)})
+	refused := func() int {
+		n := 0
+		for _, r := range reg.p.Requests() {
+			if r.Status == http.StatusForbidden && strings.Contains(r.Query, "mount=") {
+				n++
+			}
+		}
+		return n
+	}
+	m := loadMulti(t, 1306, "multi-e2e-forbidden:1", false)
+	u, err := url.Parse(reg.url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	directFirst := daemonMajor(t) >= 28 && !transport.Loopback(u.Host)
+	for _, up := range []struct{ token, charm, resource string }{
+		{ownerToken, "my-charm", "my-image"}, {strangerToken, "eve-charm", "img"},
+	} {
+		before := refused()
+		res := dockerCmd(t, w.env(up.token, "CHARMCRAFT_REGISTRY_URL="+reg.url), "charmcraft", "upload-resource", up.charm, up.resource, "--image", m.id, "--debug")
+		if res.code != 0 || !strings.Contains(res.stderr, "Image uploaded, new remote digest: "+m.id+"\n") {
+			t.Fatalf("%s: %s", up.charm, res)
+		}
+		switch mounts := refused() - before; {
+		case !directFirst || mounts == 0:
+			if !inNetns() && !strings.Contains(res.stderr, "image pushed by daemon push\n") {
+				t.Errorf("%s: the daemon did not push the image (%d mounts refused): %s", up.charm, mounts, res)
+			}
+		case inNetns():
+			if !strings.Contains(res.stderr, "daemon push: the direct push failed") || !strings.Contains(res.stderr, "image pushed by export") {
+				t.Errorf("%s: %d mounts refused to the direct push; want it said, and the image exported: %s", up.charm, mounts, res)
+			}
+		case !strings.Contains(res.stderr, "daemon push: the direct push failed") || !strings.Contains(res.stderr, "daemon push: the Docker daemon reached the relay") ||
+			!strings.Contains(res.stderr, "image pushed by daemon push\n"):
+			t.Errorf("%s: %d mounts refused to the direct push; want it said, and the image pushed through the relay: %s", up.charm, mounts, res)
+		}
+	}
+	// The second charm's push asks to mount the blobs from the first
+	// charm's repository: a direct push met the refusal.
+	if directFirst && refused() == 0 {
+		t.Errorf("no mount was refused: the direct push's fallback went untried")
 	}
 	w.checkWhole(t, m)
 }

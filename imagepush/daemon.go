@@ -38,8 +38,9 @@ type LocalImage struct {
 	// Arch is the architecture image inspect reports (of one platform,
 	// for a multi-platform image), with its OS and Variant.
 	Arch, OS, Variant string
-	// Tags are the image's names (RepoTags).
-	Tags []string
+	// Tags are the image's names (RepoTags), and Digests their digest
+	// forms (RepoDigests), as inspect listed them.
+	Tags, Digests []string
 	// Size is the image's size, as inspect reports it.
 	Size int64
 	// ManifestID: the ID is the digest of the image's manifest or index,
@@ -81,11 +82,14 @@ func FindLocal(ctx context.Context, d Daemon, ref Ref) (*LocalImage, error) {
 		r, err := d.Info(ctx, client.InfoOptions{})
 		info <- infoResult{r, err}
 	}()
-	if ref.Full {
-		// A full image ID needs no listing (nor can it be ambiguous).
-		if insp, err := d.ImageInspect(ctx, ref.String()); err == nil && insp.ID == ref.String() {
-			return localImage(insp, info)
-		}
+	// A full image ID needs no listing (nor can it be ambiguous), nor does
+	// a prefix the daemon resolves to one image: it refuses a prefix of
+	// several. The ID found must start with what was given: a prefix that
+	// reads as another image's name finds that image, and is looked up in
+	// the list instead. Each listing takes 0.2 s or more on the containerd
+	// store, which sums the size of every image.
+	if insp, err := d.ImageInspect(ctx, ref.String()); err == nil && strings.HasPrefix(insp.ID, ref.String()) {
+		return localImage(insp, info)
 	}
 	// A prefix of 12 hex digits or more names one image of the top-level
 	// ones and the intermediate ones both but by a chance of 2^-48: the
@@ -173,7 +177,7 @@ type infoResult struct {
 // localImage is the image insp describes; info is the daemon's info,
 // coming.
 func localImage(insp client.ImageInspectResult, info <-chan infoResult) (*LocalImage, error) {
-	img := &LocalImage{ID: digest.Digest(insp.ID), Arch: insp.Architecture, OS: insp.Os, Variant: insp.Variant, Tags: insp.RepoTags, Size: insp.Size}
+	img := &LocalImage{ID: digest.Digest(insp.ID), Arch: insp.Architecture, OS: insp.Os, Variant: insp.Variant, Tags: insp.RepoTags, Digests: insp.RepoDigests, Size: insp.Size}
 	for _, l := range insp.RootFS.Layers {
 		img.DiffIDs = append(img.DiffIDs, digest.Digest(l))
 	}

@@ -4,12 +4,15 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync/atomic"
 	"testing"
 
+	cerrdefs "github.com/containerd/errdefs"
 	"github.com/moby/moby/api/types/image"
 	"github.com/moby/moby/api/types/system"
 	"github.com/moby/moby/client"
@@ -87,6 +90,11 @@ type fakeDaemon struct {
 	stallAt int64
 	hang    bool
 	saves   atomic.Int32
+	// resolves: ImageInspect takes a prefix of an image ID, as a daemon
+	// does, and refuses one of several images; named is an image it
+	// finds by a name that reads as a prefix, as a daemon finds a tag.
+	resolves bool
+	named    map[string]fixture
 }
 
 func newDaemon(fxs ...fixture) *fakeDaemon { return &fakeDaemon{images: fxs} }
@@ -126,7 +134,25 @@ func (d *fakeDaemon) find(id string) (fixture, error) {
 }
 
 func (d *fakeDaemon) ImageInspect(_ context.Context, id string, _ ...client.ImageInspectOption) (client.ImageInspectResult, error) {
+	if fx, ok := d.named[id]; ok {
+		return client.ImageInspectResult{InspectResponse: fx.inspect}, nil
+	}
 	fx, err := d.find(id)
+	if err != nil && d.resolves {
+		var found []fixture
+		for _, f := range d.images {
+			if strings.HasPrefix(f.inspect.ID, id) {
+				found = append(found, f)
+			}
+		}
+		switch len(found) {
+		case 1:
+			fx, err = found[0], nil
+		case 0:
+		default:
+			err = fmt.Errorf("%w: ambiguous reference", cerrdefs.ErrNotFound)
+		}
+	}
 	return client.ImageInspectResult{InspectResponse: fx.inspect}, err
 }
 

@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/canonical/docker-charmcraft/dockersave"
@@ -48,6 +49,7 @@ type pushingDaemon interface {
 	ImagePush(ctx context.Context, image string, options client.ImagePushOptions) (client.ImagePushResponse, error)
 	ImageRemove(ctx context.Context, image string, options client.ImageRemoveOptions) (client.ImageRemoveResult, error)
 	DaemonHost() string
+	Ping(ctx context.Context, options client.PingOptions) (client.PingResult, error)
 	searcher
 }
 
@@ -63,12 +65,13 @@ var errMissingContent = errors.New("the Docker daemon lacks part of the image's 
 
 // pushByDaemon has the daemon push a containerd-store image itself: it
 // reads its content store and sends layers in parallel, which no export
-// can match (docker save is one stream). A daemon on this machine pushes
-// through a relay (see relay); one that cannot reach it (Docker Desktop's,
-// in a VM), or a remote one, pushes to the registry directly, unless the
-// registry is on this machine's loopback. It returns why no push
-// succeeded (the caller then exports the image), or errMissingContent
-// when the daemon lacks some of the image.
+// can match (docker save is one stream). A Docker 28 daemon pushes to the
+// registry directly, unless the registry is on this machine's loopback; a
+// daemon on this machine pushes through a relay (see relay) when that
+// fails or the daemon is older; one that cannot reach the relay (Docker
+// Desktop's, in a VM), or a remote one, pushes to the registry directly.
+// It returns why no push succeeded (the caller then exports the image),
+// or errMissingContent when the daemon lacks some of the image.
 //
 // The image's names are the same after as before (see names.go): the
 // daemon pushes only an image whose temporary name can be removed alone,
@@ -89,21 +92,46 @@ func (p *pusher) pushByDaemon(ctx context.Context, j *job) error {
 	if len(j.img.Tags) == 0 {
 		return untagSafe(names{}, id, t.Repository) // says why, with no listing
 	}
-	all, ok, err := readNames(ctx, d, id)
-	if err != nil || !ok {
-		return cmp.Or(err, fmt.Errorf("the Docker daemon no longer lists image %s", id))
+	api := apiVersion(ctx, d)
+	byInspect := atLeast(api, inspectNamesAPI)
+	// The inspect that found the image told its names, on a daemon whose
+	// inspect tells them all.
+	all := names{listed: j.img.Tags, tags: j.img.Tags, digests: j.img.Digests}
+	if !byInspect {
+		var ok bool
+		if all, ok, err = readNames(ctx, d, id, false); err != nil || !ok {
+			return cmp.Or(err, fmt.Errorf("the Docker daemon no longer lists image %s", id))
+		}
 	}
 	before := all.without(isTemp)
 	if err := untagSafe(before, id, t.Repository); err != nil {
 		return err
 	}
 	temps := leftovers(ctx, all, isTemp)
-	defer func() { p.removeTemp(ctx, d, id, isTemp, slices.Concat(temps, created), before) }()
+	defer func() { p.removeTemp(ctx, d, id, isTemp, slices.Concat(temps, created), before, byInspect) }()
+	host := t.Registry.Host
+	pushDirect := func() error {
+		return p.pushVia(ctx, d, j, direct, t, func() {
+			if !slices.Contains(temps, direct) {
+				created = append(created, direct)
+			}
+		})
+	}
 	var errs []error
+	triedDirect := atLeast(api, recoversAPI) && !transport.Loopback(host)
+	if triedDirect {
+		p.note("the Docker daemon pushes to %s directly: it speaks API %s (Docker 28 or later), which uploads a blob when the registry refuses to mount it from another repository, so it needs no relay", host, api)
+		err := pushDirect()
+		if err == nil || errors.Is(err, errMissingContent) || ctx.Err() != nil {
+			return err
+		}
+		errs = append(errs, fmt.Errorf("to %s: %w", host, err))
+		p.note("the direct push failed (%v): the relay is tried", err)
+	}
 	if mayReachRelay(d.DaemonHost()) {
 		r, err := startRelay(ctx, t.Registry, t.Transport)
 		if err != nil {
-			return fmt.Errorf("starting the relay to the registry: %w", err)
+			return errors.Join(append(errs, fmt.Errorf("starting the relay to the registry: %w", err))...)
 		}
 		if err := r.probe(ctx, d); err != nil {
 			p.note("the relay is not used: %v", err)
@@ -123,21 +151,61 @@ func (p *pusher) pushByDaemon(ctx context.Context, j *job) error {
 			return ctx.Err()
 		}
 	}
-	host := t.Registry.Host
-	if transport.Loopback(host) {
+	switch {
+	case triedDirect:
+		return errors.Join(errs...)
+	case transport.Loopback(host):
 		return errors.Join(append(errs, fmt.Errorf("the registry is on this machine's loopback (%s), which the Docker daemon at %s does not share", host, d.DaemonHost()))...)
 	}
 	p.note("the Docker daemon pushes to %s directly", host)
-	err = p.pushVia(ctx, d, j, direct, t, func() {
-		if !slices.Contains(temps, direct) {
-			created = append(created, direct)
-		}
-	})
+	err = pushDirect()
 	if err == nil || errors.Is(err, errMissingContent) {
 		return err
 	}
-	errs = append(errs, fmt.Errorf("to %s: %w", host, err))
-	return errors.Join(errs...)
+	return errors.Join(append(errs, fmt.Errorf("to %s: %w", host, err))...)
+}
+
+// API versions that tell what a daemon does; its ping says which it
+// speaks.
+const (
+	// recoversAPI is Docker 28.0's: from there on, a daemon's push on the
+	// containerd store uploads a blob whose cross-repository mount the
+	// registry refuses with 401 (containerd 2's pusher), where Docker
+	// 26's fails; should a daemon not, its failed direct push falls back
+	// to the relay.
+	recoversAPI = "1.48"
+	// inspectNamesAPI is Docker 28.3's (checked on 28.5): its image
+	// inspect names every name of an image, those it cannot parse
+	// included (see names), so that the names are read from it, not from
+	// the slow image list. The names guard the user's images: an older
+	// daemon keeps the list.
+	inspectNamesAPI = "1.51"
+)
+
+// apiVersion is the API version the daemon says it speaks, in its ping;
+// "" when it does not say.
+func apiVersion(ctx context.Context, d pushingDaemon) string {
+	ctx, cancel := context.WithTimeout(ctx, daemonTimeout)
+	defer cancel()
+	ping, err := d.Ping(ctx, client.PingOptions{})
+	if err != nil {
+		return ""
+	}
+	return ping.APIVersion
+}
+
+// atLeast tells whether API version v (major.minor) is want or later;
+// an empty or malformed v is not.
+func atLeast(v, want string) bool {
+	parse := func(s string) (major, minor int, ok bool) {
+		a, b, found := strings.Cut(s, ".")
+		major, err1 := strconv.Atoi(a)
+		minor, err2 := strconv.Atoi(b)
+		return major, minor, found && err1 == nil && err2 == nil
+	}
+	vMajor, vMinor, ok := parse(v)
+	wMajor, wMinor, _ := parse(want)
+	return ok && (vMajor > wMajor || vMajor == wMajor && vMinor >= wMinor)
 }
 
 // pushVia has the daemon push the image as ref, a temporary local name
@@ -193,7 +261,7 @@ func leftovers(ctx context.Context, all names, isTemp func(string) bool) []strin
 // tags again a name lost (a name the daemon did not parse, which it
 // removed with the temporary one, becomes the parsed name it was listed
 // as), and tells what differs still. It runs even when ctx is done.
-func (p *pusher) removeTemp(ctx context.Context, d pushingDaemon, id digest.Digest, isTemp func(string) bool, temps []string, before names) {
+func (p *pusher) removeTemp(ctx context.Context, d pushingDaemon, id digest.Digest, isTemp func(string) bool, temps []string, before names, byInspect bool) {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*daemonTimeout)
 	defer cancel()
 	for _, name := range temps {
@@ -202,7 +270,7 @@ func (p *pusher) removeTemp(ctx context.Context, d pushingDaemon, id digest.Dige
 		}
 	}
 	for restored := false; ; restored = true {
-		after, ok, err := readNames(ctx, d, id)
+		after, ok, err := readNames(ctx, d, id, byInspect)
 		switch {
 		case err != nil || !ok:
 			p.emit(Event{Kind: NamesChanged, Digest: id, Err: cmp.Or(err, errors.New("the Docker daemon no longer lists the image"))})

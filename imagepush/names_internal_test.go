@@ -41,6 +41,12 @@ func TestUntagSafe(t *testing.T) {
 		{"pulled by digest, on 26", names{
 			listed: []string{"127.0.0.1:39509/names/d@" + id.String()}, digests: []string{"127.0.0.1:39509/names/d@" + id.String()},
 		}, false},
+		// On Docker 28 the names are read from inspect alone: its tags
+		// stand for the list's, and refuse what the list refused.
+		{"rock on 28, by inspect", byInspect([]string{"3.0"}, nil), false},
+		{"rock tagged on 28, by inspect", byInspect([]string{"3.0", "names-e2e-rock:3.0"}, []string{"names-e2e-rock@" + id.String()}), false},
+		{"unparsed name with a tag, on 28, by inspect", byInspect([]string{"foo:1"}, nil), false},
+		{"several tags, by inspect", byInspect([]string{"names-e2e-a:1", "names-e2e-a:2"}, []string{"names-e2e-a@" + id.String()}), true},
 		{"a name in the repository pushed to", names{
 			listed: []string{"registry.example/" + repo + ":1"}, tags: []string{"registry.example/" + repo + ":1"},
 			digests: []string{"registry.example/" + repo + "@" + id.String()},
@@ -52,6 +58,21 @@ func TestUntagSafe(t *testing.T) {
 				t.Errorf("untagSafe: %v, want safe %v", err, tt.safe)
 			}
 		})
+	}
+}
+
+// byInspect is the names of an image as Docker 28's inspect tells them,
+// with no listing (see readNames).
+func byInspect(tags, digests []string) names {
+	return names{listed: tags, tags: tags, digests: digests}
+}
+
+// TestAtLeast compares API versions as numbers.
+func TestAtLeast(t *testing.T) {
+	for v, want := range map[string]bool{"1.48": true, "1.51": true, "2.0": true, "1.47": false, "1.45": false, "1.9": false, "": false, "x.y": false, "1": false} {
+		if got := atLeast(v, "1.48"); got != want {
+			t.Errorf("atLeast(%q, 1.48) = %v, want %v", v, got, want)
+		}
 	}
 }
 

@@ -240,6 +240,48 @@ func TestPushListsAllOnlyWhenNeeded(t *testing.T) {
 	}
 }
 
+// TestPushPrefixByInspect: a prefix the daemon resolves to one image
+// needs no listing; a prefix of several images, or one the daemon reads
+// as the name of another image, is looked up in the list, as before.
+func TestPushPrefixByInspect(t *testing.T) {
+	fx := loadFixture(t, "legacy")
+	twin := fx // another image whose ID starts the same
+	twin.summary.ID = fx.inspect.ID[:len(fx.inspect.ID)-4] + "beef"
+	twin.inspect.ID = twin.summary.ID
+	other := loadFixture(t, "oci")
+	ref := short(fx.inspect.ID)
+	for _, tt := range []struct {
+		name      string
+		images    []fixture
+		named     map[string]fixture
+		lists     bool
+		ambiguous bool
+	}{
+		{"one image", []fixture{fx, other}, nil, false, false},
+		{"several images", []fixture{fx, twin}, nil, true, true},
+		{"a name that reads as the prefix", []fixture{fx, other}, map[string]fixture{ref.String(): other}, true, false},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			d := newDaemon(tt.images...)
+			d.resolves, d.named = true, tt.named
+			r := push(t, newWorld(t), d, ref)
+			if listed := d.lists.Load() > 0; listed != tt.lists {
+				t.Errorf("listed %v, want %v", listed, tt.lists)
+			}
+			if tt.ambiguous {
+				if amb, ok := errors.AsType[*imagepush.AmbiguousError](r.err); !ok || len(amb.Images) != 2 {
+					t.Fatalf("got %v, want the two images named", r.err)
+				}
+				return
+			}
+			wantKinds(t, r, cold)
+			if r.res.Local == nil || r.res.Local.ID.String() != fx.inspect.ID {
+				t.Errorf("pushed %+v, want image %s", r.res.Local, fx.inspect.ID)
+			}
+		})
+	}
+}
+
 // TestPushLookupErrors: what is found nowhere, or ambiguously, or asked of
 // a daemon that is not there, fails before any docker save.
 func TestPushLookupErrors(t *testing.T) {

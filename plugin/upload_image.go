@@ -125,6 +125,18 @@ func uploadImage(ctx context.Context, env *cliEnv, ch *charmhub.Client, out *res
 	case res.Strategy != "":
 		env.debugf("image pushed by %s", res.Strategy)
 	}
+	// The blob that names the image, and its upload to storage, need the
+	// digest alone: Charmhub is asked for them while the registry is asked
+	// for the image's architectures.
+	type uploaded struct {
+		id  string
+		err error
+	}
+	blobUpload := make(chan uploaded, 1)
+	go func() {
+		id, err := uploadImageBlob(ctx, ch, opts, res.Digest)
+		blobUpload <- uploaded{id, err}
+	}()
 	var bases []charmhub.Base
 	switch {
 	case len(res.Platforms) > 0:
@@ -136,13 +148,19 @@ func uploadImage(ctx context.Context, env *cliEnv, ch *charmhub.Client, out *res
 		bases = imageBases(ctx, reg, out, res.Digest)
 	}
 	bases[0].Architectures = sorted(bases[0].Architectures)
-	blob, err := ch.ImageBlob(ctx, opts.charm, opts.resource, res.Digest.String())
+	u := <-blobUpload
+	return u.id, bases, u.err
+}
+
+// uploadImageBlob uploads to Charmhub's storage the blob that names the
+// image d in the charm's repository, and returns its upload ID.
+func uploadImageBlob(ctx context.Context, ch *charmhub.Client, opts uploadResourceOptions, d digest.Digest) (string, error) {
+	blob, err := ch.ImageBlob(ctx, opts.charm, opts.resource, d.String())
 	if err != nil {
-		return "", nil, err
+		return "", err
 	}
 	open := func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(blob)), nil }
-	id, err := ch.Upload(ctx, "oci-image.json", int64(len(blob)), open, nil)
-	return id, bases, err
+	return ch.Upload(ctx, "oci-image.json", int64(len(blob)), open, nil)
 }
 
 // pushLocal pushes the image of digest want, from the registry as it is

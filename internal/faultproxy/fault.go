@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"strings"
 	"sync/atomic"
 	"time"
 )
@@ -55,6 +56,9 @@ type Rule struct {
 	Method string
 	// Path is a path.Match pattern on the request path; empty matches all.
 	Path string
+	// Query is a part of the request's raw query that must be there, as
+	// "mount=" for a registry's cross-repository mount; empty matches all.
+	Query string
 	// After lets that many matching requests through first.
 	After int
 	// Times is how many matching requests get the fault; 0 is all.
@@ -64,7 +68,7 @@ type Rule struct {
 }
 
 func (r *Rule) matches(req *http.Request) bool {
-	return (r.Method == "" || r.Method == req.Method) && match(r.Path, req.URL.Path)
+	return (r.Method == "" || r.Method == req.Method) && match(r.Path, req.URL.Path) && strings.Contains(req.URL.RawQuery, r.Query)
 }
 
 // Fault is one way to misbehave, and its settings.
