@@ -149,7 +149,7 @@ func TestJSONFailures(t *testing.T) {
 
 	// Success: an upload's result is indented as a listing is.
 	path := writeTestFile(t, "data.bin", 10)
-	res := run(t, hubEnv(hub, ownerToken), "upload-resource", "my-charm", "my-file", "--filepath", path, "--format=json")
+	res := uploadAsOwner(t, hub, path, "--format=json")
 	if res.code != 0 || res.stdout != "{\n    \"revision\": 1\n}\n" {
 		t.Errorf("upload: %s", res)
 	}
@@ -165,7 +165,7 @@ func TestJSONFailures(t *testing.T) {
 func TestOneUnitSystem(t *testing.T) {
 	hub := newHub(t)
 	path := writeTestFile(t, "data.bin", 876543)
-	res := run(t, hubEnv(hub, ownerToken), "upload-resource", "my-charm", "my-file", "--filepath", path, "--progress=plain")
+	res := uploadAsOwner(t, hub, path, "--progress=plain")
 	if res.code != 0 || !strings.Contains(res.stderr, "Uploading 876.5kB\n") {
 		t.Fatalf("upload: %s", res)
 	}

@@ -270,12 +270,12 @@ func TestQuietFlag(t *testing.T) {
 	hub := newHub(t)
 	path := writeTestFile(t, "data.bin", 1<<20)
 	for _, flag := range []string{"-q", "--quiet"} {
-		res := run(t, hubEnv(hub, ownerToken), "upload-resource", "my-charm", "my-file", "--filepath", path, flag)
+		res := uploadAsOwner(t, hub, path, flag)
 		if res.code != 0 || res.stderr != "" || !strings.HasPrefix(res.stdout, "Revision ") {
 			t.Errorf("%s: want the result alone: %s", flag, res)
 		}
 	}
-	res := run(t, hubEnv(hub, ownerToken), "upload-resource", "my-charm", "my-file", "--filepath", path, "-q", "--progress=tty")
+	res := uploadAsOwner(t, hub, path, "-q", "--progress=tty")
 	if res.code != 1 || res.stderr != "-q turns progress off, so it cannot be given with --progress=tty: give one or the other\n" {
 		t.Errorf("-q with --progress=tty: %s", res)
 	}

@@ -158,6 +158,13 @@ func runPluginTo(t *testing.T, env map[string]string, stdin io.Reader, errStream
 	return res
 }
 
+// uploadAsOwner uploads the file at path to the stand-in's my-file as
+// the charm's owner, with flags.
+func uploadAsOwner(t *testing.T, hub *charmhubtest.Server, path string, flags ...string) cmdResult {
+	t.Helper()
+	return run(t, hubEnv(hub, ownerToken), append([]string{"upload-resource", "my-charm", "my-file", "--filepath", path}, flags...)...)
+}
+
 // run is runPlugin of `charmcraft args...` with no input.
 func run(t *testing.T, env map[string]string, args ...string) cmdResult {
 	t.Helper()

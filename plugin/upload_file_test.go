@@ -39,7 +39,7 @@ func TestUploadFileCredentialForms(t *testing.T) {
 func TestUploadFileJSON(t *testing.T) {
 	hub := newHub(t)
 	path := writeTestFile(t, "data.bin", 1000)
-	res := run(t, hubEnv(hub, ownerToken), "upload-resource", "my-charm", "my-file", "--filepath", path, "--format", "json")
+	res := uploadAsOwner(t, hub, path, "--format", "json")
 	var got map[string]any
 	if err := json.Unmarshal([]byte(res.stdout), &got); err != nil || res.code != 0 {
 		t.Fatalf("stdout is not one JSON document (%v): %s", err, res)
@@ -49,7 +49,7 @@ func TestUploadFileJSON(t *testing.T) {
 	}
 
 	hub.SetReview(charmhubtest.ReviewConfig{Reject: []charmhubtest.ErrorItem{{Code: "bad-content", Message: "not a tarball"}}})
-	res = run(t, hubEnv(hub, ownerToken), "upload-resource", "my-charm", "my-file", "--filepath", path, "--format", "json")
+	res = uploadAsOwner(t, hub, path, "--format", "json")
 	var rej struct {
 		Errors []struct{ Code, Message string } `json:"errors"`
 	}
@@ -150,7 +150,7 @@ func TestRetryTemporaryFailure(t *testing.T) {
 	path := writeTestFile(t, "data.bin", 1000)
 	hub.Fail(charmhubtest.Fault{Path: "/api/v1/charm/*/resources", Status: 503, Times: 2})
 	hub.Fail(charmhubtest.Fault{Path: "/storage/unscanned-upload/", Status: 502, Times: 1})
-	res := run(t, hubEnv(hub, ownerToken), "upload-resource", "my-charm", "my-file", "--filepath", path)
+	res := uploadAsOwner(t, hub, path)
 	if res.code != 0 || !strings.Contains(res.stdout, "Revision 1 created") {
 		t.Fatalf("got %s", res)
 	}
@@ -162,7 +162,7 @@ func TestRetryTemporaryFailure(t *testing.T) {
 func TestDebugRedactsSecrets(t *testing.T) {
 	hub := newHub(t)
 	path := writeTestFile(t, "data.bin", 1000)
-	res := run(t, hubEnv(hub, ownerToken), "upload-resource", "my-charm", "my-file", "--filepath", path, "--debug")
+	res := uploadAsOwner(t, hub, path, "--debug")
 	if res.code != 0 || !strings.Contains(res.stderr, "unscanned-upload") {
 		t.Fatalf("--debug should log the requests: %s", res)
 	}
