@@ -22,7 +22,6 @@ var layouts = []struct {
 	fixture func(testing.TB) fixture
 }{
 	{"legacy", legacyFixture},
-	{"legacy-gzip", legacyGzipFixture},
 	{"docker25", docker25Fixture},
 }
 

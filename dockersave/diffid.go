@@ -1,7 +1,6 @@
 package dockersave
 
 import (
-	"errors"
 	"fmt"
 	"io"
 
@@ -23,50 +22,8 @@ const (
 // zstd's own default levels use windows of 8 MiB at most.
 const zstdMaxWindow = 128 << 20
 
-// diffIDHasher computes the diff ID of a compressed blob written to it,
-// decompressing in its own goroutine. Writes never fail: a blob that does
-// not decompress only leaves its diff ID unknown, which is an error only
-// if the blob turns out to be one of the image's layers.
-type diffIDHasher struct {
-	pw     *io.PipeWriter
-	failed bool
-	done   chan diffResult
-}
-
-type diffResult struct {
-	d   digest.Digest
-	err error
-}
-
-var errDecompressorDone = errors.New("decompressor done")
-
-func startDiffID(f format) *diffIDHasher {
-	pr, pw := io.Pipe()
-	h := &diffIDHasher{pw: pw, done: make(chan diffResult, 1)}
-	go func() {
-		d, err := decompressedDigest(f, pr)
-		_ = pr.CloseWithError(errDecompressorDone)
-		h.done <- diffResult{d, err}
-	}()
-	return h
-}
-
-func (h *diffIDHasher) Write(p []byte) (int, error) {
-	if !h.failed {
-		if _, err := h.pw.Write(p); err != nil {
-			h.failed = true
-		}
-	}
-	return len(p), nil
-}
-
-// finish ends the input and returns the diff ID, or why it is unknown.
-func (h *diffIDHasher) finish() (digest.Digest, error) {
-	_ = h.pw.Close()
-	r := <-h.done
-	return r.d, r.err
-}
-
+// decompressedDigest is the digest of what r decompresses to, read in
+// format f: the diff ID of a compressed layer.
 func decompressedDigest(f format, r io.Reader) (digest.Digest, error) {
 	var zr io.Reader
 	if f == formatZstd {

@@ -4,11 +4,12 @@
 // manifest, and its export is pushed as it is, by the imagepush package.)
 //
 // Build reads the tar once, entry by entry as the daemon writes it, and
-// pushes each layer through a BlobStore while it reads: layers that docker
-// save gives uncompressed are gzip-compressed on the fly (deterministically,
-// so the same image always gives the same remote digest), layers it gives
-// already compressed are pushed as they are. Only the image's small JSON
-// documents are kept in memory; nothing is written to disk.
+// pushes each layer through a BlobStore while it reads: docker save gives
+// a classic-store image's layers uncompressed, and each is gzip-compressed
+// on the fly (deterministically, so the same image always gives the same
+// remote digest); an archive whose layers come compressed (another tool's)
+// is refused. Only the image's small JSON documents are kept in memory;
+// nothing is written to disk.
 //
 // Two layouts of docker save are read:
 //

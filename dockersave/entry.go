@@ -14,11 +14,10 @@ import (
 type entryKind int
 
 const (
-	kindOther      entryKind = iota // read past
-	kindJSON                        // kept in memory
-	kindLayer                       // uncompressed layer tar: compressed and pushed
-	kindCompressed                  // compressed blob: pushed as it is
-	kindLink                        // symlink or hard link to another entry
+	kindOther entryKind = iota // read past
+	kindJSON                   // kept in memory
+	kindLayer                  // uncompressed layer tar: compressed and pushed
+	kindLink                   // symlink or hard link to another entry
 )
 
 // entry is what the session learnt of one archive entry.
@@ -28,17 +27,12 @@ type entry struct {
 	bigJSON bool   // kindOther only because it is over the JSON size limit
 	link    string // kindLink: the target's clean path
 	json    []byte // kindJSON
-	blob    *blob  // kindLayer and kindCompressed
+	blob    *blob  // kindLayer
 }
 
 // sniffLen is how much of an entry is looked at to tell what it is: a tar
 // header's magic is at offset 257.
 const sniffLen = 512
-
-var (
-	gzipMagic = []byte{0x1f, 0x8b, 0x08}
-	zstdMagic = []byte{0x28, 0xb5, 0x2f, 0xfd}
-)
 
 // skipped are base names of files docker save writes and Build needs not
 // read: the legacy layer configs and version files, the repositories and
@@ -58,10 +52,10 @@ func (s *session) readFile(ctx context.Context, name string, size int64, r io.Re
 	}
 	s.br.Reset(r)
 	head, err := s.br.Peek(sniffLen)
-	if err != nil && !errors.Is(err, io.EOF) {
+	if err != nil && !errors.Is(err, io.EOF) { // EOF: an entry shorter than sniffLen
 		return nil, entryError(name, err)
 	}
-	e.kind = sniff(head, size)
+	e.kind, err = sniff(head, size), nil
 	switch {
 	case e.kind == kindJSON && size > s.lim.json:
 		e.kind, e.bigJSON = kindOther, true
@@ -69,8 +63,6 @@ func (s *session) readFile(ctx context.Context, name string, size int64, r io.Re
 		e.json, err = s.readJSON(name, size)
 	case e.kind == kindLayer:
 		e.blob, err = s.pushLayer(ctx, name, size)
-	case e.kind == kindCompressed:
-		e.blob, err = s.pushCompressed(ctx, name, size, head)
 	}
 	return e, err
 }
@@ -80,8 +72,6 @@ func sniff(head []byte, size int64) entryKind {
 	switch {
 	case size == 0:
 		return kindLayer // an empty tar
-	case bytes.HasPrefix(head, gzipMagic), bytes.HasPrefix(head, zstdMagic):
-		return kindCompressed
 	case isTar(head, size):
 		return kindLayer
 	case looksJSON(head):

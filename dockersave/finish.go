@@ -31,13 +31,9 @@ func (s *session) finish(ctx context.Context) (*Result, error) {
 }
 
 // checkLayer checks that the layer blob b is the image's layer i.
-func checkLayer(img *image, i int, name string, b *blob) error {
-	n := len(img.diffIDs)
-	switch {
-	case b.diffErr != nil:
-		return errorf(ErrInvalidArchive, "%s: %q does not decompress: %w", layerN(i, n), name, b.diffErr)
-	case b.diffID != img.diffIDs[i]:
-		return errorf(ErrDiffIDMismatch, "%s: diff ID %s does not match the image config's %s", layerN(i, n), b.diffID, img.diffIDs[i])
+func checkLayer(img *image, i int, b *blob) error {
+	if b.diffID != img.diffIDs[i] {
+		return errorf(ErrDiffIDMismatch, "%s: diff ID %s does not match the image config's %s", layerN(i, len(img.diffIDs)), b.diffID, img.diffIDs[i])
 	}
 	return nil
 }
@@ -58,7 +54,7 @@ func (s *session) schema2Result(img *image) (*Result, error) {
 		if e.blob == nil {
 			return nil, errorf(ErrInvalidArchive, "%s: %q is not a layer tar", layerN(i, n), p)
 		}
-		if err := checkLayer(img, i, p, e.blob); err != nil {
+		if err := checkLayer(img, i, e.blob); err != nil {
 			return nil, err
 		}
 		res.Layers = append(res.Layers, Layer{DiffID: e.blob.diffID, Descriptor: e.blob.desc, Pushed: e.blob.pushed})

@@ -14,10 +14,9 @@ import (
 
 // blob is a layer the stream carried, and what became of it.
 type blob struct {
-	diffID  digest.Digest // sha256 of the uncompressed tar; empty if diffErr
-	diffErr error         // why the diff ID of a compressed blob is unknown
-	desc    Descriptor    // the blob the registry holds
-	pushed  bool          // false: the registry had it already
+	diffID digest.Digest // sha256 of the uncompressed tar
+	desc   Descriptor    // the blob the registry holds
+	pushed bool          // false: the registry had it already
 }
 
 // pushLayer compresses the uncompressed layer tar being read from s.br and

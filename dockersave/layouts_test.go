@@ -20,7 +20,7 @@ func legacyFixture(t testing.TB) fixture {
 }
 
 // legacyGzipFixture is the legacy layout with gzip-compressed layer.tar
-// files, as some tools other than docker save write it.
+// files, as some tools other than docker save write it: Build refuses it.
 func legacyGzipFixture(t testing.TB) fixture {
 	layers := [][]byte{randomLayer(t), textLayer(t), emptyLayer(t)}
 	fx, files := legacyWith([][]byte{gzipped(t, layers[0]), gzipped(t, layers[1]), gzipped(t, layers[2])}, digests(layers))
