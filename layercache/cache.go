@@ -184,7 +184,7 @@ func (c *Cache) read(path string, v any) bool {
 		return false
 	}
 	if err := trusted(fi); err != nil {
-		c.report(fmt.Errorf("ignoring the cache entry %s: %w; remove it, or make it yours alone (chmod go-w)", path, err))
+		c.report(fmt.Errorf("ignoring the cache entry %s: %w; remove it", path, err))
 		return false
 	}
 	b, err := io.ReadAll(io.LimitReader(f, maxEntry+1))
