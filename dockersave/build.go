@@ -15,9 +15,8 @@ import (
 // remote manifest, which the caller PUTs by its digest. Nothing is pushed
 // for the manifest itself.
 //
-// Uncompressed layers are compressed while they are read and streamed to
-// store.PushBlobStream; compressed layers are pushed as they are, after a
-// HEAD. Layers, config and the image ID are checked against each other
+// Layers are compressed while they are read and streamed to
+// store.PushBlobStream. Layers, config and the image ID are checked against each other
 // before Build returns. On error, some blobs may have been pushed already:
 // they are harmless, and found by the next run.
 func Build(ctx context.Context, save io.Reader, store BlobStore, opts ...Option) (*Result, error) {

@@ -92,7 +92,14 @@ func hugePAXHeader(t *testing.T) []byte {
 // with -update-fuzz-seeds.
 func TestHostileFuzzSeeds(t *testing.T) {
 	dir := filepath.Join("testdata", "fuzz", "FuzzBuild")
-	for name, save := range hostileSeeds(t) {
+	seeds := hostileSeeds(t)
+	stored, _ := filepath.Glob(filepath.Join(dir, "hostile-*"))
+	for _, p := range stored {
+		if _, ok := seeds[strings.TrimPrefix(filepath.Base(p), "hostile-")]; !ok {
+			t.Errorf("seed %s is no hostile case's: remove it", p)
+		}
+	}
+	for name, save := range seeds {
 		_, err := Build(t.Context(), bytes.NewReader(save), newMemStore())
 		if err == nil {
 			t.Errorf("hostile seed %s builds", name)

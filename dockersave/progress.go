@@ -42,12 +42,12 @@ type Event struct {
 	// Name is the layer's path in the save stream.
 	Name string
 	// DiffID is the layer's diff ID, when known (always in Pushed and
-	// Exists events of uncompressed layers).
+	// Exists events).
 	DiffID digest.Digest
 	// Digest is the pushed blob's digest, when known.
 	Digest digest.Digest
 	// Done and Total count the bytes of the layer as docker save gave it
-	// (uncompressed or not) read so far, and its size.
+	// read so far, and its size.
 	Done, Total int64
 }
 
