@@ -79,9 +79,7 @@ func (e *cliEnv) netPolicy() (netPolicy, error) {
 		e.run = transport.NewRun(nil, e.tellRetrying)
 		e.nameServices()
 	}
-	// The grace is never longer than the budget: a shorter
-	// CHARMCRAFT_RETRY_TIMEOUT bounds every wait.
-	retry.Run, retry.Grace = e.run, min(firstContactGrace, retry.Budget)
+	retry.Run, retry.Grace = e.run, firstContactGrace
 	if e.conns == nil {
 		e.conns = transport.New(stall)
 	}

@@ -7,7 +7,6 @@ import (
 	"strings"
 	"sync"
 	"testing"
-	"time"
 )
 
 // TestPlainHTTPOnlyOnLoopback points each service at plain http on a
@@ -71,22 +70,5 @@ func TestTLSIsVerified(t *testing.T) {
 	defer mu.Unlock()
 	if reached != 0 {
 		t.Errorf("%d requests got through to the untrusted server", reached)
-	}
-}
-
-// TestRetryTimeoutBoundsGrace: a CHARMCRAFT_RETRY_TIMEOUT shorter than
-// the first contact's grace bounds that too; a longer one leaves it.
-func TestRetryTimeoutBoundsGrace(t *testing.T) {
-	for v, want := range map[string]time.Duration{"1s": time.Second, "10m": firstContactGrace, "": firstContactGrace} {
-		e := &cliEnv{getenv: func(name string) string {
-			if name == retryTimeoutEnv {
-				return v
-			}
-			return ""
-		}}
-		p, err := e.netPolicy()
-		if err != nil || p.retry.Grace != want {
-			t.Errorf("%s=%q: grace %s (%v), want %s", retryTimeoutEnv, v, p.retry.Grace, err, want)
-		}
 	}
 }

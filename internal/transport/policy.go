@@ -27,7 +27,7 @@ type Policy struct {
 	// Grace caps the time from an operation's first attempt to the start
 	// of its last when waiting is unlikely to help (see Tries.Next): the
 	// first contact with a service failed, or it answered 500. The
-	// default is DefaultGrace.
+	// default is DefaultGrace; a shorter Budget bounds it.
 	Grace time.Duration
 	// Statuses are the answers worth another attempt. The default is
 	// DefaultStatuses.
@@ -103,6 +103,9 @@ func (p Policy) withDefaults() Policy {
 	}
 	if p.Grace <= 0 {
 		p.Grace = DefaultGrace
+	}
+	if p.Budget > 0 {
+		p.Grace = min(p.Grace, p.Budget) // a shorter budget bounds every wait
 	}
 	if p.Clock == nil {
 		p.Clock = realClock{}

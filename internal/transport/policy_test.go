@@ -161,3 +161,23 @@ func TestProgressRestartsWaits(t *testing.T) {
 		t.Errorf("%d attempts counted, want 11", tries.N())
 	}
 }
+
+// TestBudgetBoundsGrace: a failure waiting is unlikely to mend (the first
+// contact refused) is retried for the grace, or for the budget when that
+// is shorter: a user who asks for 1 s of retries does not wait 5.
+func TestBudgetBoundsGrace(t *testing.T) {
+	for budget, want := range map[time.Duration]time.Duration{time.Second: time.Second, time.Hour: DefaultGrace} {
+		clock := &fakeClock{now: time.Unix(1e9, 0)}
+		tries := Policy{Base: DefaultBase, Budget: budget, Clock: clock}.Begin().At("registry.example")
+		for {
+			wait, ok := tries.Next(errors.New("connection refused"), 0)
+			if !ok {
+				break
+			}
+			_ = tries.Wait(context.Background(), wait)
+		}
+		if waited := clock.now.Sub(time.Unix(1e9, 0)); waited > want || waited < want/2 {
+			t.Errorf("budget %s: retried for %s, want up to %s", budget, waited, want)
+		}
+	}
+}
