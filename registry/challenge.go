@@ -188,12 +188,14 @@ func Ping(ctx context.Context, baseURL string, opts ...Option) (*Challenge, erro
 			return nil, err
 		}
 	}
-	once := o.requests
-	once.Policy = transport.Policy{Attempts: 1}
-	rt := once.Stack(transport.NewLog(once.Debug, "registry"), smallAnswer)
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, strings.TrimRight(baseURL, "/")+"/v2/", nil)
+	base, err := parseBase(baseURL)
 	if err != nil {
 		return nil, err
+	}
+	rt := o.requests.Stack(transport.NewLog(o.requests.Debug, "registry"), smallAnswer)
+	req, err := http.NewRequestWithContext(transport.NoRetry(ctx), http.MethodGet, base.JoinPath("v2/").String(), nil)
+	if err != nil {
+		return nil, transport.WithoutURL(err)
 	}
 	resp, err := rt.RoundTrip(req)
 	if err != nil {

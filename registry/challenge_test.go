@@ -254,4 +254,9 @@ func TestPingRefused(t *testing.T) {
 	if a.dials["127.0.0.1:1"] != 1 {
 		t.Errorf("%d dials, want 1", a.dials["127.0.0.1:1"])
 	}
+	// A URL New would refuse is refused alike, unsent, its password unshown.
+	if ch, err := registry.Ping(t.Context(), "http://user:pa55word@127.0.0.1:2", registry.WithTransport(a)); ch != nil || err == nil ||
+		strings.Contains(err.Error(), "pa55word") || a.dials["127.0.0.1:2"] != 0 {
+		t.Errorf("Ping with credentials in the URL = %+v, %v; %d dials", ch, err, a.dials["127.0.0.1:2"])
+	}
 }

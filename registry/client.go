@@ -35,14 +35,9 @@ var repositoryRE = regexp.MustCompile(`^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:
 // New returns a client of repository (e.g. "charm/<id>/<resource>") on
 // the registry at baseURL (e.g. "https://registry.jujucharms.com").
 func New(baseURL, repository string, opts ...Option) (*Client, error) {
-	base, err := url.Parse(strings.TrimRight(baseURL, "/"))
+	base, err := parseBase(baseURL)
 	if err != nil {
-		// The URL is not shown: it might hold a password.
-		return nil, fmt.Errorf("invalid registry URL: %w", transport.WithoutURL(err))
-	}
-	if base.Scheme != "http" && base.Scheme != "https" || base.Host == "" || base.User != nil ||
-		base.RawQuery != "" || base.Fragment != "" {
-		return nil, fmt.Errorf("invalid registry URL %q: want http(s)://host[:port] and nothing more", base.Redacted())
+		return nil, err
 	}
 	if len(repository) > 255 || !repositoryRE.MatchString(repository) {
 		return nil, fmt.Errorf("invalid repository name %q", repository)
@@ -60,6 +55,21 @@ func New(baseURL, repository string, opts ...Option) (*Client, error) {
 		base: base, repo: repository, hc: newHTTPClient(o, base, scope, log), log: log,
 		policy: o.requests.Policy, chunkSize: o.chunkSize, owner: cmp.Or(o.owner, "user "+o.user),
 	}, nil
+}
+
+// parseBase parses the base URL of a registry, which holds nothing but
+// the scheme, the host and maybe a path.
+func parseBase(baseURL string) (*url.URL, error) {
+	base, err := url.Parse(strings.TrimRight(baseURL, "/"))
+	if err != nil {
+		// The URL is not shown: it might hold a password.
+		return nil, fmt.Errorf("invalid registry URL: %w", transport.WithoutURL(err))
+	}
+	if base.Scheme != "http" && base.Scheme != "https" || base.Host == "" || base.User != nil ||
+		base.RawQuery != "" || base.Fragment != "" {
+		return nil, fmt.Errorf("invalid registry URL %q: want http(s)://host[:port] and nothing more", base.Redacted())
+	}
+	return base, nil
 }
 
 // endpoint is the URL of /v2/<repository>/<elem...>.
