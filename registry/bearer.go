@@ -35,9 +35,14 @@ type bearerTransport struct {
 	mu      sync.Mutex
 	realm   *url.URL // from the last Bearer challenge; nil before
 	service string
-	basic   bool // the registry asked for Basic auth instead
-	token   string
-	expiry  time.Time
+	// seeded: realm and service were given (WithChallenge), not learnt
+	// from a 401 of the repository's, until the first token is fetched. A
+	// 401 to that token is answered as any challenge is: the registry's
+	// own may name another realm or service.
+	seeded bool
+	basic  bool // the registry asked for Basic auth instead
+	token  string
+	expiry time.Time
 }
 
 func (b *bearerTransport) RoundTrip(in *http.Request) (*http.Response, error) {
@@ -84,7 +89,8 @@ func (b *bearerTransport) send(in *http.Request, body io.ReadCloser, auth string
 
 // authorization is the Authorization header to send, if any. An expired
 // token is renewed before the request goes, since a request streaming its
-// body cannot be sent again; fresh says it was.
+// body cannot be sent again; fresh says it was, from a challenge of the
+// registry's own (a seeded one may be wrong: see seeded).
 func (b *bearerTransport) authorization(ctx context.Context) (auth string, fresh bool, err error) {
 	b.mu.Lock()
 	basic, token, expiry, realm := b.basic, b.token, b.expiry, b.realm
@@ -97,10 +103,19 @@ func (b *bearerTransport) authorization(ctx context.Context) (auth string, fresh
 	case realm == nil:
 		return "", false, nil
 	}
-	if token, err = b.refresh(ctx, token); err != nil {
+	b.mu.Lock()
+	seeded := b.seeded
+	b.seeded = false
+	b.mu.Unlock()
+	token, err = b.refresh(ctx, token)
+	switch {
+	case err != nil && seeded:
+		b.log.Printf("no token from the challenge learnt beforehand (%v): asking the registry for its own", err)
+		return "", false, nil
+	case err != nil:
 		return "", false, err
 	}
-	return "Bearer " + token, true, nil
+	return "Bearer " + token, !seeded, nil
 }
 
 // answer answers the challenges of a 401 to a request sent with sent, and

@@ -5,14 +5,17 @@ import (
 	"maps"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"slices"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/canonical/docker-charmcraft/internal/transport"
 	"github.com/canonical/docker-charmcraft/registry"
+	"github.com/canonical/docker-charmcraft/registry/registrytest"
 	"github.com/opencontainers/go-digest"
 )
 
@@ -229,17 +232,38 @@ func TestPingChallenge(t *testing.T) {
 		t.Errorf("with the challenge: %d answers 401 in all, %d connections to the registry, %d tokens; want 1, 1, 1", n, a.dials[host], e.tokens.hits.Load())
 	}
 
-	for name, ch := range map[string]*registry.Challenge{
-		"none":            nil,
-		"a realm not URL": {Realm: "::not a URL"},
-		"an ftp realm":    {Realm: "ftp://" + host + "/token"},
+	// A challenge that is not the repository's: the registry's own 401
+	// says what to do, as with none.
+	iss, err := registrytest.NewTokenIssuer("another", "registry.test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	another := httptest.NewServer(&tokenServer{iss: iss, ttl: time.Minute, expiresIn: 60})
+	t.Cleanup(another.Close)
+	refusing := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		http.Error(w, `{"details":"incorrect username or password"}`, http.StatusUnauthorized)
+	}))
+	t.Cleanup(refusing.Close)
+	for name, tt := range map[string]struct {
+		ch           *registry.Challenge
+		unauthorized int // answers 401, the registry's telling its challenge included
+	}{
+		"none":                             {nil, 1},
+		"a realm not URL":                  {&registry.Challenge{Realm: "::not a URL"}, 1},
+		"an ftp realm":                     {&registry.Challenge{Realm: "ftp://" + host + "/token"}, 1},
+		"another issuer's realm":           {&registry.Challenge{Realm: another.URL + "/token", Service: "registry.test"}, 1},
+		"a realm refusing the credentials": {&registry.Challenge{Realm: refusing.URL + "/token", Service: "registry.test"}, 2},
 	} {
+		if tt.ch != nil && strings.HasPrefix(tt.ch.Realm, "http://") && u.Scheme == "https" {
+			continue // a plain realm under an https registry is ignored, as "an ftp realm" is
+		}
 		a := newAnswers()
-		if ok, err := e.client(t, registry.WithTransport(a), registry.WithChallenge(ch)).ManifestExists(t.Context(), missing); ok || err != nil {
+		before := e.tokens.hits.Load()
+		if ok, err := e.client(t, registry.WithTransport(a), registry.WithChallenge(tt.ch)).ManifestExists(t.Context(), missing); ok || err != nil {
 			t.Fatalf("%s: ManifestExists = %t, %v", name, ok, err)
 		}
-		if n := a.unauthorized(); n != 1 {
-			t.Errorf("%s: %d answers 401, want the one that tells the challenge", name, n)
+		if n := a.unauthorized(); n != tt.unauthorized || e.tokens.hits.Load() != before+1 {
+			t.Errorf("%s: %d answers 401, %d tokens from the registry's realm; want %d and 1", name, n, e.tokens.hits.Load()-before, tt.unauthorized)
 		}
 	}
 }

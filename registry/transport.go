@@ -32,7 +32,7 @@ func newHTTPClient(o *options, registry *url.URL, scope string, log *transport.L
 	}
 	if c := o.challenge; c != nil {
 		if realm, err := bearer.checkRealm(c.Realm); err == nil {
-			bearer.realm, bearer.service = realm, c.Service
+			bearer.realm, bearer.service, bearer.seeded = realm, c.Service, true
 		}
 	}
 	return &http.Client{Transport: bearer, CheckRedirect: transport.RedirectPolicy(nil)}
