@@ -44,7 +44,7 @@ func askCredentials(ctx context.Context, ch *charmhub.Client, charm, resource st
 // (see registry.Ping), while Charmhub is asked for the credentials: the
 // connection and the challenge are then ready for the first request. The
 // function returned waits for the answer, for pingWait at most; nil if
-// there is none.
+// there is none. It is called once.
 func pingRegistry(ctx context.Context, env *cliEnv) func() *registry.Challenge {
 	netp, err := env.netPolicy()
 	if err != nil {
@@ -62,7 +62,7 @@ func pingRegistry(ctx context.Context, env *cliEnv) func() *registry.Challenge {
 		}
 		done <- c
 	}()
-	return sync.OnceValue(func() *registry.Challenge {
+	return func() *registry.Challenge {
 		t := time.NewTimer(pingWait)
 		defer t.Stop()
 		select {
@@ -71,7 +71,7 @@ func pingRegistry(ctx context.Context, env *cliEnv) func() *registry.Challenge {
 		case <-t.C:
 			return nil
 		}
-	})
+	}
 }
 
 // pingWait is how long the registry client, once it has its credentials,
