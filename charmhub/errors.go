@@ -121,10 +121,13 @@ type PollTimeoutError struct {
 func (e *PollTimeoutError) Error() string {
 	msg := fmt.Sprintf("Timeout polling Charmhub for upload status (after %.1fs).", e.Waited)
 	if e.Failing != nil {
-		// In words: Go's (the request, dial tcp) are not for users.
-		cause := "Charmhub " + transport.Cause(e.Failing)
-		if strings.HasSuffix(cause, " failed") {
+		// In words: Go's (the request, dial tcp) are not for users, unless
+		// there are none for it (transport.Cause says "failed").
+		cause := transport.Cause(e.Failing)
+		if cause == "failed" {
 			cause = e.Failing.Error()
+		} else {
+			cause = "Charmhub " + cause
 		}
 		msg += " The last poll failed: " + cause + "."
 	}
