@@ -5,13 +5,11 @@ import (
 	"maps"
 	"net"
 	"net/http"
-	"net/http/httptest"
 	"net/url"
 	"slices"
 	"strings"
 	"sync"
 	"testing"
-	"time"
 
 	"github.com/canonical/docker-charmcraft/internal/transport"
 	"github.com/canonical/docker-charmcraft/registry"
@@ -238,21 +236,17 @@ func TestPingChallenge(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	another := httptest.NewServer(&tokenServer{iss: iss, ttl: time.Minute, expiresIn: 60})
-	t.Cleanup(another.Close)
-	refusing := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
-		http.Error(w, `{"details":"incorrect username or password"}`, http.StatusUnauthorized)
-	}))
-	t.Cleanup(refusing.Close)
+	another := serveTokens(t, newTokenServer(iss))
 	for name, tt := range map[string]struct {
 		ch           *registry.Challenge
 		unauthorized int // answers 401, the registry's telling its challenge included
 	}{
-		"none":                             {nil, 1},
-		"a realm not URL":                  {&registry.Challenge{Realm: "::not a URL"}, 1},
-		"an ftp realm":                     {&registry.Challenge{Realm: "ftp://" + host + "/token"}, 1},
-		"another issuer's realm":           {&registry.Challenge{Realm: another.URL + "/token", Service: "registry.test"}, 1},
-		"a realm refusing the credentials": {&registry.Challenge{Realm: refusing.URL + "/token", Service: "registry.test"}, 2},
+		"none":                   {nil, 1},
+		"a realm not URL":        {&registry.Challenge{Realm: "::not a URL"}, 1},
+		"an ftp realm":           {&registry.Challenge{Realm: "ftp://" + host + "/token"}, 1},
+		"another issuer's realm": {&registry.Challenge{Realm: another + "/token", Service: "registry.test"}, 1},
+		// The registry's API root answers 401 to Basic credentials.
+		"a realm refusing the credentials": {&registry.Challenge{Realm: e.reg.URL + "/v2/", Service: "registry.test"}, 2},
 	} {
 		if tt.ch != nil && strings.HasPrefix(tt.ch.Realm, "http://") && u.Scheme == "https" {
 			continue // a plain realm under an https registry is ignored, as "an ftp realm" is

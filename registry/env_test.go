@@ -93,6 +93,20 @@ func (ts *tokenServer) tokens() []string {
 	return append([]string(nil), ts.issued...)
 }
 
+// newTokenServer issues tokens of iss, for 5 minutes, to the test's
+// credentials.
+func newTokenServer(iss *registrytest.TokenIssuer) *tokenServer {
+	return &tokenServer{iss: iss, ttl: 5 * time.Minute, expiresIn: 300}
+}
+
+// serveTokens serves ts for the length of the test, and returns its URL.
+func serveTokens(t testing.TB, ts *tokenServer) string {
+	t.Helper()
+	srv := httptest.NewServer(ts)
+	t.Cleanup(srv.Close)
+	return srv.URL
+}
+
 type testEnv struct {
 	reg    *registrytest.Registry
 	tokens *tokenServer
@@ -110,13 +124,11 @@ func newEnv(t testing.TB, cfg envConfig) *testEnv {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ts := &tokenServer{iss: iss, ttl: 5 * time.Minute, expiresIn: 300}
+	ts := newTokenServer(iss)
 	if cfg.setup != nil {
 		cfg.setup(ts)
 	}
-	tokenSrv := httptest.NewServer(ts)
-	t.Cleanup(tokenSrv.Close)
-	reg, err := registrytest.Start(registrytest.Config{Realm: tokenSrv.URL + "/token", Issuer: iss, Dir: cfg.dir})
+	reg, err := registrytest.Start(registrytest.Config{Realm: serveTokens(t, ts) + "/token", Issuer: iss, Dir: cfg.dir})
 	if err != nil {
 		t.Fatal(err)
 	}
